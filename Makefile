@@ -1,0 +1,112 @@
+# Watch N Chill (C edition). One non-recursive Makefile; objects under build/.
+#
+#   make run     build, install what is missing, start the whole stack on 127.0.0.1:$(PORT)
+#   make test    every test: CUnit (ASan+UBSan), integration, web unit, browser
+#   make bench   the load benchmark (tests/bench), make bench-sync the sync benchmark
+
+BUILD    := build
+CC       ?= cc
+PKGS     := fcgi hiredis json-c
+WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 \
+            -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+OPT      ?= -O2 -g
+CFLAGS   ?=
+LDFLAGS  ?=
+
+ifeq ($(SANITIZE),1)
+  BUILD := build/san
+  OPT   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+  LDFLAGS += -fsanitize=address,undefined
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lhiredis -ljson-c)
+ALL_CFLAGS = $(WARN) $(OPT) $(PKG_CFLAGS) -Ifcgi $(CFLAGS)
+
+# The library shared by the workers, pushd and the unit tests: everything in fcgi/ except the
+# process entry point.
+LIB_SRC  := $(filter-out fcgi/main.c,$(wildcard fcgi/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+FCGI_BIN := $(BUILD)/wnc-fcgi
+PUSHD_BIN:= $(BUILD)/wnc-pushd
+UNIT_BIN := $(BUILD)/wnc-unit
+UNIT_SRC := $(wildcard tests/unit/*.c)
+ALL_OBJ  := $(LIB_OBJ) $(BUILD)/fcgi/main.o $(BUILD)/pushd/main.o $(UNIT_SRC:%.c=$(BUILD)/%.o)
+
+.PHONY: all build deps run test test-unit test-unit-san test-integration test-web-unit \
+        test-browser bench bench-quick bench-sync bench-sync-quick format format-check clean
+
+all: build
+build: deps-c $(FCGI_BIN) $(PUSHD_BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FCGI_BIN): $(LIB_OBJ) $(BUILD)/fcgi/main.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
+$(PUSHD_BIN): $(LIB_OBJ) $(BUILD)/pushd/main.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
+$(UNIT_BIN): $(LIB_OBJ) $(UNIT_SRC:%.c=$(BUILD)/%.o)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcunit -lpthread
+
+-include $(ALL_OBJ:.o=.d)
+-include tests/bench/bench.mk
+
+# Dependencies: apt packages and npm tooling, installed only when missing.
+.PHONY: deps-c
+deps-c:
+	@scripts/deps.sh c
+deps:
+	@scripts/deps.sh all
+
+run: build
+	@scripts/stack.sh
+
+# ---- tests --------------------------------------------------------------------------------
+test: deps build
+	$(MAKE) --no-print-directory test-unit-san
+	$(MAKE) --no-print-directory test-integration
+	$(MAKE) --no-print-directory test-web-unit
+	$(MAKE) --no-print-directory test-browser
+	$(MAKE) --no-print-directory bench-sync-quick
+	$(MAKE) --no-print-directory bench-quick
+	@echo "make test: all suites passed"
+
+test-unit: $(UNIT_BIN)
+	scripts/unit.sh $(UNIT_BIN)
+
+test-unit-san:
+	$(MAKE) --no-print-directory SANITIZE=1 test-unit
+
+test-integration: build
+	node --test --test-concurrency=1 tests/integration/
+
+test-web-unit:
+	@if ls tests/web/*.test.mjs >/dev/null 2>&1; then node --test tests/web/; fi
+
+test-browser: build
+	@if ls tests/browser/*.test.mjs >/dev/null 2>&1; then node --test --test-concurrency=1 tests/browser/; fi
+
+bench-sync: build
+	node tests/sync/bench-sync.mjs
+
+bench-sync-quick: build
+	@if [ -f tests/sync/bench-sync.mjs ]; then node tests/sync/bench-sync.mjs --quick; fi
+
+bench: build $(LOADGEN)
+	scripts/bench.sh
+
+bench-quick: build $(LOADGEN)
+	@if [ -x scripts/bench.sh ]; then scripts/bench.sh --quick; fi
+
+format:
+	clang-format -i fcgi/*.[ch] pushd/*.c tests/unit/*.c
+
+format-check:
+	clang-format --dry-run --Werror fcgi/*.[ch] pushd/*.c tests/unit/*.c
+
+clean:
+	rm -rf build

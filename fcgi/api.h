@@ -1,0 +1,69 @@
+/* What route handlers share: the per-request context the dispatcher fills in after the route
+ * table's checks, and the handlers themselves (one file per concept). A handler reads only
+ * validated values from the context and always replies. */
+#ifndef WNC_API_H
+#define WNC_API_H
+
+#include "exec.h"
+#include "http.h"
+#include "ids.h"
+#include "jsonx.h"
+#include "sha256.h"
+
+struct store;
+struct publisher;
+
+/* Per-thread connections, owned by the thread that serves requests. */
+struct worker {
+    struct store *store;
+    struct publisher *pub;
+};
+
+struct api_ctx {
+    struct http_request *req;
+    struct worker *w;
+    char room_id[ROOM_ID_LEN + 1];      /* from the path, when the route has {room} */
+    char user_id[USER_ID_LEN + 1];      /* from the path, when the route has {user} */
+    char token[TOKEN_LEN + 1];          /* the bearer token, "" when none */
+    char token_digest[SHA256_HEX_LEN + 1]; /* its SHA-256, "" when none */
+    struct jx_body *body;               /* parsed JSON body, when the route takes one */
+};
+
+/* Runs a room script and answers with its status and body; errors become JSON errors. */
+void api_run_and_reply(struct api_ctx *c, enum script_id script, int nargs, const char **args,
+                       const size_t *lens);
+
+/* Answers a body-field error (missing, wrong type, invalid) for field. */
+void api_reply_field_error(struct api_ctx *c, enum wnc_err e, const char *field,
+                           const char *cause);
+
+/* health.c */
+void health_get(struct api_ctx *c);
+void time_get(struct api_ctx *c);
+
+/* rooms.c */
+void rooms_create(struct api_ctx *c);
+void rooms_get(struct api_ctx *c);
+void rooms_join(struct api_ctx *c);
+void rooms_leave(struct api_ctx *c);
+void rooms_promote(struct api_ctx *c);
+void rooms_kick(struct api_ctx *c);
+
+/* chat.c */
+void chat_get(struct api_ctx *c);
+void chat_post(struct api_ctx *c);
+void chat_typing(struct api_ctx *c);
+
+/* video.c */
+void video_set(struct api_ctx *c);
+void video_play(struct api_ctx *c);
+void video_pause(struct api_ctx *c);
+void video_seek(struct api_ctx *c);
+void video_rate(struct api_ctx *c);
+
+/* events.c */
+void events_subscribe(struct api_ctx *c);
+void events_hook_sub(struct api_ctx *c);
+void events_hook_unsub(struct api_ctx *c);
+
+#endif

@@ -1,0 +1,73 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "log.h"
+
+struct config config;
+
+#ifndef WNC_DEFAULT_SQL_DIR
+#define WNC_DEFAULT_SQL_DIR "sql"
+#endif
+
+static const struct config_string {
+    const char *name;
+    const char *fallback;
+    size_t offset;
+} config_strings[] = {
+    {"WNC_REDIS_HOST", "127.0.0.1", offsetof(struct config, redis_host)},
+    {"WNC_SQL_DIR", WNC_DEFAULT_SQL_DIR, offsetof(struct config, sql_dir)},
+    {"WNC_FCGI_SOCKET", "var/fcgi.sock", offsetof(struct config, fcgi_socket)},
+    {"WNC_PUBLISH_SOCKET", "var/publish.sock", offsetof(struct config, publish_socket)},
+};
+
+static const struct config_number {
+    const char *name;
+    long fallback, min, max;
+    size_t offset;
+} config_numbers[] = {
+    {"WNC_REDIS_PORT", 6390, 1, 65535, offsetof(struct config, redis_port)},
+    {"WNC_WORKERS", 4, 1, 256, offsetof(struct config, workers)},
+    {"WNC_ROOM_TTL_S", 86400, 10, 30 * 86400, offsetof(struct config, room_ttl_s)},
+    {"WNC_GRACE_MS", 30000, 100, 3600000, offsetof(struct config, grace_ms)},
+    {"WNC_TYPING_TTL_MS", 5000, 100, 60000, offsetof(struct config, typing_ttl_ms)},
+    {"WNC_SYNC_INTERVAL_MS", 2000, 100, 60000, offsetof(struct config, sync_interval_ms)},
+    {"WNC_RATE_LIMIT", 360, 1, 100000000, offsetof(struct config, rate_limit)},
+    {"WNC_RATE_WINDOW_S", 60, 1, 3600, offsetof(struct config, rate_window_s)},
+    {"WNC_MAX_SUBS_PER_IP", 10, 1, 10000000, offsetof(struct config, max_subs_per_ip)},
+    {"WNC_CHAT_RATE", 20, 1, 100000000, offsetof(struct config, chat_rate)},
+    {"WNC_CONTROL_RATE", 40, 1, 100000000, offsetof(struct config, control_rate)},
+    {"WNC_MAX_USERS", 1000, 2, 1000000, offsetof(struct config, max_users)},
+    {"WNC_PUSHD_TICK_MS", 100, 10, 10000, offsetof(struct config, pushd_tick_ms)},
+};
+
+int config_load(void)
+{
+    char *base = (char *)&config;
+
+    for (size_t i = 0; i < sizeof(config_strings) / sizeof(config_strings[0]); i++) {
+        const char *value = getenv(config_strings[i].name);
+        *(const char **)(base + config_strings[i].offset) =
+            value != NULL && *value != '\0' ? value : config_strings[i].fallback;
+    }
+    for (size_t i = 0; i < sizeof(config_numbers) / sizeof(config_numbers[0]); i++) {
+        const struct config_number *n = &config_numbers[i];
+        const char *value = getenv(n->name);
+        long number = n->fallback;
+
+        if (value != NULL && *value != '\0') {
+            char *end;
+            errno = 0;
+            number = strtol(value, &end, 10);
+            if (errno != 0 || *end != '\0' || number < n->min || number > n->max) {
+                log_error("config: %s=\"%s\" is not a number in [%ld, %ld]", n->name, value,
+                          n->min, n->max);
+                return -1;
+            }
+        }
+        *(int *)(base + n->offset) = (int)number;
+    }
+    return 0;
+}

@@ -1,0 +1,32 @@
+/* Process configuration from environment variables. One table in config.c lists every
+ * variable with its default and bounds; README's configuration section mirrors it. */
+#ifndef WNC_CONFIG_H
+#define WNC_CONFIG_H
+
+struct config {
+    const char *redis_host;
+    int redis_port;
+    const char *sql_dir;        /* where the Lua scripts live */
+    const char *fcgi_socket;    /* unix socket the workers listen on */
+    const char *publish_socket; /* nchan's internal publisher socket */
+    int workers;                /* worker threads in wnc-fcgi */
+    int room_ttl_s;
+    int grace_ms;
+    int typing_ttl_ms;
+    int sync_interval_ms;
+    int rate_limit;       /* requests per IP per window */
+    int rate_window_s;
+    int max_subs_per_ip;
+    int chat_rate;        /* chat messages per user per 10 s */
+    int control_rate;     /* control actions (video, typing, promote, kick) per user per 10 s */
+    int max_users;        /* members per room */
+    int pushd_tick_ms;
+};
+
+extern struct config config;
+
+/* Reads the environment into `config`. Returns 0, or -1 after logging which variable is out of
+ * range (startup may exit on that). */
+int config_load(void);
+
+#endif

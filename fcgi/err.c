@@ -1,0 +1,58 @@
+#include "err.h"
+
+#include <string.h>
+
+static const struct {
+    int status;
+    const char *code;
+    const char *message;
+} err_table[E_ERR__MAX] = {
+    [E_OK] = {200, "ok", "ok"},
+    [E_INVALID_JSON] = {400, "invalid_json", "the request body is not valid JSON"},
+    [E_INVALID_FIELD] = {400, "invalid_field", "a field has an invalid value"},
+    [E_MISSING_FIELD] = {400, "missing_field", "a required field is missing"},
+    [E_UNKNOWN_FIELD] = {400, "unknown_field", "the request has a field this route does not take"},
+    [E_INVALID_ROOM_ID] = {400, "invalid_room_id", "room codes are 6 letters or digits"},
+    [E_INVALID_USER_ID] = {400, "invalid_user_id", "user ids are UUIDs"},
+    [E_UNAUTHORIZED] = {401, "unauthorized", "a valid token for this room is required"},
+    [E_FORBIDDEN] = {403, "forbidden", "this token does not belong to this room"},
+    [E_NOT_HOST] = {403, "not_host", "only hosts can do this"},
+    [E_NOT_FOUND] = {404, "not_found", "no such route"},
+    [E_ROOM_NOT_FOUND] = {404, "room_not_found", "no such room"},
+    [E_USER_NOT_FOUND] = {404, "user_not_found", "no such user in this room"},
+    [E_METHOD_NOT_ALLOWED] = {405, "method_not_allowed", "this route does not take that method"},
+    [E_NAME_TAKEN] = {409, "name_taken", "that name is already taken in this room"},
+    [E_ROOM_FULL] = {409, "room_full", "this room is full"},
+    [E_NO_VIDEO] = {409, "no_video", "no video has been set in this room"},
+    [E_BODY_TOO_LARGE] = {413, "body_too_large", "request body too large"},
+    [E_UNSUPPORTED_MEDIA_TYPE] = {415, "unsupported_media_type",
+                                  "the request body must be application/json"},
+    [E_RATE_LIMITED] = {429, "rate_limited", "too many requests, slow down"},
+    [E_TOO_MANY_SUBSCRIPTIONS] = {429, "rate_limited", "too many open event streams"},
+    [E_ROOM_EXISTS] = {503, "room_exists", "could not allocate a room id"},
+    [E_REDIS_UNAVAILABLE] = {503, "redis_unavailable", "the data store is unavailable"},
+    [E_INTERNAL] = {500, "internal", "internal error"},
+};
+
+int err_status(enum wnc_err e)
+{
+    return e >= 0 && e < E_ERR__MAX ? err_table[e].status : 500;
+}
+
+const char *err_code(enum wnc_err e)
+{
+    return e >= 0 && e < E_ERR__MAX ? err_table[e].code : "internal";
+}
+
+const char *err_message(enum wnc_err e)
+{
+    return e >= 0 && e < E_ERR__MAX ? err_table[e].message : "internal error";
+}
+
+enum wnc_err err_from_code(const char *code)
+{
+    for (int i = 1; i < E_ERR__MAX; i++)
+        if (strcmp(err_table[i].code, code) == 0)
+            return (enum wnc_err)i;
+    return E_INTERNAL;
+}

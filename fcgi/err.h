@@ -1,0 +1,44 @@
+/* The one error type. Every fallible function returns an enum wnc_err; E_OK is zero. The table
+ * in err.c gives each value its HTTP status, stable code word and default message; http.c turns
+ * one into the JSON error response. Details (errno, hiredis messages, offending values) go to the
+ * log, never to the client. */
+#ifndef WNC_ERR_H
+#define WNC_ERR_H
+
+enum wnc_err {
+    E_OK = 0,
+    E_INVALID_JSON,
+    E_INVALID_FIELD,
+    E_MISSING_FIELD,
+    E_UNKNOWN_FIELD,
+    E_INVALID_ROOM_ID,
+    E_INVALID_USER_ID,
+    E_UNAUTHORIZED,
+    E_FORBIDDEN,
+    E_NOT_HOST,
+    E_NOT_FOUND,
+    E_ROOM_NOT_FOUND,
+    E_USER_NOT_FOUND,
+    E_METHOD_NOT_ALLOWED,
+    E_NAME_TAKEN,
+    E_ROOM_FULL,
+    E_NO_VIDEO,
+    E_BODY_TOO_LARGE,
+    E_UNSUPPORTED_MEDIA_TYPE,
+    E_RATE_LIMITED,
+    E_TOO_MANY_SUBSCRIPTIONS,
+    E_ROOM_EXISTS, /* internal: id collision on create, retried */
+    E_REDIS_UNAVAILABLE,
+    E_INTERNAL,
+    E_ERR__MAX
+};
+
+int err_status(enum wnc_err e);
+const char *err_code(enum wnc_err e);
+const char *err_message(enum wnc_err e);
+
+/* Maps a stable code word (as Lua scripts return them) back to the enum; E_INTERNAL when
+ * unknown. */
+enum wnc_err err_from_code(const char *code);
+
+#endif

@@ -1,0 +1,122 @@
+#include "exec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "ids.h"
+#include "log.h"
+#include "publish.h"
+#include "store.h"
+
+#define EXEC_ROOM_KEYS 6
+#define EXEC_STD_ARGS 8
+#define EXEC_FOLLOWUP_MAX_WORDS 8
+
+long long exec_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void exec_followup(struct store *st, const char *command)
+{
+    char copy[256], *words[EXEC_FOLLOWUP_MAX_WORDS], *save = NULL;
+    int n = 0;
+
+    if (strlen(command) >= sizeof(copy)) {
+        log_error("exec: follow-up too long");
+        return;
+    }
+    strcpy(copy, command);
+    for (char *w = strtok_r(copy, " ", &save); w != NULL && n < EXEC_FOLLOWUP_MAX_WORDS;
+         w = strtok_r(NULL, " ", &save))
+        words[n++] = w;
+    if (store_command(st, n, (const char **)words, NULL, NULL) != E_OK)
+        log_warn("exec: follow-up %s failed", words[0]);
+}
+
+/* Parses an item of the reply as a non-negative count. */
+static int exec_count(const struct store_reply *r, size_t i)
+{
+    if (i >= r->n || r->items[i] == NULL)
+        return -1;
+    return atoi(r->items[i]);
+}
+
+enum wnc_err exec_room(struct store *st, struct publisher *pub, enum script_id script,
+                       const char *room_id, const char *token_digest, int nargs,
+                       const char **args, const size_t *lens, struct exec_result *out)
+{
+    char keys_buf[EXEC_ROOM_KEYS][32], std[EXEC_STD_ARGS - 1][32];
+    const char *keys[EXEC_ROOM_KEYS], *argv[EXEC_STD_ARGS + EXEC_MAX_ARGS];
+    size_t argl[EXEC_STD_ARGS + EXEC_MAX_ARGS];
+    static const char *const prefixes[EXEC_ROOM_KEYS] = {"room", "members", "names",
+                                                         "auth", "chat", "limits"};
+    struct store_reply r;
+    enum wnc_err e;
+    size_t i;
+    int n;
+
+    if (nargs > EXEC_MAX_ARGS)
+        return E_INTERNAL;
+    for (int k = 0; k < EXEC_ROOM_KEYS; k++) {
+        snprintf(keys_buf[k], sizeof(keys_buf[k]), "%s:{%s}", prefixes[k], room_id);
+        keys[k] = keys_buf[k];
+    }
+    snprintf(std[0], sizeof(std[0]), "%lld", exec_now_ms());
+    snprintf(std[1], sizeof(std[1]), "%d", config.room_ttl_s);
+    snprintf(std[2], sizeof(std[2]), "%d", config.grace_ms);
+    snprintf(std[3], sizeof(std[3]), "%d", config.chat_rate);
+    snprintf(std[4], sizeof(std[4]), "%d", config.control_rate);
+    snprintf(std[5], sizeof(std[5]), "%d", config.typing_ttl_ms);
+    snprintf(std[6], sizeof(std[6]), "%d", config.sync_interval_ms);
+    for (int a = 0; a < EXEC_STD_ARGS - 1; a++) {
+        argv[a] = std[a];
+        argl[a] = strlen(std[a]);
+    }
+    argv[EXEC_STD_ARGS - 1] = token_digest;
+    argl[EXEC_STD_ARGS - 1] = strlen(token_digest);
+    for (int a = 0; a < nargs; a++) {
+        argv[EXEC_STD_ARGS + a] = args[a];
+        argl[EXEC_STD_ARGS + a] = lens ? lens[a] : strlen(args[a]);
+    }
+    e = store_eval(st, script, EXEC_ROOM_KEYS, keys, EXEC_STD_ARGS + nargs, argv, argl, &r);
+    if (e != E_OK)
+        return e;
+
+    /* status, body, #events, events..., #follow-ups, follow-ups... */
+    memset(out, 0, sizeof(*out));
+    if (r.n < 4 || r.items[0] == NULL || r.items[1] == NULL) {
+        log_error("exec: %s returned a malformed reply", script_name(script));
+        store_reply_free(&r);
+        return E_INTERNAL;
+    }
+    out->status = atoi(r.items[0]);
+    out->body = r.items[1];
+    out->body_len = r.lens[1];
+    r.items[1] = NULL; /* now owned by out */
+    i = 2;
+    n = exec_count(&r, i++);
+    for (int ev = 0; ev < n && i < r.n; ev++, i++) {
+        if (strstr(r.items[i], "\"type\":\"room.closed\"") != NULL)
+            out->closed = 1;
+        if (pub != NULL)
+            publisher_send(pub, room_id, r.items[i], r.lens[i]);
+    }
+    n = exec_count(&r, i++);
+    for (int f = 0; f < n && i < r.n; f++, i++)
+        exec_followup(st, r.items[i]);
+    store_reply_free(&r);
+    return E_OK;
+}
+
+void exec_result_free(struct exec_result *r)
+{
+    free(r->body);
+    memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,200 @@
+#include "http.h"
+
+#include <fcgiapp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+
+int http_listen(const char *socket_path)
+{
+    int fd;
+
+    if (FCGX_Init() != 0) {
+        log_error("http: FCGX_Init failed");
+        return -1;
+    }
+    unlink(socket_path);
+    fd = FCGX_OpenSocket(socket_path, 1024);
+    if (fd < 0) {
+        log_error("http: cannot listen on %s", socket_path);
+        return -1;
+    }
+    chmod(socket_path, 0660);
+    return fd;
+}
+
+static const char *http_param(FCGX_Request *r, const char *name)
+{
+    const char *v = FCGX_GetParam(name, r->envp);
+    return v != NULL ? v : "";
+}
+
+enum wnc_err http_read_body(struct http_request *req)
+{
+    FCGX_Request *r = req->fcgx;
+    const char *cl = http_param(r, "CONTENT_LENGTH");
+    char *end;
+    unsigned long len;
+
+    if (req->body != NULL || *cl == '\0')
+        return E_OK;
+    len = strtoul(cl, &end, 10);
+    if (*end != '\0')
+        return E_INVALID_JSON;
+    if (len > HTTP_MAX_BODY)
+        return E_BODY_TOO_LARGE;
+    if (len == 0)
+        return E_OK;
+    req->body = malloc(len + 1);
+    if (req->body == NULL)
+        return E_INTERNAL;
+    int got = FCGX_GetStr(req->body, (int)len, r->in);
+    if (got < 0 || (unsigned long)got != len) {
+        free(req->body);
+        req->body = NULL;
+        return E_INVALID_JSON; /* the client sent less than it announced */
+    }
+    req->body[len] = '\0';
+    req->body_len = len;
+    return E_OK;
+}
+
+void http_add_header(struct http_request *req, const char *name, const char *value)
+{
+    size_t room = sizeof(req->headers) - req->headers_len;
+    int n = snprintf(req->headers + req->headers_len, room, "%s: %s\r\n", name, value);
+
+    if (n > 0 && (size_t)n < room)
+        req->headers_len += (size_t)n;
+    else
+        log_error("http: response header %s dropped (no room)", name);
+}
+
+void http_reply(struct http_request *req, int status, const char *body, size_t len)
+{
+    FCGX_Request *r = req->fcgx;
+    char head[128];
+    int n;
+
+    if (req->replied)
+        return;
+    req->replied = 1;
+    /* libfcgi's own printf lacks %zu and friends: format with the C library instead. */
+    n = snprintf(head, sizeof(head), "Status: %d\r\nCache-Control: no-store\r\n", status);
+    FCGX_PutStr(head, n, r->out);
+    if (req->headers_len > 0)
+        FCGX_PutStr(req->headers, (int)req->headers_len, r->out);
+    if (status == 204 || len == 0) {
+        FCGX_PutS("\r\n", r->out);
+        return;
+    }
+    n = snprintf(head, sizeof(head),
+                 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n", len);
+    FCGX_PutStr(head, n, r->out);
+    FCGX_PutStr(body, (int)len, r->out);
+}
+
+void http_reply_error(struct http_request *req, enum wnc_err e, const char *field,
+                      const char *cause)
+{
+    struct buf b = {0};
+    const char *message = cause ? cause : err_message(e);
+
+    buf_puts(&b, "{\"error\":{\"code\":");
+    buf_json_string(&b, err_code(e), strlen(err_code(e)));
+    buf_puts(&b, ",\"message\":");
+    buf_json_string(&b, message, strlen(message));
+    buf_puts(&b, ",\"field\":");
+    if (field != NULL)
+        buf_json_string(&b, field, strlen(field));
+    else
+        buf_puts(&b, "null");
+    buf_puts(&b, "}}");
+    http_reply(req, err_status(e), b.data, b.len);
+    buf_free(&b);
+}
+
+static int http_hex(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int http_query_param(const struct http_request *req, const char *name, char *out, size_t size)
+{
+    size_t name_len = strlen(name);
+
+    for (const char *p = req->query; *p != '\0';) {
+        const char *end = strchr(p, '&');
+        if (end == NULL)
+            end = p + strlen(p);
+        if ((size_t)(end - p) > name_len && strncmp(p, name, name_len) == 0 &&
+            p[name_len] == '=') {
+            size_t o = 0;
+            for (const char *v = p + name_len + 1; v < end; v++) {
+                char c = *v;
+                if (c == '+') {
+                    c = ' ';
+                } else if (c == '%') {
+                    int hi = v + 2 < end ? http_hex(v[1]) : -1;
+                    int lo = hi >= 0 ? http_hex(v[2]) : -1;
+                    if (lo < 0)
+                        return 0;
+                    c = (char)(hi * 16 + lo);
+                    v += 2;
+                }
+                if (c == '\0' || o + 1 >= size)
+                    return 0;
+                out[o++] = c;
+            }
+            out[o] = '\0';
+            return 1;
+        }
+        p = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+void http_serve(int fd, http_handler handle, void *arg, volatile sig_atomic_t *stop)
+{
+    FCGX_Request fcgx;
+
+    if (FCGX_InitRequest(&fcgx, fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+        log_error("http: FCGX_InitRequest failed");
+        return;
+    }
+    while (!*stop) {
+        struct http_request req;
+        int rc;
+
+        /* accept(2) is thread-safe on Linux: no lock, so a thread waiting here never holds
+         * up the others. */
+        rc = FCGX_Accept_r(&fcgx);
+        if (rc < 0)
+            break;
+        memset(&req, 0, sizeof(req));
+        req.fcgx = &fcgx;
+        req.method = http_param(&fcgx, "REQUEST_METHOD");
+        req.path = http_param(&fcgx, "SCRIPT_NAME");
+        req.query = http_param(&fcgx, "QUERY_STRING");
+        req.content_type = http_param(&fcgx, "CONTENT_TYPE");
+        req.remote_addr = http_param(&fcgx, "REMOTE_ADDR");
+        req.authorization = http_param(&fcgx, "HTTP_AUTHORIZATION");
+        handle(&req, arg);
+        if (!req.replied)
+            http_reply_error(&req, E_INTERNAL, NULL, NULL);
+        free(req.body);
+        FCGX_Finish_r(&fcgx);
+    }
+    FCGX_Free(&fcgx, 1);
+}

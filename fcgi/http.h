@@ -1,0 +1,61 @@
+/* HTTP glue: the only module that knows libfcgi. It accepts FastCGI requests, hands each one to
+ * a handler as a struct http_request (parameters and body in), and writes the response (status,
+ * headers, body out). Request strings are owned by the request and die when the handler
+ * returns. */
+#ifndef WNC_HTTP_H
+#define WNC_HTTP_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "err.h"
+
+#define HTTP_MAX_BODY 16384 /* equal to nginx's client_max_body_size */
+#define HTTP_MAX_EXTRA_HEADERS 512
+
+struct http_request {
+    const char *method;
+    const char *path;
+    const char *query;         /* "" when absent */
+    const char *content_type;  /* "" when absent */
+    const char *remote_addr;   /* "" when absent */
+    const char *authorization; /* "" when absent */
+    char *body;                /* NUL-terminated; NULL when empty */
+    size_t body_len;
+    int replied;
+    char headers[HTTP_MAX_EXTRA_HEADERS];
+    size_t headers_len;
+    void *fcgx; /* FCGX_Request *, private to http.c */
+};
+
+typedef void (*http_handler)(struct http_request *req, void *arg);
+
+/* Opens the FastCGI listening socket at path (mode 0660). Returns the fd, or -1 after
+ * logging. */
+int http_listen(const char *socket_path);
+
+/* Accepts and serves requests on fd until *stop is set; one call per thread, each with its
+ * own arg (its Redis and publisher connections). */
+void http_serve(int fd, http_handler handle, void *arg, volatile sig_atomic_t *stop);
+
+/* Adds "Name: value" to the response headers. */
+void http_add_header(struct http_request *req, const char *name, const char *value);
+
+/* Sends the response: status, the added headers, and body (JSON) unless len is 0 and status
+ * is 204. Later calls for the same request are ignored. */
+void http_reply(struct http_request *req, int status, const char *body, size_t len);
+
+/* Sends the JSON error for e; field and cause may be NULL (cause overrides the default
+ * message). */
+void http_reply_error(struct http_request *req, enum wnc_err e, const char *field,
+                      const char *cause);
+
+/* Copies the URL-decoded value of query parameter name into out (size bytes). Returns 1 when
+ * present and it fits, 0 otherwise. */
+int http_query_param(const struct http_request *req, const char *name, char *out, size_t size);
+
+/* Reads the request's body (up to HTTP_MAX_BODY). Called by the dispatcher for routes that take
+ * one. */
+enum wnc_err http_read_body(struct http_request *req);
+
+#endif

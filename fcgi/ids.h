@@ -1,0 +1,20 @@
+/* Identifiers and secrets from the OS CSPRNG (getrandom). Each function returns E_OK or
+ * E_INTERNAL if the kernel cannot supply randomness (never silently weaker ids). */
+#ifndef WNC_IDS_H
+#define WNC_IDS_H
+
+#include "err.h"
+
+#define ROOM_ID_LEN 6
+#define USER_ID_LEN 36           /* UUID v4, lowercase, with dashes */
+#define TOKEN_SECRET_BYTES 32    /* 256 bits */
+#define TOKEN_SECRET_LEN 43      /* base64url, no padding */
+#define TOKEN_LEN (ROOM_ID_LEN + 1 + TOKEN_SECRET_LEN) /* "<ROOM>.<secret>" */
+
+enum wnc_err ids_room(char out[ROOM_ID_LEN + 1]);
+enum wnc_err ids_user(char out[USER_ID_LEN + 1]);
+/* A bearer token bound to one room: the room id, a dot, then 256 random bits. The prefix lets a
+ * token of another room be told apart (403) from an unknown one (401); it is not secret. */
+enum wnc_err ids_token(const char *room_id, char out[TOKEN_LEN + 1]);
+
+#endif

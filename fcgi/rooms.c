@@ -1,0 +1,139 @@
+/* Rooms and members: create, read, join (and rejoin), leave, promote, kick. The work happens
+ * atomically in the Lua scripts; this file validates input and handles tokens, which never
+ * reach Redis or a script in clear. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "buf.h"
+#include "config.h"
+#include "log.h"
+#include "valid.h"
+
+#define ROOMS_CREATE_ATTEMPTS 8
+
+/* Answers status with the script's body and the caller's token added as its first field: the
+ * token goes to its owner only, and only in this answer. */
+static void rooms_reply_with_token(struct api_ctx *c, int status, const struct exec_result *r)
+{
+    struct buf b = {0};
+
+    buf_printf(&b, "{\"token\":\"%s\",", c->token);
+    buf_append(&b, r->body + 1, r->body_len - 1);
+    http_reply(c->req, status, b.data, b.len);
+    buf_free(&b);
+}
+
+/* Draws a fresh user id and token into c. */
+static enum wnc_err rooms_new_identity(struct api_ctx *c, char user_id[USER_ID_LEN + 1])
+{
+    enum wnc_err e;
+
+    if ((e = ids_user(user_id)) != E_OK || (e = ids_token(c->room_id, c->token)) != E_OK)
+        return e;
+    sha256_hex(c->token, strlen(c->token), c->token_digest);
+    return E_OK;
+}
+
+/* Reads and validates a name field. Returns 0, or -1 after answering 400. */
+static int rooms_name_or_reply(struct api_ctx *c, const char *field, char *name, char *key)
+{
+    const char *s, *cause = NULL;
+    size_t len;
+    enum wnc_err e;
+
+    e = c->body ? jx_get_string(c->body, field, &s, &len) : E_MISSING_FIELD;
+    if (e == E_OK)
+        e = valid_name(s, len, name, key, &cause);
+    if (e != E_OK) {
+        api_reply_field_error(c, e, field, cause);
+        return -1;
+    }
+    return 0;
+}
+
+void rooms_create(struct api_ctx *c)
+{
+    char name[NAME_MAX_CHARS + 1], key[NAME_MAX_CHARS + 1], user_id[USER_ID_LEN + 1];
+    struct exec_result r;
+    enum wnc_err e = E_ROOM_EXISTS;
+
+    if (rooms_name_or_reply(c, "hostName", name, key) != 0)
+        return;
+    /* 36^6 ids: collisions are rare but possible; the script refuses an id in use. */
+    for (int attempt = 0; attempt < ROOMS_CREATE_ATTEMPTS && e == E_ROOM_EXISTS; attempt++) {
+        const char *args[] = {user_id, name, key};
+        if ((e = ids_room(c->room_id)) != E_OK || (e = rooms_new_identity(c, user_id)) != E_OK)
+            break;
+        e = exec_room(c->w->store, c->w->pub, SCRIPT_CREATE, c->room_id, c->token_digest, 3,
+                      args, NULL, &r);
+    }
+    if (e != E_OK) {
+        http_reply_error(c->req, e, e == E_NAME_TAKEN ? "hostName" : NULL, NULL);
+        return;
+    }
+    log_info("room %s created", c->room_id);
+    rooms_reply_with_token(c, r.status, &r);
+    exec_result_free(&r);
+}
+
+void rooms_get(struct api_ctx *c)
+{
+    api_run_and_reply(c, *c->token_digest ? SCRIPT_STATE : SCRIPT_SUMMARY, 0, NULL, NULL);
+}
+
+void rooms_join(struct api_ctx *c)
+{
+    char name[NAME_MAX_CHARS + 1], key[NAME_MAX_CHARS + 1], user_id[USER_ID_LEN + 1], max[16];
+    struct exec_result r;
+    enum wnc_err e;
+
+    /* A member reloading the page rejoins with its token and stays the same user. */
+    if (*c->token_digest) {
+        e = exec_room(c->w->store, c->w->pub, SCRIPT_STATE, c->room_id, c->token_digest, 0,
+                      NULL, NULL, &r);
+        if (e == E_OK) {
+            rooms_reply_with_token(c, 200, &r);
+            exec_result_free(&r);
+            return;
+        }
+        if (e != E_UNAUTHORIZED) {
+            http_reply_error(c->req, e, NULL, NULL);
+            return;
+        }
+        /* A revoked or expired token: join afresh below. */
+    }
+    if (rooms_name_or_reply(c, "userName", name, key) != 0)
+        return;
+    if ((e = rooms_new_identity(c, user_id)) != E_OK) {
+        http_reply_error(c->req, e, NULL, NULL);
+        return;
+    }
+    snprintf(max, sizeof(max), "%d", config.max_users);
+    const char *args[] = {user_id, name, key, max};
+    e = exec_room(c->w->store, c->w->pub, SCRIPT_JOIN, c->room_id, c->token_digest, 4, args,
+                  NULL, &r);
+    if (e != E_OK) {
+        http_reply_error(c->req, e, e == E_NAME_TAKEN ? "userName" : NULL, NULL);
+        return;
+    }
+    rooms_reply_with_token(c, r.status, &r);
+    exec_result_free(&r);
+}
+
+void rooms_leave(struct api_ctx *c)
+{
+    api_run_and_reply(c, SCRIPT_LEAVE, 0, NULL, NULL);
+}
+
+void rooms_promote(struct api_ctx *c)
+{
+    const char *args[] = {c->user_id};
+    api_run_and_reply(c, SCRIPT_PROMOTE, 1, args, NULL);
+}
+
+void rooms_kick(struct api_ctx *c)
+{
+    const char *args[] = {c->user_id};
+    api_run_and_reply(c, SCRIPT_KICK, 1, args, NULL);
+}

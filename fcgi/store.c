@@ -1,0 +1,246 @@
+#include "store.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "log.h"
+
+#define STORE_CONNECT_TIMEOUT_MS 1000
+#define STORE_COMMAND_TIMEOUT_MS 2000
+#define STORE_MAX_ARGS 32
+
+struct store {
+    redisContext *ctx; /* NULL while disconnected */
+    char *host;
+    int port;
+    char sha[SCRIPT__MAX][41];
+};
+
+struct store *store_open(const char *host, int port)
+{
+    struct store *st = calloc(1, sizeof(*st));
+
+    if (st == NULL || (st->host = strdup(host)) == NULL) {
+        free(st);
+        return NULL;
+    }
+    st->port = port;
+    return st;
+}
+
+static void store_disconnect(struct store *st)
+{
+    if (st->ctx != NULL)
+        redisFree(st->ctx);
+    st->ctx = NULL;
+}
+
+void store_close(struct store *st)
+{
+    if (st == NULL)
+        return;
+    store_disconnect(st);
+    free(st->host);
+    free(st);
+}
+
+/* Loads one script and remembers its SHA. Returns E_OK or E_REDIS_UNAVAILABLE. */
+static enum wnc_err store_load_script(struct store *st, enum script_id id)
+{
+    const char *source = script_source(id);
+    redisReply *r;
+
+    r = redisCommand(st->ctx, "SCRIPT LOAD %b", source, strlen(source));
+    if (r == NULL) {
+        log_warn("store: SCRIPT LOAD %s: %s", script_name(id), st->ctx->errstr);
+        store_disconnect(st);
+        return E_REDIS_UNAVAILABLE;
+    }
+    if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+        log_error("store: SCRIPT LOAD %s failed: %s", script_name(id),
+                  r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        freeReplyObject(r);
+        return E_INTERNAL;
+    }
+    memcpy(st->sha[id], r->str, 41);
+    freeReplyObject(r);
+    return E_OK;
+}
+
+static enum wnc_err store_connect(struct store *st)
+{
+    struct timeval connect_tv = {0, STORE_CONNECT_TIMEOUT_MS * 1000};
+    struct timeval command_tv = {STORE_COMMAND_TIMEOUT_MS / 1000, 0};
+    enum wnc_err e;
+
+    if (st->ctx != NULL)
+        return E_OK;
+    st->ctx = redisConnectWithTimeout(st->host, st->port, connect_tv);
+    if (st->ctx == NULL || st->ctx->err) {
+        log_warn("store: cannot connect to redis %s:%d: %s", st->host, st->port,
+                 st->ctx ? st->ctx->errstr : "out of memory");
+        store_disconnect(st);
+        return E_REDIS_UNAVAILABLE;
+    }
+    redisSetTimeout(st->ctx, command_tv);
+    redisEnableKeepAlive(st->ctx);
+    for (int id = 0; id < SCRIPT__MAX; id++)
+        if ((e = store_load_script(st, (enum script_id)id)) != E_OK)
+            return e;
+    return E_OK;
+}
+
+static void store_flatten(const redisReply *r, struct store_reply *out)
+{
+    if (r->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i < r->elements; i++)
+            store_flatten(r->element[i], out);
+        return;
+    }
+    char **items = realloc(out->items, (out->n + 1) * sizeof(*items));
+    size_t *lens = items ? realloc(out->lens, (out->n + 1) * sizeof(*lens)) : NULL;
+    if (items == NULL || lens == NULL)
+        abort();
+    out->items = items;
+    out->lens = lens;
+    if (r->type == REDIS_REPLY_INTEGER) {
+        char num[32];
+        int n = snprintf(num, sizeof(num), "%lld", r->integer);
+        items[out->n] = strndup(num, (size_t)n);
+        lens[out->n] = (size_t)n;
+    } else if (r->type == REDIS_REPLY_NIL) {
+        items[out->n] = NULL;
+        lens[out->n] = 0;
+    } else {
+        items[out->n] = malloc(r->len + 1);
+        if (items[out->n] == NULL)
+            abort();
+        memcpy(items[out->n], r->str, r->len);
+        items[out->n][r->len] = '\0';
+        lens[out->n] = r->len;
+    }
+    out->n++;
+}
+
+/* Sends argv and translates the reply. A connection error drops the connection (the next call
+ * reconnects); *noscript is set when Redis lost our scripts. */
+static enum wnc_err store_send(struct store *st, int argc, const char **argv, const size_t *lens,
+                               struct store_reply *out, int *noscript)
+{
+    redisReply *r;
+    enum wnc_err e = E_OK;
+
+    r = redisCommandArgv(st->ctx, argc, argv, lens);
+    if (r == NULL) {
+        log_warn("store: redis: %s", st->ctx->errstr);
+        store_disconnect(st);
+        return E_REDIS_UNAVAILABLE;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        if (strncmp(r->str, "NOSCRIPT", 8) == 0) {
+            *noscript = 1;
+            e = E_REDIS_UNAVAILABLE;
+        } else if (strncmp(r->str, "WNC ", 4) == 0) {
+            /* Redis 7 appends " script: <sha>, on @user_script..." to script errors. */
+            char code[64];
+            snprintf(code, sizeof(code), "%.*s", (int)strcspn(r->str + 4, " "), r->str + 4);
+            e = err_from_code(code);
+        } else if (strncmp(r->str, "LOADING", 7) == 0 || strncmp(r->str, "BUSY", 4) == 0) {
+            e = E_REDIS_UNAVAILABLE;
+        } else {
+            log_error("store: %s: %s", argv[0], r->str);
+            e = E_INTERNAL;
+        }
+    } else if (out != NULL) {
+        store_flatten(r, out);
+    }
+    freeReplyObject(r);
+    return e;
+}
+
+/* Runs argv, reconnecting first if needed and retrying once after a broken connection: a
+ * connection that died while idle (Redis restarted) fails on first use. */
+static enum wnc_err store_run(struct store *st, int argc, const char **argv, const size_t *lens,
+                              struct store_reply *out, enum script_id reload)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int noscript = 0, had_connection = st->ctx != NULL;
+        enum wnc_err e = store_connect(st);
+
+        if (e != E_OK)
+            return e;
+        e = store_send(st, argc, argv, lens, out, &noscript);
+        if (noscript && reload != SCRIPT__MAX) {
+            if ((e = store_load_script(st, reload)) != E_OK)
+                return e;
+            argv[1] = st->sha[reload];
+            continue;
+        }
+        if (e == E_REDIS_UNAVAILABLE && had_connection && st->ctx == NULL)
+            continue;
+        return e;
+    }
+    return E_REDIS_UNAVAILABLE;
+}
+
+enum wnc_err store_ping(struct store *st)
+{
+    const char *argv[] = {"PING"};
+    struct store_reply r = {0};
+    enum wnc_err e = store_run(st, 1, argv, NULL, &r, SCRIPT__MAX);
+
+    store_reply_free(&r);
+    return e;
+}
+
+enum wnc_err store_eval(struct store *st, enum script_id script, int nkeys, const char **keys,
+                        int nargs, const char **args, const size_t *arg_lens,
+                        struct store_reply *out)
+{
+    const char *argv[STORE_MAX_ARGS];
+    size_t lens[STORE_MAX_ARGS];
+    char nkeys_str[16];
+    int argc = 0;
+    enum wnc_err e;
+
+    if (3 + nkeys + nargs > STORE_MAX_ARGS)
+        return E_INTERNAL;
+    if ((e = store_connect(st)) != E_OK)
+        return e;
+    snprintf(nkeys_str, sizeof(nkeys_str), "%d", nkeys);
+    argv[argc] = "EVALSHA", lens[argc++] = 7;
+    argv[argc] = st->sha[script], lens[argc++] = 40;
+    argv[argc] = nkeys_str, lens[argc++] = strlen(nkeys_str);
+    for (int i = 0; i < nkeys; i++)
+        argv[argc] = keys[i], lens[argc++] = strlen(keys[i]);
+    for (int i = 0; i < nargs; i++)
+        argv[argc] = args[i], lens[argc++] = arg_lens ? arg_lens[i] : strlen(args[i]);
+    memset(out, 0, sizeof(*out));
+    e = store_run(st, argc, argv, lens, out, script);
+    if (e != E_OK)
+        store_reply_free(out);
+    return e;
+}
+
+enum wnc_err store_command(struct store *st, int argc, const char **argv, const size_t *lens,
+                           struct store_reply *out)
+{
+    if (out != NULL)
+        memset(out, 0, sizeof(*out));
+    enum wnc_err e = store_run(st, argc, argv, lens, out, SCRIPT__MAX);
+    if (e != E_OK && out != NULL)
+        store_reply_free(out);
+    return e;
+}
+
+void store_reply_free(struct store_reply *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->items[i]);
+    free(r->items);
+    free(r->lens);
+    memset(r, 0, sizeof(*r));
+}

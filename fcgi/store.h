@@ -1,0 +1,46 @@
+/* The store: the only module that includes hiredis. One struct store per thread (a blocking
+ * connection is not shared). It connects lazily, reconnects after any I/O error, loads the Lua
+ * scripts on every (re)connect, and reloads one on NOSCRIPT. Its replies are our own flat
+ * struct store_reply; Redis errors come back as enum wnc_err (a script's error reply
+ * "WNC <code>" maps to that code's enum value; anything else is logged). */
+#ifndef WNC_STORE_H
+#define WNC_STORE_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "script.h"
+
+struct store;
+
+/* A reply flattened into strings: an array reply gives one item per element (nested arrays are
+ * flattened in order), any other reply one item. Integers come as decimal strings, nil as
+ * NULL. The reply owns its strings; store_reply_free releases them (harmless when zeroed). */
+struct store_reply {
+    size_t n;
+    char **items;
+    size_t *lens;
+};
+
+/* Returns a store for host:port (nothing is connected yet), or NULL when out of memory. */
+struct store *store_open(const char *host, int port);
+
+/* Harmless no-op for NULL. */
+void store_close(struct store *st);
+
+/* E_OK when Redis answers PING. */
+enum wnc_err store_ping(struct store *st);
+
+/* Runs one of the scripts of script.h. keys and args are binary-safe (lens may be NULL when all
+ * args are NUL-terminated). On E_OK *out holds the reply. */
+enum wnc_err store_eval(struct store *st, enum script_id script, int nkeys, const char **keys,
+                        int nargs, const char **args, const size_t *arg_lens,
+                        struct store_reply *out);
+
+/* Runs one command given as argv; out may be NULL when the reply is not needed. */
+enum wnc_err store_command(struct store *st, int argc, const char **argv, const size_t *lens,
+                           struct store_reply *out);
+
+void store_reply_free(struct store_reply *r);
+
+#endif

@@ -1,0 +1,58 @@
+/* Validators for everything a client sends. Pure functions: no I/O, no allocation. Each
+ * returns E_OK and writes its normalised result through out-parameters only on success; on
+ * failure it returns the error and, where one helps, a static human-readable cause. */
+#ifndef WNC_VALID_H
+#define WNC_VALID_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "ids.h"
+
+#define NAME_MIN_CHARS 2
+#define NAME_MAX_CHARS 50
+#define CHAT_MAX_CHARS 1000
+#define VIDEO_URL_MAX_BYTES 2048
+#define YOUTUBE_ID_LEN 11
+#define POSITION_MAX_S 1e7 /* ~115 days: anything longer is a client bug or an attack */
+#define RATE_MIN 0.25
+#define RATE_MAX 4.0
+
+enum video_kind { VIDEO_FILE, VIDEO_HLS, VIDEO_YOUTUBE };
+
+struct video_url {
+    enum video_kind kind;
+    char youtube_id[YOUTUBE_ID_LEN + 1]; /* empty unless kind is VIDEO_YOUTUBE */
+};
+
+/* True when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
+int valid_utf8(const char *s, size_t len);
+
+/* Room codes: exactly 6 of [A-Za-z0-9], upper-cased into out. */
+enum wnc_err valid_room_id(const char *in, char out[ROOM_ID_LEN + 1]);
+
+/* User ids: a UUID (any case), lower-cased into out. */
+enum wnc_err valid_user_id(const char *in, char out[USER_ID_LEN + 1]);
+
+/* A bearer token as ids_token makes them. E_UNAUTHORIZED when malformed, E_FORBIDDEN when it is
+ * well-formed but bound to another room. */
+enum wnc_err valid_token(const char *token, const char *room_id);
+
+/* User names: trimmed of spaces, 2-50 of [A-Za-z0-9 -_.!?]. Writes the trimmed name and its
+ * lower-case form (the uniqueness key) into out and key, each NAME_MAX_CHARS + 1 bytes. */
+enum wnc_err valid_name(const char *in, size_t len, char *out, char *key, const char **cause);
+
+/* Chat text: trimmed of Unicode white space, then 1-1000 characters, no control characters but
+ * tab and newline. On success *start and *out_len delimit the trimmed text inside in. */
+enum wnc_err valid_chat_text(const char *in, size_t len, const char **start, size_t *out_len,
+                             const char **cause);
+
+/* Video URLs: http(s), at most 2048 bytes, no spaces or control characters, a host; the kind is
+ * detected from the host and path. */
+enum wnc_err valid_video_url(const char *in, size_t len, struct video_url *out,
+                             const char **cause);
+
+enum wnc_err valid_position(double position, const char **cause);
+enum wnc_err valid_rate(double rate, const char **cause);
+
+#endif

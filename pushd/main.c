@@ -1,0 +1,167 @@
+/* wnc-pushd: the timers no request triggers. Each tick it claims the due entries of three
+ * Redis sorted sets (presence grace, typing expiry, sync beacons) and runs the room script for
+ * each, publishing what they return; every few seconds it also checks a slice of active-rooms
+ * for rooms that expired. Claims are atomic (sql/claim.lua), so several pushd instances can
+ * run side by side without firing anything twice. It keeps no state of its own: after a
+ * restart of itself or of Redis it picks up where the sets are. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "exec.h"
+#include "ids.h"
+#include "log.h"
+#include "publish.h"
+#include "script.h"
+#include "store.h"
+#include "valid.h"
+
+#define PUSHD_CLAIM_BATCH 200
+#define PUSHD_GC_INTERVAL_MS 5000
+#define PUSHD_GC_BATCH "100"
+
+static volatile sig_atomic_t pushd_stop;
+
+static void pushd_on_signal(int sig)
+{
+    (void)sig;
+    pushd_stop = 1;
+}
+
+struct pushd_timer {
+    const char *key;
+    enum script_id script;
+    int has_user; /* members are "ROOM|userid" rather than "ROOM" */
+};
+
+static const struct pushd_timer pushd_timers[] = {
+    {"timers:presence", SCRIPT_TIMEOUT, 1},
+    {"timers:typing", SCRIPT_TYPING_EXPIRE, 1},
+    {"timers:sync", SCRIPT_SYNC_BEACON, 0},
+};
+
+/* Runs the room script for one claimed entry. */
+static void pushd_fire(struct store *st, struct publisher *pub, const struct pushd_timer *t,
+                       const char *entry)
+{
+    char room[ROOM_ID_LEN + 1], user[USER_ID_LEN + 1];
+    struct exec_result r;
+    const char *args[] = {user};
+    enum wnc_err e;
+
+    if (strlen(entry) < ROOM_ID_LEN || (t->has_user && entry[ROOM_ID_LEN] != '|')) {
+        log_warn("pushd: ignoring malformed entry in %s", t->key);
+        return;
+    }
+    char id[ROOM_ID_LEN + 1];
+    memcpy(id, entry, ROOM_ID_LEN);
+    id[ROOM_ID_LEN] = '\0';
+    if (valid_room_id(id, room) != E_OK ||
+        (t->has_user && valid_user_id(entry + ROOM_ID_LEN + 1, user) != E_OK)) {
+        log_warn("pushd: ignoring malformed entry in %s", t->key);
+        return;
+    }
+    e = exec_room(st, pub, t->script, room, "", t->has_user ? 1 : 0, args, NULL, &r);
+    if (e != E_OK) {
+        log_warn("pushd: %s for room %s failed: %s", script_name(t->script), room, err_code(e));
+        return;
+    }
+    exec_result_free(&r);
+}
+
+/* Claims and fires the due entries of one timer set. Returns -1 when Redis is unavailable. */
+static int pushd_run_timer(struct store *st, struct publisher *pub, const struct pushd_timer *t)
+{
+    char now[32], batch[16];
+    const char *keys[] = {t->key}, *args[] = {now, batch};
+    struct store_reply due;
+
+    snprintf(now, sizeof(now), "%lld", exec_now_ms());
+    snprintf(batch, sizeof(batch), "%d", PUSHD_CLAIM_BATCH);
+    if (store_eval(st, SCRIPT_CLAIM, 1, keys, 2, args, NULL, &due) != E_OK)
+        return -1;
+    for (size_t i = 0; i < due.n; i++)
+        if (due.items[i] != NULL)
+            pushd_fire(st, pub, t, due.items[i]);
+    store_reply_free(&due);
+    return 0;
+}
+
+/* Checks the next slice of active-rooms (an SSCAN cursor kept across calls). */
+static void pushd_gc(struct store *st, struct publisher *pub, char cursor[32])
+{
+    const char *argv[] = {"SSCAN", "active-rooms", cursor, "COUNT", PUSHD_GC_BATCH};
+    struct store_reply r;
+
+    if (store_command(st, 5, argv, NULL, &r) != E_OK)
+        return;
+    if (r.n >= 1 && r.items[0] != NULL)
+        snprintf(cursor, 32, "%s", r.items[0]);
+    for (size_t i = 1; i < r.n; i++) {
+        char room[ROOM_ID_LEN + 1];
+        struct exec_result res;
+        if (r.items[i] == NULL || valid_room_id(r.items[i], room) != E_OK)
+            continue;
+        if (exec_room(st, pub, SCRIPT_ROOM_GC, room, "", 0, NULL, NULL, &res) == E_OK) {
+            if (res.body_len == 0 && strcmp(room, r.items[i]) == 0)
+                log_debug("pushd: room %s checked", room);
+            exec_result_free(&res);
+        }
+    }
+    store_reply_free(&r);
+}
+
+int main(void)
+{
+    struct sigaction sa;
+    struct store *st;
+    struct publisher *pub;
+    char gc_cursor[32] = "0";
+    long long next_gc = 0;
+    int redis_ok = 1;
+
+    log_init("wnc-pushd");
+    if (config_load() != 0 || scripts_load(config.sql_dir) != 0)
+        return 1;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = pushd_on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    st = store_open(config.redis_host, config.redis_port);
+    pub = publisher_open(config.publish_socket);
+    if (st == NULL || pub == NULL)
+        return 1;
+    log_info("started: tick %d ms, grace %d ms, typing %d ms, sync every %d ms",
+             config.pushd_tick_ms, config.grace_ms, config.typing_ttl_ms,
+             config.sync_interval_ms);
+
+    while (!pushd_stop) {
+        struct timespec tick = {config.pushd_tick_ms / 1000,
+                                (config.pushd_tick_ms % 1000) * 1000000L};
+        int ok = 1;
+
+        for (size_t i = 0; i < sizeof(pushd_timers) / sizeof(pushd_timers[0]) && ok; i++)
+            ok = pushd_run_timer(st, pub, &pushd_timers[i]) == 0;
+        if (ok && exec_now_ms() >= next_gc) {
+            pushd_gc(st, pub, gc_cursor);
+            next_gc = exec_now_ms() + PUSHD_GC_INTERVAL_MS;
+        }
+        if (ok != redis_ok) {
+            if (ok)
+                log_info("pushd: redis is back; timers resume");
+            else
+                log_warn("pushd: redis unavailable; retrying every tick");
+            redis_ok = ok;
+        }
+        nanosleep(&tick, NULL);
+    }
+    log_info("stopping");
+    store_close(st);
+    publisher_close(pub);
+    return 0;
+}

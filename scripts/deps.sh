@@ -1,0 +1,35 @@
+#!/bin/sh
+# Installs what the project needs and is missing; a second run installs nothing.
+#   scripts/deps.sh c     build and run: compiler libraries, nginx + nchan, redis
+#   scripts/deps.sh all   also test tooling: chromium, ffmpeg, node packages (npm ci)
+set -eu
+cd "$(dirname "$0")/.."
+
+RUN_PKGS="nginx libnginx-mod-nchan redis-server libfcgi-dev libhiredis-dev libjson-c-dev \
+libcunit1-dev pkg-config gcc make curl"
+TEST_PKGS="chromium ffmpeg nodejs"
+
+missing=""
+want=$RUN_PKGS
+[ "${1:-c}" = all ] && want="$RUN_PKGS $TEST_PKGS"
+for p in $want; do
+  # nodejs may come from outside Debian (nvm, nodesource): a working `node` is enough.
+  if [ "$p" = nodejs ] && command -v node >/dev/null 2>&1; then continue; fi
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "deps: installing$missing"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
+
+if [ "${1:-c}" = all ]; then
+  command -v npm >/dev/null 2>&1 || { echo "deps: npm missing"; exit 1; }
+  # Reinstall only when the lockfile changed since the last install.
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "deps: npm ci"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+fi

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Runs the whole stack in the foreground: redis-server, wnc-fcgi, wnc-pushd, nginx + nchan, all
+# on loopback under one run directory. Prints the URL once /health answers; Ctrl-C or SIGTERM
+# stops every process it started. Used by `make run`, the tests and the benchmarks.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+
+export PORT=${PORT:-8080}
+export WNC_HOST=${WNC_HOST:-127.0.0.1}
+RUN_DIR=${WNC_RUN_DIR:-$ROOT/var}
+mkdir -p "$RUN_DIR"
+export RUN_DIR=$(cd "$RUN_DIR" && pwd)
+export REDIS_PORT=${REDIS_PORT:-6390}
+export WNC_REDIS_HOST=${WNC_REDIS_HOST:-127.0.0.1}
+export WNC_REDIS_PORT=$REDIS_PORT
+export WNC_BIN_DIR=${WNC_BIN_DIR:-$ROOT/build}
+export WNC_SQL_DIR=${WNC_SQL_DIR:-$ROOT/sql}
+export WNC_FCGI_SOCKET=$RUN_DIR/fcgi.sock
+export WNC_PUBLISH_SOCKET=$RUN_DIR/publish.sock
+export WNC_REDIS_APPENDONLY=${WNC_REDIS_APPENDONLY:-yes}
+export NGINX_WORKERS=${WNC_NGINX_WORKERS:-auto}
+export WS_PING_S=${WNC_WS_PING_S:-10}
+export LISTEN=$WNC_HOST:$PORT
+export WEB_ROOT=${WNC_WEB_ROOT:-$ROOT/web}
+export CONF_DIR=$RUN_DIR
+export ACCESS_LOG=${WNC_ACCESS_LOG:-$RUN_DIR/logs/access.log}
+
+# As many descriptors as the hard limit allows: every viewer holds one in nginx.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+export NOFILE=$(ulimit -n)
+export WORKER_CONNECTIONS=$(( NOFILE > 1124 ? NOFILE - 100 : 1024 ))
+
+pids=()
+stopping=0
+stop_all() {
+  [ "$stopping" = 1 ] && return
+  stopping=1
+  # nginx first (no new requests), then the workers and pushd, Redis last.
+  for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+  rm -f "$WNC_FCGI_SOCKET" "$WNC_PUBLISH_SOCKET"
+}
+trap 'stop_all; exit 0' INT TERM
+trap 'stop_all' EXIT
+
+mkdir -p "$RUN_DIR"/{logs,tmp,redis}
+rm -f "$WNC_FCGI_SOCKET" "$WNC_PUBLISH_SOCKET"
+
+# Redis: private, loopback only, AOF on (unless a test turns it off for speed).
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$RUN_DIR/redis" \
+  --appendonly "$WNC_REDIS_APPENDONLY" --save "" --daemonize no \
+  --logfile "$RUN_DIR/logs/redis.log" --pidfile "$RUN_DIR/redis.pid" &
+pids+=($!); echo $! > "$RUN_DIR/redis.pid"
+for _ in $(seq 100); do
+  redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.05
+done
+
+"$WNC_BIN_DIR/wnc-fcgi" 2>>"$RUN_DIR/logs/fcgi.log" &
+pids+=($!); echo $! > "$RUN_DIR/fcgi.pid"
+"$WNC_BIN_DIR/wnc-pushd" 2>>"$RUN_DIR/logs/pushd.log" &
+pids+=($!); echo $! > "$RUN_DIR/pushd.pid"
+
+"$ROOT/scripts/render-nginx.sh" "$ROOT/nginx/wnc-site.conf.in" > "$RUN_DIR/wnc-site.conf"
+cp "$ROOT/nginx/wnc-fastcgi.conf" "$RUN_DIR/wnc-fastcgi.conf"
+{
+  # A root master would switch workers to `nobody`, who cannot reach our sockets or files.
+  [ "$(id -u)" = 0 ] && echo "user root;"
+  "$ROOT/scripts/render-nginx.sh" "$ROOT/nginx/nginx.conf.in"
+} > "$RUN_DIR/nginx.conf"
+nginx -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/logs/nginx-error.log" &
+pids+=($!)
+
+URL="http://$WNC_HOST:$PORT"
+for i in $(seq 200); do
+  if curl -fsS -o /dev/null "$URL/health" 2>/dev/null; then break; fi
+  for p in "${pids[@]}"; do
+    kill -0 "$p" 2>/dev/null || { echo "stack: a process exited during startup; see $RUN_DIR/logs" >&2; exit 1; }
+  done
+  [ "$i" = 200 ] && { echo "stack: /health did not answer; see $RUN_DIR/logs" >&2; exit 1; }
+  sleep 0.05
+done
+echo "Watch N Chill is running at $URL/  (logs: $RUN_DIR/logs; Ctrl-C stops it)"
+
+# Any process dying takes the whole stack down: a half-running stack hides failures.
+wait -n "${pids[@]}" || true
+[ "$stopping" = 1 ] || echo "stack: a process exited; stopping" >&2
+exit 1

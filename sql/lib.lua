@@ -1,0 +1,174 @@
+-- lib.lua: helpers shared by the room scripts; fcgi/script.c prepends this file to each one.
+--
+-- Room scripts take KEYS = room:{id}, members:{id}, names:{id}, auth:{id}, chat:{id},
+-- limits:{id} (all in the room's hash slot) and the standard ARGV:
+--   1 now (ms)  2 room TTL (s)  3 grace (ms)  4 chat rate  5 control rate  6 typing TTL (ms)
+--   7 sync interval (ms)  8 token digest ('' when none); their own arguments start at 9.
+-- They return a flat array: status, body, #events, events..., #follow-ups, follow-ups...
+-- A follow-up is a space-separated command on a global index (active-rooms, timers:*) that the
+-- caller runs after the script: global keys live outside the room's slot, and every index
+-- entry is a hint that the timer scripts re-check, so running it late is harmless.
+-- Failures raise {err = 'WNC <code>'}; the code words are those of fcgi/err.c.
+--
+-- A member record (members:{id} field = user id) is JSON: id, name, key (lower-case name),
+-- tok (token digest), isHost, joinedAt, order (join order), online, conns (open
+-- subscriptions), offlineSince, typingUntil. Only id, name, isHost, joinedAt and online are
+-- ever sent to clients.
+local K_ROOM, K_MEMBERS, K_NAMES, K_AUTH, K_CHAT, K_LIMITS =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local NOW = tonumber(ARGV[1])
+local TTL = tonumber(ARGV[2])
+local GRACE_MS = tonumber(ARGV[3])
+local CHAT_RATE = tonumber(ARGV[4])
+local CONTROL_RATE = tonumber(ARGV[5])
+local TYPING_TTL_MS = tonumber(ARGV[6])
+local SYNC_INTERVAL_MS = tonumber(ARGV[7])
+local TOKEN = ARGV[8]
+local RATE_WINDOW_MS = 10000
+
+local function fail(code)
+  error({err = 'WNC ' .. code})
+end
+
+local function int(n)
+  return string.format('%d', n)
+end
+
+local function room_id()
+  return string.sub(K_ROOM, 7, 12) -- 'room:{ABC123}'
+end
+
+local function room_exists()
+  return redis.call('EXISTS', K_ROOM) == 1
+end
+
+local function get_member(uid)
+  local raw = redis.call('HGET', K_MEMBERS, uid)
+  if not raw then return nil end
+  return cjson.decode(raw)
+end
+
+local function put_member(m)
+  redis.call('HSET', K_MEMBERS, m.id, cjson.encode(m))
+end
+
+-- The member the request's token belongs to, or an error.
+local function authenticate()
+  if not room_exists() then fail('room_not_found') end
+  if TOKEN == '' then fail('unauthorized') end
+  local uid = redis.call('HGET', K_AUTH, TOKEN)
+  local m = uid and get_member(uid)
+  if not m then fail('unauthorized') end
+  return m
+end
+
+local function require_host(m)
+  if not m.isHost then fail('not_host') end
+end
+
+local function public_user(m)
+  return {id = m.id, name = m.name, isHost = m.isHost, joinedAt = m.joinedAt, online = m.online}
+end
+
+-- Members, hosts first, then in join order.
+local function sorted_members()
+  local list = {}
+  for i, raw in ipairs(redis.call('HVALS', K_MEMBERS)) do list[i] = cjson.decode(raw) end
+  table.sort(list, function(a, b)
+    if a.isHost ~= b.isHost then return a.isHost end
+    return a.order < b.order
+  end)
+  return list
+end
+
+local function room_json()
+  local users = {}
+  for i, m in ipairs(sorted_members()) do users[i] = cjson.encode(public_user(m)) end
+  local meta = redis.call('HMGET', K_ROOM, 'createdAt', 'seq', 'video')
+  return '{"id":"' .. room_id() .. '","createdAt":' .. meta[1] .. ',"seq":' .. meta[2] ..
+         ',"users":[' .. table.concat(users, ',') .. '],"video":' .. (meta[3] or 'null') .. '}'
+end
+
+local function chat_json()
+  return '[' .. table.concat(redis.call('LRANGE', K_CHAT, 0, -1), ',') .. ']'
+end
+
+local function current_seq()
+  return tonumber(redis.call('HGET', K_ROOM, 'seq'))
+end
+
+local function next_seq()
+  return redis.call('HINCRBY', K_ROOM, 'seq', 1)
+end
+
+local function envelope(kind, seq, data_json)
+  return '{"type":"' .. kind .. '","seq":' .. int(seq) .. ',"at":' .. int(NOW) ..
+         ',"data":' .. data_json .. '}'
+end
+
+local function touch()
+  for i = 1, 6 do redis.call('EXPIRE', KEYS[i], TTL) end
+end
+
+-- Fixed-window limit per member and action class, kept in the room's limits hash.
+local function rate_limit(uid, class, limit)
+  local field = uid .. '|' .. class
+  local raw = redis.call('HGET', K_LIMITS, field)
+  local start, count = NOW, 0
+  if raw then
+    local s, c = string.match(raw, '^(%d+):(%d+)$')
+    s, c = tonumber(s), tonumber(c)
+    if NOW - s < RATE_WINDOW_MS then start, count = s, c end
+  end
+  if count >= limit then fail('rate_limited') end
+  redis.call('HSET', K_LIMITS, field, int(start) .. ':' .. int(count + 1))
+end
+
+local function result(status, body, events, followups)
+  local out = {status, body or ''}
+  events, followups = events or {}, followups or {}
+  out[#out + 1] = #events
+  for _, e in ipairs(events) do out[#out + 1] = e end
+  out[#out + 1] = #followups
+  for _, f in ipairs(followups) do out[#out + 1] = f end
+  return out
+end
+
+-- Removes member m and appends the resulting events. If m was the last host, the longest
+-- present remaining member (online ones first) becomes host. If m was the last member, the
+-- room and all its keys are deleted, room.closed is published for anyone still listening, and
+-- true is returned.
+local function remove_member(m, reason, events)
+  redis.call('HDEL', K_MEMBERS, m.id)
+  redis.call('HDEL', K_NAMES, m.key)
+  redis.call('HDEL', K_AUTH, m.tok)
+  redis.call('HDEL', K_LIMITS, m.id .. '|chat', m.id .. '|control', m.id .. '|typing')
+  if redis.call('HLEN', K_MEMBERS) == 0 then
+    local seq = current_seq() + 1
+    redis.call('DEL', K_ROOM, K_MEMBERS, K_NAMES, K_AUTH, K_CHAT, K_LIMITS)
+    events[#events + 1] = envelope('user.left', seq,
+      cjson.encode({userId = m.id, reason = reason}))
+    events[#events + 1] = envelope('room.closed', seq + 1, '{"reason":"empty"}')
+    return true
+  end
+  events[#events + 1] = envelope('user.left', next_seq(),
+    cjson.encode({userId = m.id, reason = reason}))
+  if m.isHost then
+    local best, hosts = nil, 0
+    for _, o in ipairs(sorted_members()) do
+      if o.isHost then hosts = hosts + 1 end
+      if best == nil or (o.online and not best.online) then best = o end
+    end
+    if hosts == 0 then
+      best.isHost = true
+      put_member(best)
+      events[#events + 1] = envelope('user.promoted', next_seq(),
+        cjson.encode({userId = best.id}))
+    end
+  end
+  return false
+end
+
+local function presence_timer(uid, at)
+  return 'ZADD timers:presence ' .. int(at) .. ' ' .. room_id() .. '|' .. uid
+end

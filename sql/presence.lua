@@ -1,0 +1,21 @@
+-- presence.lua: a subscription of a member opened (+1) or closed (-1).
+-- ARGV 9 user id  10 delta
+-- Several tabs are one member online: only the first open and the last close change presence
+-- (user.presence). The last close starts the grace period (a timer pushd runs).
+if not room_exists() then return result(204, '') end
+local m = get_member(ARGV[9])
+if not m then return result(204, '') end
+local was = m.conns or 0
+m.conns = math.max(0, was + tonumber(ARGV[10]))
+local events, followups = {}, {}
+if was == 0 and m.conns > 0 then
+  m.online, m.offlineSince = true, nil
+  events[1] = envelope('user.presence', next_seq(), cjson.encode({userId = m.id, online = true}))
+elseif was > 0 and m.conns == 0 then
+  m.online, m.offlineSince = false, NOW
+  events[1] = envelope('user.presence', next_seq(), cjson.encode({userId = m.id, online = false}))
+  followups[1] = presence_timer(m.id, NOW + GRACE_MS)
+end
+put_member(m)
+touch()
+return result(204, '', events, followups)

@@ -1,0 +1,45 @@
+-- video.lua: a host changes playback.
+-- ARGV 9 op: set | play | pause | seek | rate   10 url (set) or number   11 kind (set)
+--      12 YouTube id or '' (set)
+-- The server's clock stamps updatedAt. Returns 200 {video} and video.<op>; while playing,
+-- schedules the next video.sync beacon.
+local m = authenticate()
+require_host(m)
+rate_limit(m.id, 'control', CONTROL_RATE)
+local op = ARGV[9]
+local video
+if op == 'set' then
+  video = {url = ARGV[10], kind = ARGV[11], videoId = cjson.null, playing = false,
+           position = 0, rate = 1, updatedAt = NOW}
+  if ARGV[12] ~= '' then video.videoId = ARGV[12] end
+else
+  local raw = redis.call('HGET', K_ROOM, 'video')
+  if not raw then fail('no_video') end
+  video = cjson.decode(raw)
+  local value = tonumber(ARGV[10])
+  if op == 'play' then
+    video.playing, video.position = true, value
+  elseif op == 'pause' then
+    video.playing, video.position = false, value
+  elseif op == 'seek' then
+    video.position = value
+  elseif op == 'rate' then
+    -- Keep the timeline continuous: re-anchor at the current position, then change speed.
+    if video.playing then
+      video.position = video.position + (NOW - video.updatedAt) / 1000 * video.rate
+    end
+    video.rate = value
+  else
+    fail('invalid_field')
+  end
+  video.updatedAt = NOW
+end
+local json = cjson.encode(video)
+redis.call('HSET', K_ROOM, 'video', json)
+local event = envelope('video.' .. op, next_seq(), '{"video":' .. json .. '}')
+touch()
+local followups = {}
+if video.playing then
+  followups[1] = 'ZADD timers:sync ' .. int(NOW + SYNC_INTERVAL_MS) .. ' ' .. room_id()
+end
+return result(200, '{"video":' .. json .. '}', {event}, followups)

@@ -1,0 +1,1129 @@
+/*
+ * main.c - wnc-loadgen: command line, workloads and reports.
+ *
+ * Workloads (see docs/performance.md for the method):
+ *   fanout     R rooms x V subscribed viewers; each room's host posts
+ *              play/seek/pause/seek at F actions/s; every viewer should
+ *              receive every event.
+ *   chat       same shape, but members post chat messages at F/s per room.
+ *   idle       R x V viewers connect and stay silent; memory per viewer.
+ *   joinstorm  R rooms, then R x V joins all at once; verify with the host's
+ *              token that no member was lost.
+ *   ops        closed-loop REST throughput (seek + chat alternating).
+ *   selftest   fake local server blasting frames: the client's own limit.
+ *
+ * Latency: every action carries a number k (the seek position, or the chat
+ * text "b <k>"). The send time of k is kept in a ring; a viewer receiving
+ * the event looks it up. Both ends read the same CLOCK_MONOTONIC.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "lg.h"
+
+/* Sent actions remembered for latency matching. A slot is reused after
+ * this many actions, far longer than any plausible delivery delay. */
+#define SENT_RING (1u << 20)
+
+/* The room must be quiet this long before we consider setup finished. */
+#define SETTLE_QUIET_NS (500ull * 1000000ull)
+#define SETTLE_MAX_NS (30ull * 1000000000ull)
+
+/* After the last action, wait at most this long for stragglers. */
+#define DRAIN_MAX_NS (5ull * 1000000000ull)
+
+/* Open-loop sender: actions queued beyond this are skipped (and counted),
+ * because an unbounded queue would only measure our own backlog. */
+#define MAX_BACKLOG 100000u
+
+/* Headroom kept below RLIMIT_NOFILE for REST connections and stdio. */
+#define FD_HEADROOM 16
+
+#define NS_PER_S 1000000000ull
+
+/* ---- configuration -------------------------------------------------------- */
+
+enum workload { WL_FANOUT, WL_CHAT, WL_IDLE, WL_JOINSTORM, WL_OPS, WL_SELFTEST };
+
+struct config {
+    enum workload wl;
+    const char *wl_name;
+    struct sockaddr_in addr;
+    int rooms, viewers;
+    double rate;     /* actions per second per room */
+    double duration; /* measured seconds */
+    double warmup;   /* unmeasured seconds before */
+    double idle_wait;
+    int conns;       /* REST connections */
+    int handshakes;  /* concurrent WebSocket handshakes */
+    int inflight;    /* ops: requests in flight */
+    int src_addrs;
+    int stack_pid;
+    const char *run_dir;
+    const char *json_path;
+    const char *label;
+    int frame_bytes; /* selftest */
+};
+
+static struct config cfg = {
+    .wl = WL_FANOUT, .rooms = 10, .viewers = 10, .rate = 1, .duration = 10,
+    .warmup = 2, .idle_wait = 5, .conns = 64, .handshakes = 256,
+    .inflight = 0, .src_addrs = 1, .label = "", .frame_bytes = 200,
+};
+
+/* ---- state ------------------------------------------------------------------ */
+
+struct room {
+    char id[8];
+    char *host_token; /* owned, from the create response */
+    uint32_t first;   /* index of the room's first member */
+    uint32_t n_joined, n_open;
+    uint64_t actions;
+    int verified;     /* joinstorm: 1 ok, -1 failed */
+};
+
+struct member {
+    char *token;      /* owned, from the join response */
+    char user_id[40];
+    uint32_t room;
+    int join_status;
+};
+
+struct sent {
+    uint64_t k;
+    uint64_t t;
+    uint32_t expected;
+    uint8_t measured;
+};
+
+static struct http_pool *pool;
+static struct room *rooms;
+static struct member *members;
+static struct ws_conn *viewers;
+static struct sent *ring;
+static uint64_t next_k;
+static size_t n_members;
+
+/* Counters (measured window unless said otherwise). */
+static struct {
+    uint64_t created, create_fail;
+    uint64_t joined, join_fail;
+    uint64_t opened, open_fail, dropped;
+    uint64_t status_fail[6]; /* by status class; [0] = transport */
+    uint64_t actions_sent, actions_ok, actions_fail, skipped;
+    uint64_t expected, delivered;
+    uint64_t msgs_total, msgs_window, gaps;
+    uint64_t last_msg_ns;
+    uint64_t verify_pending, verify_lost, verify_extra, verify_fail;
+    uint64_t ops_done;
+    uint64_t pending;           /* setup requests not yet answered */
+    int measuring;
+} ctr;
+
+static struct hist *lat;        /* event send -> viewer receive */
+static struct hist *rest_lat;   /* REST request -> response */
+
+/* ---- small JSON field extraction ------------------------------------------ */
+
+static const char *lg_memmem(const char *h, size_t hl, const char *n, size_t nl)
+{
+    if (nl == 0 || hl < nl)
+        return NULL;
+    const char *end = h + hl - nl + 1;
+    for (const char *p = h; p < end; p++) {
+        p = memchr(p, n[0], (size_t)(end - p));
+        if (p == NULL)
+            return NULL;
+        if (memcmp(p, n, nl) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+/* Finds "key" : and returns the first byte of its value, or NULL. Only for
+ * the server's own output, where keys do not appear inside strings. */
+static const char *jfind(const char *s, size_t len, const char *key)
+{
+    char pat[64];
+    int pl = snprintf(pat, sizeof pat, "\"%s\"", key);
+    const char *end = s + len;
+    const char *p = lg_memmem(s, len, pat, (size_t)pl);
+    while (p != NULL) {
+        const char *v = p + pl;
+        while (v < end && (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r'))
+            v++;
+        if (v < end && *v == ':') {
+            v++;
+            while (v < end && (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r'))
+                v++;
+            return v < end ? v : NULL;
+        }
+        p = lg_memmem(p + 1, (size_t)(end - p - 1), pat, (size_t)pl);
+    }
+    return NULL;
+}
+
+/* Copies a string value (no escapes expected) into out. Returns its
+ * length or -1. */
+static int jstr(const char *s, size_t len, const char *key, char *out, size_t cap)
+{
+    const char *v = jfind(s, len, key);
+    if (v == NULL || *v != '"')
+        return -1;
+    v++;
+    const char *end = s + len;
+    const char *q = memchr(v, '"', (size_t)(end - v));
+    if (q == NULL || (size_t)(q - v) >= cap)
+        return -1;
+    memcpy(out, v, (size_t)(q - v));
+    out[q - v] = '\0';
+    return (int)(q - v);
+}
+
+static int jnum(const char *s, size_t len, const char *key, double *out)
+{
+    const char *v = jfind(s, len, key);
+    if (v == NULL)
+        return -1;
+    char tmp[40];
+    size_t n = 0, left = (size_t)(s + len - v);
+    while (n < left && n < sizeof tmp - 1 &&
+           (v[n] == '-' || v[n] == '+' || v[n] == '.' || v[n] == 'e' ||
+            v[n] == 'E' || (v[n] >= '0' && v[n] <= '9'))) {
+        tmp[n] = v[n];
+        n++;
+    }
+    tmp[n] = '\0';
+    char *endp;
+    double d = strtod(tmp, &endp);
+    if (n == 0 || *endp != '\0')
+        return -1;
+    *out = d;
+    return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static double secs(uint64_t ns)
+{
+    return (double)ns / 1e9;
+}
+
+static void count_status(int status)
+{
+    int cls = status / 100;
+    if (cls < 0 || cls > 5)
+        cls = 0;
+    ctr.status_fail[cls]++;
+}
+
+static void die(const char *msg)
+{
+    fprintf(stderr, "wnc-loadgen: %s\n", msg);
+    exit(2);
+}
+
+/* Runs the loop until done() is true or timeout_ns passes; returns 1 if
+ * done. */
+static int run_until(int (*done)(void), uint64_t timeout_ns)
+{
+    uint64_t end = lg_now_ns() + timeout_ns;
+    while (!done()) {
+        if (lg_now_ns() > end)
+            return 0;
+        lg_loop_once(10);
+    }
+    return 1;
+}
+
+static int no_pending(void)
+{
+    return ctr.pending == 0;
+}
+
+/* ---- setup: create rooms, join members -------------------------------------- */
+
+static void create_done(void *ctx, int status, const char *body, size_t len,
+                        uint64_t t)
+{
+    (void)t;
+    struct room *r = ctx;
+    ctr.pending--;
+    char tok[128];
+    if (status == 201 && jstr(body, len, "roomId", r->id, sizeof r->id) == 6 &&
+        jstr(body, len, "token", tok, sizeof tok) > 0) {
+        r->host_token = strdup(tok);
+        ctr.created++;
+        return;
+    }
+    ctr.create_fail++;
+    count_status(status);
+    if (ctr.create_fail == 1)
+        fprintf(stderr, "create failed: status %d: %.*s\n", status, (int)(len > 300 ? 300 : len),
+                body ? body : "");
+}
+
+static void join_done(void *ctx, int status, const char *body, size_t len,
+                      uint64_t t)
+{
+    (void)t;
+    struct member *m = ctx;
+    ctr.pending--;
+    m->join_status = status;
+    char tok[128];
+    if (status == 201 && jstr(body, len, "token", tok, sizeof tok) > 0 &&
+        jstr(body, len, "userId", m->user_id, sizeof m->user_id) > 0) {
+        m->token = strdup(tok);
+        rooms[m->room].n_joined++;
+        ctr.joined++;
+        return;
+    }
+    ctr.join_fail++;
+    count_status(status);
+    if (ctr.join_fail <= 3)
+        fprintf(stderr, "join failed: status %d: %.*s\n", status, (int)(len > 300 ? 300 : len),
+                body ? body : "");
+}
+
+static void create_rooms(void)
+{
+    rooms = calloc((size_t)cfg.rooms, sizeof *rooms);
+    if (rooms == NULL)
+        abort();
+    for (int i = 0; i < cfg.rooms; i++) {
+        rooms[i].first = (uint32_t)i * (uint32_t)cfg.viewers;
+        ctr.pending++;
+        http_submit(pool, "POST", "/api/rooms", NULL, "{\"hostName\":\"host\"}",
+                    create_done, &rooms[i]);
+    }
+    run_until(no_pending, 120 * NS_PER_S);
+    if (ctr.created != (uint64_t)cfg.rooms)
+        die("could not create every room (is the stack up? rate limits raised?)");
+}
+
+/* Submits every join at once; the pool's connection count is the
+ * concurrency. Returns the wall time taken in ns. */
+static uint64_t join_members(void)
+{
+    n_members = (size_t)cfg.rooms * (size_t)cfg.viewers;
+    members = calloc(n_members ? n_members : 1, sizeof *members);
+    if (members == NULL)
+        abort();
+    uint64_t t0 = lg_now_ns();
+    /* Interleave rooms so that every room sees concurrent joins. */
+    for (int j = 0; j < cfg.viewers; j++)
+        for (int i = 0; i < cfg.rooms; i++) {
+            size_t idx = (size_t)i * (size_t)cfg.viewers + (size_t)j;
+            struct member *m = &members[idx];
+            m->room = (uint32_t)i;
+            char path[64], body[64];
+            snprintf(path, sizeof path, "/api/rooms/%s/join", rooms[i].id);
+            snprintf(body, sizeof body, "{\"userName\":\"v%zu\"}", idx);
+            ctr.pending++;
+            http_submit(pool, "POST", path, NULL, body, join_done, m);
+        }
+    run_until(no_pending, 600 * NS_PER_S);
+    return lg_now_ns() - t0;
+}
+
+static void video_done(void *ctx, int status, const char *body, size_t len,
+                       uint64_t t)
+{
+    (void)ctx;
+    (void)t;
+    ctr.pending--;
+    if (status != 200) {
+        count_status(status);
+        if (ctr.status_fail[status / 100 < 6 ? status / 100 : 0] == 1)
+            fprintf(stderr, "set video failed: status %d: %.*s\n", status,
+                    (int)(len > 300 ? 300 : len), body ? body : "");
+        die("could not set a video (video routes missing? use the chat workload)");
+    }
+}
+
+static void set_videos(void)
+{
+    for (int i = 0; i < cfg.rooms; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/api/rooms/%s/video", rooms[i].id);
+        ctr.pending++;
+        http_submit(pool, "PUT", path, rooms[i].host_token,
+                    "{\"url\":\"https://example.com/bench.mp4\"}", video_done, NULL);
+    }
+    run_until(no_pending, 60 * NS_PER_S);
+}
+
+/* ---- viewers --------------------------------------------------------------- */
+
+static uint32_t next_to_open, handshaking;
+static uint8_t *viewer_open; /* per viewer: handshake completed, not closed */
+
+static void on_open(struct ws_conn *w)
+{
+    viewer_open[w->index] = 1;
+    handshaking--;
+    ctr.opened++;
+    rooms[w->room].n_open++;
+}
+
+static void on_close(struct ws_conn *w)
+{
+    if (viewer_open[w->index]) {
+        /* An open subscription went away: its room expects less now. */
+        viewer_open[w->index] = 0;
+        rooms[w->room].n_open--;
+        ctr.dropped++;
+        return;
+    }
+    handshaking--;
+    ctr.open_fail++;
+    count_status(w->http_status == 101 ? 0 : w->http_status);
+    if (ctr.open_fail <= 3)
+        fprintf(stderr, "subscribe failed: HTTP status %u%s\n", w->http_status,
+                w->http_status == 101 ? " (bad Sec-WebSocket-Accept)" : "");
+}
+
+/* Handles one event envelope. */
+static void on_message(struct ws_conn *w, const char *data, size_t len, uint64_t t)
+{
+    ctr.msgs_total++;
+    ctr.last_msg_ns = t;
+    if (ctr.measuring)
+        ctr.msgs_window++;
+    double seq;
+    if (jnum(data, len, "seq", &seq) == 0) {
+        int64_t s = (int64_t)seq;
+        if (w->last_seq > 0 && s > w->last_seq + 1)
+            ctr.gaps += (uint64_t)(s - w->last_seq - 1);
+        if (s > w->last_seq)
+            w->last_seq = s;
+    }
+    char type[32];
+    if (jstr(data, len, "type", type, sizeof type) < 0)
+        return;
+    uint64_t k = 0;
+    if (strcmp(type, "video.play") == 0 || strcmp(type, "video.pause") == 0 ||
+        strcmp(type, "video.seek") == 0) {
+        double pos;
+        if (jnum(data, len, "position", &pos) < 0)
+            return;
+        k = (uint64_t)llround(pos);
+    } else if (strcmp(type, "chat.message") == 0) {
+        char text[64];
+        if (jstr(data, len, "text", text, sizeof text) < 0 || text[0] != 'b')
+            return;
+        k = strtoull(text + 2, NULL, 10);
+    } else {
+        return;
+    }
+    struct sent *s = &ring[k & (SENT_RING - 1)];
+    if (k == 0 || s->k != k)
+        return;
+    if (s->measured) {
+        ctr.delivered++;
+        hist_add(lat, (t - s->t) / 1000);
+    }
+}
+
+static int subs_settled(void)
+{
+    return next_to_open >= n_members && handshaking == 0;
+}
+
+/* Opens every viewer's subscription, at most cfg.handshakes at a time.
+ * Returns the wall time in ns. */
+static uint64_t open_viewers(void)
+{
+    viewers = calloc(n_members ? n_members : 1, sizeof *viewers);
+    viewer_open = calloc(n_members ? n_members : 1, 1);
+    if (viewers == NULL || viewer_open == NULL)
+        abort();
+    static const struct ws_handlers h = {on_open, on_message, on_close};
+    ws_set_handlers(&h);
+    uint64_t t0 = lg_now_ns();
+    uint64_t deadline = t0 + 600 * NS_PER_S;
+    while (!subs_settled() && lg_now_ns() < deadline) {
+        while (next_to_open < n_members && handshaking < (uint32_t)cfg.handshakes) {
+            uint32_t i = next_to_open++;
+            struct member *m = &members[i];
+            struct ws_conn *w = &viewers[i];
+            w->s.fd = -1;
+            w->room = m->room;
+            w->index = i;
+            w->last_seq = 0;
+            if (m->token == NULL)
+                continue;
+            char path[256];
+            snprintf(path, sizeof path, "/api/rooms/%s/events?token=%s",
+                     rooms[m->room].id, m->token);
+            if (ws_open(w, &cfg.addr, path) < 0) {
+                ctr.open_fail++;
+                if (ctr.open_fail <= 3)
+                    fprintf(stderr, "socket: %s\n", strerror(errno));
+                continue;
+            }
+            handshaking++;
+        }
+        lg_loop_once(5);
+    }
+    return lg_now_ns() - t0;
+}
+
+static int quiet(void)
+{
+    return lg_now_ns() - ctr.last_msg_ns > SETTLE_QUIET_NS;
+}
+
+/* ---- senders --------------------------------------------------------------- */
+
+static void action_done(void *ctx, int status, const char *body, size_t len,
+                        uint64_t t_submit)
+{
+    uint64_t k = (uint64_t)(uintptr_t)ctx;
+    struct sent *s = &ring[k & (SENT_RING - 1)];
+    int measured = s->k == k && s->measured;
+    if (status >= 200 && status < 300) {
+        if (measured) {
+            ctr.actions_ok++;
+            ctr.expected += s->expected;
+            hist_add(rest_lat, (lg_now_ns() - t_submit) / 1000);
+        }
+        return;
+    }
+    if (measured)
+        ctr.actions_fail++;
+    count_status(status);
+    if (ctr.actions_fail + ctr.skipped < 3 && ctr.status_fail[status / 100 < 6 ? status / 100 : 0] < 3)
+        fprintf(stderr, "action failed: status %d: %.*s\n", status,
+                (int)(len > 300 ? 300 : len), body ? body : "");
+}
+
+static const char *const video_cycle[4] = {"play", "seek", "pause", "seek"};
+
+/* Sends room r's next action (video control for fanout/ops, chat for the
+ * chat workload), keyed by a fresh k. */
+static void send_action(uint32_t r, int measured, int chat)
+{
+    struct room *rm = &rooms[r];
+    uint64_t k = ++next_k;
+    struct sent *s = &ring[k & (SENT_RING - 1)];
+    s->k = k;
+    s->t = lg_now_ns();
+    s->expected = rm->n_open;
+    s->measured = (uint8_t)measured;
+    char path[64], body[96];
+    uint64_t a = rm->actions++;
+    if (measured)
+        ctr.actions_sent++;
+    if (chat && rm->n_joined > 0) {
+        struct member *m = &members[rm->first + (uint32_t)(a % rm->n_joined)];
+        if (m->token != NULL) {
+            snprintf(path, sizeof path, "/api/rooms/%s/chat", rm->id);
+            snprintf(body, sizeof body, "{\"text\":\"b %llu\"}", (unsigned long long)k);
+            http_submit(pool, "POST", path, m->token, body, action_done,
+                        (void *)(uintptr_t)k);
+            return;
+        }
+    }
+    snprintf(path, sizeof path, "/api/rooms/%s/video/%s", rm->id, video_cycle[a % 4]);
+    snprintf(body, sizeof body, "{\"position\":%llu}", (unsigned long long)k);
+    http_submit(pool, "POST", path, rm->host_token, body, action_done,
+                (void *)(uintptr_t)k);
+}
+
+/* ---- result ------------------------------------------------------------------ */
+
+struct result {
+    double wall_s;
+    double events_in_s, deliveries_s, msgs_s;
+    double p50, p95, p99, max; /* ms */
+    double rest_p50, rest_p99;
+    double srv_cpu_s[PG__MAX], srv_cpu_total;
+    double us_per_delivery;
+    double lg_cpu_cores;
+    double joins_s, subs_s, ops_s;
+    double idle_kib_per_viewer, idle_pss_delta_kib[PG__MAX];
+    struct proc_sample rest, peak, loaded;
+    uint64_t lg_maxrss_kib;
+};
+
+static struct result res;
+static struct proc_sample peak_sample;
+static uint64_t next_proc_sample_ns;
+
+static void maybe_sample_peak(void)
+{
+    uint64_t now = lg_now_ns();
+    if (now < next_proc_sample_ns)
+        return;
+    next_proc_sample_ns = now + NS_PER_S;
+    struct proc_sample s;
+    proc_sample(&s, 1);
+    proc_peak_update(&peak_sample, &s);
+}
+
+static double cpu_self_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static void json_groups_u64(FILE *f, const char *name, const uint64_t *v)
+{
+    fprintf(f, "  \"%s\": {", name);
+    for (int g = 0; g < PG__MAX; g++)
+        fprintf(f, "%s\"%s\": %llu", g ? ", " : "", proc_group_name[g],
+                (unsigned long long)v[g]);
+    fprintf(f, "},\n");
+}
+
+static void json_groups_dbl(FILE *f, const char *name, const double *v)
+{
+    fprintf(f, "  \"%s\": {", name);
+    for (int g = 0; g < PG__MAX; g++)
+        fprintf(f, "%s\"%s\": %.4f", g ? ", " : "", proc_group_name[g], v[g]);
+    fprintf(f, "},\n");
+}
+
+static void write_json(void)
+{
+    if (cfg.json_path == NULL)
+        return;
+    FILE *f = fopen(cfg.json_path, "w");
+    if (f == NULL) {
+        fprintf(stderr, "cannot write %s: %s\n", cfg.json_path, strerror(errno));
+        return;
+    }
+    fprintf(f, "{\n  \"label\": \"%s\",\n  \"workload\": \"%s\",\n", cfg.label, cfg.wl_name);
+    fprintf(f, "  \"rooms\": %d,\n  \"viewersPerRoom\": %d,\n  \"ratePerRoom\": %.3f,\n",
+            cfg.rooms, cfg.viewers, cfg.rate);
+    fprintf(f, "  \"durationS\": %.3f,\n  \"restConns\": %d,\n", res.wall_s, cfg.conns);
+    fprintf(f, "  \"created\": %llu,\n  \"joined\": %llu,\n  \"joinFail\": %llu,\n",
+            (unsigned long long)ctr.created, (unsigned long long)ctr.joined,
+            (unsigned long long)ctr.join_fail);
+    fprintf(f, "  \"subscribed\": %llu,\n  \"subscribeFail\": %llu,\n  \"dropped\": %llu,\n",
+            (unsigned long long)ctr.opened, (unsigned long long)ctr.open_fail,
+            (unsigned long long)ctr.dropped);
+    fprintf(f, "  \"actionsSent\": %llu,\n  \"actionsOk\": %llu,\n  \"actionsFail\": %llu,\n"
+               "  \"skipped\": %llu,\n",
+            (unsigned long long)ctr.actions_sent, (unsigned long long)ctr.actions_ok,
+            (unsigned long long)ctr.actions_fail, (unsigned long long)ctr.skipped);
+    fprintf(f, "  \"expected\": %llu,\n  \"delivered\": %llu,\n  \"lost\": %lld,\n"
+               "  \"seqGaps\": %llu,\n",
+            (unsigned long long)ctr.expected, (unsigned long long)ctr.delivered,
+            (long long)ctr.expected - (long long)ctr.delivered,
+            (unsigned long long)ctr.gaps);
+    fprintf(f, "  \"eventsInPerS\": %.1f,\n  \"deliveriesPerS\": %.1f,\n"
+               "  \"messagesPerS\": %.1f,\n",
+            res.events_in_s, res.deliveries_s, res.msgs_s);
+    fprintf(f, "  \"latencyMs\": {\"p50\": %.3f, \"p95\": %.3f, \"p99\": %.3f, \"max\": %.3f,"
+               " \"count\": %llu},\n",
+            res.p50, res.p95, res.p99, res.max, (unsigned long long)lat->count);
+    fprintf(f, "  \"restLatencyMs\": {\"p50\": %.3f, \"p99\": %.3f, \"count\": %llu},\n",
+            res.rest_p50, res.rest_p99, (unsigned long long)rest_lat->count);
+    json_groups_dbl(f, "serverCpuS", res.srv_cpu_s);
+    fprintf(f, "  \"serverCpuCores\": %.4f,\n  \"serverUsPerDelivery\": %.4f,\n",
+            res.wall_s > 0 ? res.srv_cpu_total / res.wall_s : 0, res.us_per_delivery);
+    json_groups_u64(f, "peakRssKiB", peak_sample.rss_kib);
+    json_groups_u64(f, "peakHwmKiB", peak_sample.hwm_kib);
+    json_groups_u64(f, "peakPssKiB", peak_sample.pss_kib);
+    json_groups_u64(f, "restPssKiB", res.rest.pss_kib);
+    json_groups_u64(f, "restRssKiB", res.rest.rss_kib);
+    json_groups_u64(f, "loadedPssKiB", res.loaded.pss_kib);
+    json_groups_u64(f, "loadedRssKiB", res.loaded.rss_kib);
+    fprintf(f, "  \"idleKiBPerViewer\": %.3f,\n", res.idle_kib_per_viewer);
+    fprintf(f, "  \"joinsPerS\": %.1f,\n  \"subscribesPerS\": %.1f,\n  \"opsPerS\": %.1f,\n",
+            res.joins_s, res.subs_s, res.ops_s);
+    fprintf(f, "  \"verifyLost\": %llu,\n  \"verifyExtra\": %llu,\n  \"verifyFail\": %llu,\n",
+            (unsigned long long)ctr.verify_lost, (unsigned long long)ctr.verify_extra,
+            (unsigned long long)ctr.verify_fail);
+    fprintf(f, "  \"failuresByStatusClass\": {\"transport\": %llu, \"4xx\": %llu, \"5xx\": %llu},\n",
+            (unsigned long long)ctr.status_fail[0], (unsigned long long)ctr.status_fail[4],
+            (unsigned long long)ctr.status_fail[5]);
+    fprintf(f, "  \"ws\": {\"frames\": %llu, \"fragments\": %llu, \"pings\": %llu, "
+               "\"closes\": %llu, \"protocolErrors\": %llu, \"acceptMismatch\": %llu},\n",
+            (unsigned long long)ws_counters.frames, (unsigned long long)ws_counters.fragments,
+            (unsigned long long)ws_counters.pings, (unsigned long long)ws_counters.closes,
+            (unsigned long long)ws_counters.protocol_errors,
+            (unsigned long long)ws_counters.accept_mismatch);
+    fprintf(f, "  \"loadgenCpuCores\": %.4f,\n  \"loadgenMaxRssKiB\": %llu\n}\n",
+            res.lg_cpu_cores, (unsigned long long)res.lg_maxrss_kib);
+    fclose(f);
+}
+
+static void print_header(void)
+{
+    printf("%-22s %9s %6s %9s %10s %7s %8s %8s %8s %8s %8s %6s %7s %7s %9s\n", "run",
+           "viewers", "ev/s", "deliv/s", "lost", "gaps", "p50ms", "p95ms", "p99ms",
+           "maxms", "srvcores", "us/dl", "lgcores", "errors", "extra");
+}
+
+static void print_row(void)
+{
+    char name[64], extra[64] = "";
+    snprintf(name, sizeof name, "%s%s%s", cfg.wl_name, cfg.label[0] ? ":" : "", cfg.label);
+    uint64_t errors = ctr.actions_fail + ctr.skipped + ctr.open_fail + ctr.dropped +
+                      ctr.join_fail + ctr.create_fail;
+    if (cfg.wl == WL_JOINSTORM)
+        snprintf(extra, sizeof extra, "joins/s=%.0f lost=%llu", res.joins_s,
+                 (unsigned long long)(ctr.verify_lost + ctr.verify_fail));
+    else if (cfg.wl == WL_OPS)
+        snprintf(extra, sizeof extra, "ops/s=%.0f", res.ops_s);
+    else if (cfg.wl == WL_IDLE)
+        snprintf(extra, sizeof extra, "KiB/viewer=%.2f", res.idle_kib_per_viewer);
+    printf("%-22s %9llu %6.0f %9.0f %10lld %7llu %8.2f %8.2f %8.2f %8.2f %8.3f %6.2f %7.2f %7llu %s\n",
+           name, (unsigned long long)ctr.opened, res.events_in_s, res.deliveries_s,
+           (long long)ctr.expected - (long long)ctr.delivered, (unsigned long long)ctr.gaps,
+           res.p50, res.p95, res.p99, res.max,
+           res.wall_s > 0 ? res.srv_cpu_total / res.wall_s : 0, res.us_per_delivery,
+           res.lg_cpu_cores, (unsigned long long)errors, extra);
+    printf("    cpu(cores):");
+    for (int g = 0; g < PG__MAX; g++)
+        printf(" %s=%.3f", proc_group_name[g], res.wall_s > 0 ? res.srv_cpu_s[g] / res.wall_s : 0);
+    printf("  peakRSS(MiB):");
+    for (int g = 0; g < PG__MAX; g++)
+        printf(" %s=%.1f", proc_group_name[g], (double)peak_sample.rss_kib[g] / 1024.0);
+    printf("\n");
+    fflush(stdout);
+}
+
+/* ---- workloads ------------------------------------------------------------- */
+
+/* Measures the window [start, start + duration): CPU of server groups and
+ * of the generator, and peaks; shared by the timed workloads. */
+struct window {
+    struct proc_sample a, b;
+    double lg_a, lg_b;
+    uint64_t t_a, t_b;
+};
+
+static void window_begin(struct window *w)
+{
+    proc_sample(&w->a, 0);
+    w->lg_a = cpu_self_s();
+    w->t_a = lg_now_ns();
+    ctr.measuring = 1;
+}
+
+static void window_end(struct window *w)
+{
+    ctr.measuring = 0;
+    w->t_b = lg_now_ns();
+    w->lg_b = cpu_self_s();
+    proc_sample(&w->b, 0);
+    res.wall_s = secs(w->t_b - w->t_a);
+    res.srv_cpu_total = 0;
+    for (int g = 0; g < PG__MAX; g++) {
+        if (g == PG_OTHER)
+            continue; /* the launcher script, not the server */
+        res.srv_cpu_s[g] = w->b.cpu_s[g] - w->a.cpu_s[g];
+        res.srv_cpu_total += res.srv_cpu_s[g];
+    }
+    res.srv_cpu_s[PG_OTHER] = w->b.cpu_s[PG_OTHER] - w->a.cpu_s[PG_OTHER];
+    res.lg_cpu_cores = res.wall_s > 0 ? (w->lg_b - w->lg_a) / res.wall_s : 0;
+}
+
+static int drain_done(void)
+{
+    return http_outstanding(pool) == 0 && ctr.delivered >= ctr.expected;
+}
+
+/* fanout and chat: open-loop senders at cfg.rate per room. */
+static void run_events(int chat)
+{
+    double total_rate = cfg.rate * cfg.rooms;
+    if (total_rate <= 0)
+        die("--rate must be > 0");
+    uint64_t step = (uint64_t)(1e9 / total_rate);
+    uint64_t t0 = lg_now_ns();
+    uint64_t t_meas = t0 + (uint64_t)(cfg.warmup * 1e9);
+    uint64_t t_end = t_meas + (uint64_t)(cfg.duration * 1e9);
+    uint64_t j = 0;
+    struct window win;
+    int in_window = 0;
+    for (;;) {
+        uint64_t now = lg_now_ns();
+        if (!in_window && now >= t_meas) {
+            window_begin(&win);
+            in_window = 1;
+        }
+        if (now >= t_end)
+            break;
+        while (t0 + j * step <= now) {
+            uint64_t due = t0 + j * step;
+            int measured = due >= t_meas && due < t_end;
+            if (http_outstanding(pool) > MAX_BACKLOG) {
+                if (measured)
+                    ctr.skipped++;
+            } else {
+                send_action((uint32_t)(j % (uint64_t)cfg.rooms), measured, chat);
+            }
+            j++;
+        }
+        maybe_sample_peak();
+        uint64_t next = t0 + j * step;
+        uint64_t wait_ns = next > now ? next - now : 0;
+        /* epoll's timeout is in ms; sub-ms schedules spin with timeout 0
+         * after each batch, which is fine since the loop is the client. */
+        lg_loop_once(wait_ns >= 1000000 ? (int)(wait_ns / 1000000) : 0);
+    }
+    window_end(&win);
+    run_until(drain_done, DRAIN_MAX_NS);
+    proc_sample(&res.loaded, 1);
+    res.events_in_s = (double)ctr.actions_ok / res.wall_s;
+    res.deliveries_s = (double)ctr.delivered / res.wall_s;
+    res.msgs_s = (double)ctr.msgs_window / res.wall_s;
+    /* CPU per delivery counts every message the viewers got in the
+     * window (including presence and sync beacons): all of it is work. */
+    res.us_per_delivery = ctr.msgs_window ? res.srv_cpu_total * 1e6 / (double)ctr.msgs_window : 0;
+}
+
+static void ops_done(void *ctx, int status, const char *body, size_t len, uint64_t t_submit);
+
+static uint64_t ops_end_ns, ops_meas_ns;
+static uint64_t ops_i;
+
+static void ops_submit(void)
+{
+    uint64_t i = ops_i++;
+    uint32_t r = (uint32_t)(i % (uint64_t)cfg.rooms);
+    struct room *rm = &rooms[r];
+    char path[64], body[96];
+    if ((i / (uint64_t)cfg.rooms) % 2 == 1 && rm->n_joined > 0) {
+        struct member *m = &members[rm->first + (uint32_t)((i / (uint64_t)cfg.rooms / 2) % rm->n_joined)];
+        snprintf(path, sizeof path, "/api/rooms/%s/chat", rm->id);
+        snprintf(body, sizeof body, "{\"text\":\"ops %llu\"}", (unsigned long long)i);
+        http_submit(pool, "POST", path, m->token, body, ops_done, NULL);
+    } else {
+        snprintf(path, sizeof path, "/api/rooms/%s/video/seek", rm->id);
+        snprintf(body, sizeof body, "{\"position\":%llu}", (unsigned long long)i);
+        http_submit(pool, "POST", path, rm->host_token, body, ops_done, NULL);
+    }
+}
+
+static void ops_done(void *ctx, int status, const char *body, size_t len, uint64_t t_submit)
+{
+    (void)ctx;
+    uint64_t now = lg_now_ns();
+    int measured = t_submit >= ops_meas_ns && t_submit < ops_end_ns;
+    if (status >= 200 && status < 300) {
+        if (measured) {
+            ctr.ops_done++;
+            hist_add(rest_lat, (now - t_submit) / 1000);
+        }
+    } else {
+        if (measured)
+            ctr.actions_fail++;
+        count_status(status);
+        if (ctr.status_fail[status / 100 < 6 ? status / 100 : 0] < 3)
+            fprintf(stderr, "op failed: status %d: %.*s\n", status,
+                    (int)(len > 300 ? 300 : len), body ? body : "");
+    }
+    if (now < ops_end_ns)
+        ops_submit();
+}
+
+static void run_ops(void)
+{
+    uint64_t t0 = lg_now_ns();
+    ops_meas_ns = t0 + (uint64_t)(cfg.warmup * 1e9);
+    ops_end_ns = ops_meas_ns + (uint64_t)(cfg.duration * 1e9);
+    int inflight = cfg.inflight > 0 ? cfg.inflight : cfg.conns;
+    for (int i = 0; i < inflight; i++)
+        ops_submit();
+    struct window win;
+    int in_window = 0;
+    while (lg_now_ns() < ops_end_ns) {
+        if (!in_window && lg_now_ns() >= ops_meas_ns) {
+            window_begin(&win);
+            in_window = 1;
+        }
+        maybe_sample_peak();
+        lg_loop_once(10);
+    }
+    window_end(&win);
+    run_until(drain_done, DRAIN_MAX_NS);
+    res.ops_s = (double)ctr.ops_done / res.wall_s;
+    res.events_in_s = res.ops_s;
+    res.us_per_delivery = 0;
+}
+
+/* joinstorm verification: the host's full view of the room must list every
+ * member whose join returned 201, and nobody else. */
+static void verify_done(void *ctx, int status, const char *body, size_t len, uint64_t t)
+{
+    (void)t;
+    struct room *rm = ctx;
+    ctr.pending--;
+    if (status != 200) {
+        ctr.verify_fail++;
+        count_status(status);
+        return;
+    }
+    const char *u = jfind(body, len, "users");
+    if (u == NULL || *u != '[') {
+        ctr.verify_fail++;
+        return;
+    }
+    const char *uend = memchr(u, ']', (size_t)(body + len - u));
+    if (uend == NULL) {
+        ctr.verify_fail++;
+        return;
+    }
+    size_t ulen = (size_t)(uend - u);
+    uint64_t listed = 0;
+    for (const char *p = u; (p = lg_memmem(p, (size_t)(uend - p), "\"isHost\"", 8)) != NULL; p += 8)
+        listed++;
+    uint64_t ok = 0;
+    for (uint32_t i = 0; i < (uint32_t)cfg.viewers; i++) {
+        struct member *m = &members[rm->first + i];
+        if (m->token == NULL)
+            continue;
+        if (lg_memmem(u, ulen, m->user_id, strlen(m->user_id)) != NULL)
+            ok++;
+        else
+            ctr.verify_lost++;
+    }
+    /* listed includes the host. */
+    if (listed > ok + 1)
+        ctr.verify_extra += listed - ok - 1;
+    rm->verified = ok == rm->n_joined ? 1 : -1;
+}
+
+static void run_joinstorm(void)
+{
+    struct window win;
+    window_begin(&win);
+    uint64_t ns = join_members();
+    window_end(&win);
+    res.wall_s = secs(ns);
+    res.joins_s = (double)ctr.joined / secs(ns);
+    res.events_in_s = res.joins_s;
+    for (int i = 0; i < cfg.rooms; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/api/rooms/%s", rooms[i].id);
+        ctr.pending++;
+        http_submit(pool, "GET", path, rooms[i].host_token, NULL, verify_done, &rooms[i]);
+    }
+    run_until(no_pending, 120 * NS_PER_S);
+}
+
+/* ---- main -------------------------------------------------------------------- */
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: wnc-loadgen fanout|chat|idle|joinstorm|ops|selftest [options]\n"
+            "  --url http://127.0.0.1:PORT   the stack (required but for selftest)\n"
+            "  --rooms R --viewers V         rooms and subscribed viewers per room\n"
+            "  --rate F                      actions per second per room (fanout, chat)\n"
+            "  --duration S --warmup S       measured and unmeasured seconds\n"
+            "  --conns K                     REST keep-alive connections (64)\n"
+            "  --inflight N                  ops: requests in flight (= conns)\n"
+            "  --handshakes H                concurrent WebSocket handshakes (256)\n"
+            "  --idle-wait S                 idle: seconds to wait before sampling (5)\n"
+            "  --src-addrs N                 spread sockets over 127.0.0.1..N\n"
+            "  --stack-pid PID --run-dir DIR server processes to sample\n"
+            "  --json FILE --label TEXT      result file and run name\n"
+            "  --frame-bytes N               selftest frame payload size (200)\n"
+            "  --header                      print the table header and exit\n");
+    exit(2);
+}
+
+static void parse_url(const char *url)
+{
+    char host[64];
+    int port;
+    if (sscanf(url, "http://%63[^:/]:%d", host, &port) != 2 || port <= 0 || port > 65535)
+        die("--url must look like http://127.0.0.1:PORT");
+    memset(&cfg.addr, 0, sizeof cfg.addr);
+    cfg.addr.sin_family = AF_INET;
+    cfg.addr.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &cfg.addr.sin_addr) != 1)
+        die("--url host must be an IPv4 address");
+}
+
+static void raise_nofile(size_t need)
+{
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    if (need + FD_HEADROOM > rl.rlim_cur) {
+        fprintf(stderr,
+                "wnc-loadgen: need %zu descriptors but RLIMIT_NOFILE hard limit is %llu;"
+                " run as root or raise the hard limit\n",
+                need + FD_HEADROOM, (unsigned long long)rl.rlim_cur);
+        exit(2);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        usage();
+    if (strcmp(argv[1], "--header") == 0) {
+        print_header();
+        return 0;
+    }
+    static const char *const names[] = {"fanout", "chat", "idle", "joinstorm", "ops", "selftest"};
+    cfg.wl_name = NULL;
+    for (int i = 0; i < 6; i++)
+        if (strcmp(argv[1], names[i]) == 0) {
+            cfg.wl = (enum workload)i;
+            cfg.wl_name = names[i];
+        }
+    if (cfg.wl_name == NULL)
+        usage();
+    const char *url = NULL;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define OPT(name) (strcmp(a, name) == 0 && v != NULL && ++i)
+        if (OPT("--url"))
+            url = v;
+        else if (OPT("--rooms"))
+            cfg.rooms = atoi(v);
+        else if (OPT("--viewers"))
+            cfg.viewers = atoi(v);
+        else if (OPT("--rate"))
+            cfg.rate = atof(v);
+        else if (OPT("--duration"))
+            cfg.duration = atof(v);
+        else if (OPT("--warmup"))
+            cfg.warmup = atof(v);
+        else if (OPT("--idle-wait"))
+            cfg.idle_wait = atof(v);
+        else if (OPT("--conns"))
+            cfg.conns = atoi(v);
+        else if (OPT("--inflight"))
+            cfg.inflight = atoi(v);
+        else if (OPT("--handshakes"))
+            cfg.handshakes = atoi(v);
+        else if (OPT("--src-addrs"))
+            cfg.src_addrs = atoi(v);
+        else if (OPT("--stack-pid"))
+            cfg.stack_pid = atoi(v);
+        else if (OPT("--run-dir"))
+            cfg.run_dir = v;
+        else if (OPT("--json"))
+            cfg.json_path = v;
+        else if (OPT("--label"))
+            cfg.label = v;
+        else if (OPT("--frame-bytes"))
+            cfg.frame_bytes = atoi(v);
+        else
+            usage();
+#undef OPT
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (cfg.wl == WL_SELFTEST) {
+        /* Both ends of every connection live in this process group. */
+        raise_nofile((size_t)cfg.rooms * 2);
+        ring = calloc(SENT_RING, sizeof *ring);
+        lat = calloc(1, sizeof *lat);
+        if (ring == NULL || lat == NULL)
+            abort();
+        return selftest_run(cfg.rooms, cfg.duration, cfg.frame_bytes, on_message);
+    }
+    if (url == NULL)
+        usage();
+    parse_url(url);
+    if (cfg.rooms < 1 || cfg.viewers < 0 || cfg.conns < 1 || cfg.handshakes < 1)
+        die("rooms, conns and handshakes must be >= 1, viewers >= 0");
+    size_t subs = cfg.wl == WL_FANOUT || cfg.wl == WL_CHAT || cfg.wl == WL_IDLE
+                      ? (size_t)cfg.rooms * (size_t)cfg.viewers : 0;
+    raise_nofile(subs + (size_t)cfg.conns);
+    if (lg_loop_init() < 0)
+        die("epoll_create1 failed");
+    lg_set_source_addrs(1, cfg.src_addrs);
+    proc_set_targets(cfg.stack_pid, cfg.run_dir);
+    ring = calloc(SENT_RING, sizeof *ring);
+    lat = calloc(1, sizeof *lat);
+    rest_lat = calloc(1, sizeof *rest_lat);
+    if (ring == NULL || lat == NULL || rest_lat == NULL)
+        abort();
+    pool = http_pool_new(&cfg.addr, cfg.conns);
+
+    proc_sample(&res.rest, 1);
+    peak_sample = res.rest;
+
+    create_rooms();
+    if (cfg.wl == WL_JOINSTORM) {
+        run_joinstorm();
+    } else {
+        uint64_t join_ns = join_members();
+        res.joins_s = (double)ctr.joined / secs(join_ns);
+        if (cfg.wl == WL_FANOUT || cfg.wl == WL_OPS)
+            set_videos();
+        if (subs > 0) {
+            uint64_t sub_ns = open_viewers();
+            res.subs_s = (double)ctr.opened / secs(sub_ns);
+            ctr.last_msg_ns = lg_now_ns();
+            run_until(quiet, SETTLE_MAX_NS);
+        }
+        if (cfg.wl == WL_IDLE) {
+            struct window win;
+            window_begin(&win);
+            uint64_t end = lg_now_ns() + (uint64_t)(cfg.idle_wait * 1e9);
+            while (lg_now_ns() < end) {
+                maybe_sample_peak();
+                lg_loop_once(100);
+            }
+            window_end(&win);
+            proc_sample(&res.loaded, 1);
+            uint64_t d = 0;
+            for (int g = 0; g < PG__MAX; g++) {
+                if (g == PG_OTHER)
+                    continue;
+                if (res.loaded.pss_kib[g] > res.rest.pss_kib[g])
+                    d += res.loaded.pss_kib[g] - res.rest.pss_kib[g];
+            }
+            res.idle_kib_per_viewer = ctr.opened ? (double)d / (double)ctr.opened : 0;
+        } else if (cfg.wl == WL_OPS) {
+            run_ops();
+        } else {
+            run_events(cfg.wl == WL_CHAT);
+        }
+    }
+    maybe_sample_peak();
+    res.p50 = hist_quantile(lat, 0.50) / 1000.0;
+    res.p95 = hist_quantile(lat, 0.95) / 1000.0;
+    res.p99 = hist_quantile(lat, 0.99) / 1000.0;
+    res.max = hist_quantile(lat, 1.0) / 1000.0;
+    if (cfg.wl == WL_OPS) {
+        res.p50 = hist_quantile(rest_lat, 0.50) / 1000.0;
+        res.p95 = hist_quantile(rest_lat, 0.95) / 1000.0;
+        res.p99 = hist_quantile(rest_lat, 0.99) / 1000.0;
+        res.max = hist_quantile(rest_lat, 1.0) / 1000.0;
+    }
+    res.rest_p50 = hist_quantile(rest_lat, 0.50) / 1000.0;
+    res.rest_p99 = hist_quantile(rest_lat, 0.99) / 1000.0;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    res.lg_maxrss_kib = (uint64_t)ru.ru_maxrss;
+    print_row();
+    write_json();
+
+    /* Exit status: only breakage, never timing. */
+    int bad = 0;
+    if (cfg.wl == WL_JOINSTORM) {
+        bad = ctr.verify_lost + ctr.verify_fail + ctr.join_fail > 0;
+    } else if (cfg.wl == WL_FANOUT || cfg.wl == WL_CHAT) {
+        bad = ctr.delivered == 0 || ctr.opened == 0;
+    } else if (cfg.wl == WL_IDLE) {
+        bad = ctr.opened == 0 || ctr.open_fail > 0;
+    } else if (cfg.wl == WL_OPS) {
+        bad = ctr.ops_done == 0;
+    }
+    return bad ? 1 : 0;
+}

@@ -1,0 +1,115 @@
+/*
+ * Realtime transports in the browser: when WebSocket is unavailable the room
+ * falls back to EventSource, and without both to long-poll; each way chat
+ * and typing still flow. Also the visible connection status going offline
+ * and back.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DESKTOP, launchBrowser, openPage, seriousErrors, shoot, startTestStack } from './lib/browser.mjs';
+import { createRoomViaUi, personRow, waitLive } from './lib/room-helpers.mjs';
+
+let browser;
+let stack;
+
+before(async () => {
+  stack = await startTestStack({ WNC_GRACE_MS: '5000' });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (stack) await stack.stop();
+});
+
+/* Makes a transport fail the way a blocking proxy would: the connection errors before opening. */
+function breakTransports(names) {
+  return (blocked) => {
+    const failing = (Kind) =>
+      class {
+        constructor() {
+          setTimeout(() => {
+            if (this.onerror) this.onerror(new Event('error'));
+            if (Kind === 'ws' && this.onclose) this.onclose(new Event('close'));
+          }, 10);
+        }
+        close() {}
+      };
+    if (blocked.includes('ws')) window.WebSocket = failing('ws');
+    if (blocked.includes('sse')) window.EventSource = failing('sse');
+  };
+}
+
+async function joinWith(blocked, roomId, name) {
+  const opened = await openPage(browser, stack.url, DESKTOP);
+  await opened.page.addInitScript(breakTransports(), blocked);
+  await opened.page.goto(`/room/${roomId}`);
+  await opened.page.getByLabel('Your name').fill(name);
+  await opened.page.getByRole('button', { name: 'Join room' }).click();
+  await opened.page.getByLabel('Message').waitFor();
+  return opened;
+}
+
+describe('transport fallback', () => {
+  let host;
+  before(async () => {
+    host = await createRoomViaUi(browser, stack.url, 'Hana', DESKTOP);
+    await waitLive(host.page);
+    assert.equal(await host.page.locator('#conn-status').getAttribute('data-transport'), 'ws');
+  });
+  after(async () => {
+    if (host) await host.context.close();
+  });
+
+  for (const [blocked, expected, name] of [
+    [['ws'], 'sse', 'Sam'],
+    [['ws', 'sse'], 'poll', 'Polly'],
+  ]) {
+    test(`without ${blocked.join(' and ')}: ${expected} carries chat and typing`, async () => {
+      const guest = await joinWith(blocked, host.roomId, name);
+      try {
+        await waitLive(guest.page);
+        assert.equal(await guest.page.locator('#conn-status').getAttribute('data-transport'), expected);
+        await personRow(guest.page, 'Hana').waitFor();
+
+        await host.page.getByLabel('Message').pressSequentially(`hey ${name}`);
+        await guest.page.locator('#typing', { hasText: 'Hana is typing' }).waitFor();
+        await host.page.getByLabel('Message').press('Enter');
+        await guest.page.locator('#messages .msg', { hasText: `hey ${name}` }).waitFor();
+
+        await guest.page.getByLabel('Message').fill(`hi from ${expected}`);
+        await guest.page.getByLabel('Message').press('Enter');
+        await host.page.locator('#messages .msg', { hasText: `hi from ${expected}` }).waitFor();
+
+        /* Several events in a row (each long-poll answer carries one). */
+        for (let i = 1; i <= 3; i += 1) {
+          await host.page.getByLabel('Message').fill(`burst ${name} ${i}`);
+          await host.page.getByLabel('Message').press('Enter');
+        }
+        await guest.page.locator('#messages .msg', { hasText: `burst ${name} 3` }).waitFor();
+        await guest.page.locator('#messages .msg', { hasText: `burst ${name} 1` }).waitFor();
+        await shoot(guest.page, `room-desktop-${expected}`);
+        assert.deepEqual(seriousErrors(guest.errors), []);
+      } finally {
+        await guest.context.close();
+      }
+    });
+  }
+});
+
+describe('connection status', () => {
+  test('shows offline while the network is gone and live again after', async () => {
+    const host = await createRoomViaUi(browser, stack.url, 'Otto', DESKTOP);
+    try {
+      await waitLive(host.page);
+      await host.context.setOffline(true);
+      await host.page.locator('#conn-status[data-state="offline"]').waitFor();
+      assert.equal(await host.page.locator('#conn-status .conn-text').textContent(), 'Offline');
+      await shoot(host.page, 'room-desktop-offline');
+      await host.context.setOffline(false);
+      await waitLive(host.page);
+    } finally {
+      await host.context.close();
+    }
+  });
+});

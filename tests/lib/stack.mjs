@@ -1,0 +1,80 @@
+// A private Watch N Chill stack for tests: redis-server, wnc-fcgi, wnc-pushd and nginx+nchan on
+// free loopback ports in a temporary run directory, started through scripts/stack.sh (the same
+// script `make run` uses). Needs `make build` first.
+//
+//   const stack = await startStack({ env: { WNC_GRACE_MS: '2000' } });
+//   ... stack.url, stack.port, stack.redisPort, stack.runDir ...
+//   await stack.stop();
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// Defaults suited to tests: no AOF fsync cost, limits high enough that a test's own traffic
+// from 127.0.0.1 is not throttled (tests of the limits set them low explicitly).
+const TEST_DEFAULTS = {
+  WNC_REDIS_APPENDONLY: 'no',
+  WNC_RATE_LIMIT: '100000',
+  WNC_MAX_SUBS_PER_IP: '1000',
+  WNC_CHAT_RATE: '1000',
+  WNC_CONTROL_RATE: '1000',
+  WNC_WORKERS: '4',
+  WNC_LOG_LEVEL: 'info',
+};
+
+export async function startStack({ env = {}, timeoutMs = 20000 } = {}) {
+  const port = await freePort();
+  const redisPort = await freePort();
+  const runDir = mkdtempSync(path.join(os.tmpdir(), 'wnc-test-'));
+  const child = spawn(path.join(ROOT, 'scripts/stack.sh'), [], {
+    cwd: ROOT,
+    env: { ...process.env, ...TEST_DEFAULTS, ...env, PORT: String(port),
+           REDIS_PORT: String(redisPort), WNC_RUN_DIR: runDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => { output += d; });
+  child.stderr.on('data', (d) => { output += d; });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+
+  const url = `http://127.0.0.1:${port}`;
+  const started = await Promise.race([
+    (async () => {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        if (output.includes('is running at')) return true;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return false;
+    })(),
+    exited.then(() => false),
+  ]);
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(runDir, { recursive: true, force: true });
+  };
+  if (!started) {
+    await stop();
+    throw new Error(`stack did not start:\n${output}`);
+  }
+  return { url, port, redisPort, runDir, stop, output: () => output };
+}

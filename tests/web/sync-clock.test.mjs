@@ -1,0 +1,88 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { clockSample, bestClockSample, ServerClock, CLOCK_REFRESH_MS } from '../../web/js/sync/clock.js';
+import { VirtualTime, fakeServer } from '../sync/fakes.mjs';
+
+test('symmetric delay gives the exact offset', () => {
+  /* Client clock 5000 ms behind the server; 10 ms each way. */
+  const s = clockSample(1000, 1000 + 5000 + 10, 1020);
+  assert.equal(s.rtt, 20);
+  assert.equal(s.offset, 5000);
+});
+
+test('asymmetric delay errs by half the difference, within rtt/2', () => {
+  /* up 30 ms, down 2 ms, true offset -5000. */
+  const t0 = 10000;
+  const server = t0 + 30 - 5000;
+  const t1 = t0 + 32;
+  const s = clockSample(t0, server, t1);
+  assert.equal(s.offset - -5000, (30 - 2) / 2);
+  assert.ok(Math.abs(s.offset - -5000) <= s.rtt / 2);
+});
+
+test('impossible samples are rejected', () => {
+  assert.equal(clockSample(100, 5, 90), null);
+  assert.equal(clockSample(NaN, 5, 90), null);
+  assert.equal(clockSample(0, Infinity, 10), null);
+  assert.equal(clockSample(0, 5, 60000), null);
+});
+
+test('the smallest round trip wins, old samples are penalised', () => {
+  const samples = [
+    { offset: 10, rtt: 40, at: 1000 },
+    { offset: 20, rtt: 4, at: 1000 },
+    { offset: 30, rtt: 9, at: 1000 },
+  ];
+  assert.equal(bestClockSample(samples, 1000).offset, 20);
+  /* 100 s later a fresh 9 ms sample beats a 4 ms one that is 200 s old. */
+  const aged = [
+    { offset: 20, rtt: 4, at: 0 },
+    { offset: 30, rtt: 9, at: 199000 },
+  ];
+  assert.equal(bestClockSample(aged, 200000).offset, 30);
+  assert.equal(bestClockSample([], 0), null);
+});
+
+for (const skew of [5000, -5000, 0]) {
+  test(`ServerClock tracks the server with ${skew} ms skew and jittery asymmetric delay`, async () => {
+    const vt = new VirtualTime();
+    const delays = [[40, 3], [3, 60], [2, 2], [25, 25], [8, 1]];
+    let i = 0;
+    const d = () => delays[i % delays.length];
+    const server = fakeServer(vt, { up: () => d()[0], down: () => { const x = d()[1]; i++; return x; } });
+    const clock = new ServerClock({ fetchServerTime: server.fetchTime, localNow: () => vt.now() + skew, wallNow: () => vt.now() + skew, timers: vt });
+    assert.equal(clock.synced, false);
+    const p = clock.sync();
+    await vt.advance(2000);
+    assert.equal(await p, true);
+    assert.equal(clock.samples.length, 5);
+    /* The best sample is the 2+2 ms one: error at most 2 ms, here 0. */
+    assert.equal(clock.best.rtt, 4);
+    assert.ok(Math.abs(clock.now() - server.now()) <= 2, `${clock.now() - server.now()}`);
+    assert.ok(clock.uncertainty <= 2);
+  });
+}
+
+test('ServerClock refreshes periodically and survives failures', async () => {
+  const vt = new VirtualTime();
+  let calls = 0;
+  let fail = true;
+  const server = fakeServer(vt, { up: 5, down: 5 });
+  const fetchServerTime = () => {
+    calls++;
+    return fail ? Promise.reject(new Error('offline')) : server.fetchTime();
+  };
+  const clock = new ServerClock({ fetchServerTime, localNow: () => vt.now(), wallNow: () => vt.now(), timers: vt });
+  clock.start();
+  await vt.advance(1000);
+  assert.equal(clock.synced, false);
+  assert.equal(calls, 5);
+  fail = false;
+  await vt.advance(CLOCK_REFRESH_MS + 1000);
+  assert.equal(calls, 10);
+  assert.equal(clock.synced, true);
+  assert.ok(Math.abs(clock.now() - server.now()) <= 5);
+  clock.stop();
+  await vt.advance(CLOCK_REFRESH_MS * 3);
+  assert.equal(calls, 10);
+});

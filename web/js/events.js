@@ -1,0 +1,440 @@
+/*
+ * Realtime events for one room, with the resync protocol of docs/api.md.
+ *
+ * Transports, tried in order: WebSocket, EventSource, long-poll (a plain fetch
+ * loop on the same URL). A transport that fails before it ever opened hands
+ * over to the next one; one that worked and then dropped is retried first.
+ *
+ * The channel is live only, so on every (re)connect: subscribe, buffer
+ * events, fetch the room state, apply buffered events whose seq is greater
+ * than state.room.seq, then go live. A gap in seq (an event that is not the
+ * next one) triggers the same refetch. `typing` and `video.sync` do not
+ * advance seq; they carry the current one.
+ *
+ * Everything environment-specific (WebSocket, EventSource, fetch, timers,
+ * location) comes from `env` so the logic can be tested in Node.
+ */
+
+export const TRANSPORTS = ['ws', 'sse', 'poll'];
+export const NON_ADVANCING = new Set(['typing', 'video.sync']);
+
+const OPEN_TIMEOUT_MS = 8000;
+const POLL_OPEN_AFTER_MS = 300;
+const POLL_FAST_MS = 50;
+const REFETCH_RETRY_MS = 2000;
+const RETRY_AFTER_DROP_MS = 1000;
+const RETRY_NEXT_TRANSPORT_MS = 200;
+const BACKOFF_MS = [1000, 2000, 5000, 10000, 20000];
+
+/** True for errors that mean this tab can never continue in the room. */
+export function isFatal(err) {
+  return Boolean(err) && (err.status === 401 || err.status === 403 || err.status === 404);
+}
+
+/**
+ * Starts the realtime stream. Options:
+ *   path        '/api/rooms/ABC123/events?token=...' (same origin)
+ *   fetchState  async () => {room: {seq, ...}, ...}; rejects with {status} errors
+ *   onState     (state) => void, called with each fetched state
+ *   onEvent     (event) => void, called for each event in order
+ *   onStatus    (status, transport) => void; status 'connecting'|'live'|'reconnecting'|'offline'
+ *   onFatal     (err) => void, when the state fetch says 401/403/404; the stream is closed then
+ *   transports  subset/order of TRANSPORTS
+ *   env         {WebSocket, EventSource, fetch, setTimeout, clearTimeout, location, navigator, addEventListener}
+ * Returns {close(), resync(), get transport(), get status()}.
+ */
+export function createEventStream(options) {
+  const {
+    path,
+    fetchState,
+    onState = () => {},
+    onEvent = () => {},
+    onStatus = () => {},
+    onFatal = () => {},
+    transports = TRANSPORTS,
+    env = globalThis,
+  } = options;
+  const setTimer = (fn, ms) => env.setTimeout(fn, ms);
+  const clearTimer = (t) => env.clearTimeout(t);
+
+  let closed = false;
+  let gen = 0; /* Bumped whenever a transport is abandoned; stale callbacks compare it. */
+  let idx = 0;
+  let rounds = 0; /* Full passes over all transports without any opening. */
+  let current = null;
+  let opened = false;
+  let status = null;
+  let retryTimer = null;
+  let refetchTimer = null;
+
+  let seq = null;
+  let syncing = false;
+  let inflight = null; /* The gen of the state fetch in flight, or null. */
+  let buffer = [];
+
+  function setStatus(next) {
+    if (next === status) return;
+    status = next;
+    try {
+      onStatus(status, transports[idx]);
+    } catch (err) {
+      console.error(err);
+    }
+  }
+
+  function deliver(event) {
+    try {
+      onEvent(event);
+    } catch (err) {
+      console.error('event handler failed', event && event.type, err);
+    }
+  }
+
+  function fail(err) {
+    if (closed) return;
+    stop();
+    try {
+      onFatal(err);
+    } catch (e) {
+      console.error(e);
+    }
+  }
+
+  function stop() {
+    closed = true;
+    gen += 1;
+    if (current) current.close();
+    current = null;
+    clearTimer(retryTimer);
+    clearTimer(refetchTimer);
+    if (env.removeEventListener) {
+      env.removeEventListener('online', onOnline);
+      env.removeEventListener('offline', onOffline);
+    }
+  }
+
+  /* ---- resync ---- */
+
+  function beginSync() {
+    if (!syncing) {
+      syncing = true;
+      buffer = [];
+    }
+    doFetch();
+  }
+
+  async function doFetch() {
+    if (inflight === gen || closed) return;
+    const g = gen;
+    inflight = g;
+    let state;
+    try {
+      state = await fetchState();
+    } catch (err) {
+      if (inflight === g) inflight = null;
+      if (closed) return;
+      if (isFatal(err)) {
+        fail(err);
+        return;
+      }
+      if (g === gen) {
+        if (err && err.status === 0) setStatus('offline');
+        refetchTimer = setTimer(() => {
+          if (g === gen) doFetch();
+        }, REFETCH_RETRY_MS);
+      }
+      return;
+    }
+    if (inflight === g) inflight = null;
+    if (closed || g !== gen) return; /* The transport dropped meanwhile; the next open resyncs. */
+
+    seq = state && state.room && typeof state.room.seq === 'number' ? state.room.seq : 0;
+    try {
+      onState(state);
+    } catch (err) {
+      console.error('state handler failed', err);
+    }
+    const pending = buffer.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+    buffer = [];
+    syncing = false;
+    for (const event of pending) {
+      if (syncing) buffer.push(event);
+      else handle(event);
+    }
+    if (!syncing) setStatus('live');
+  }
+
+  function handle(event) {
+    if (typeof event.seq !== 'number' || seq === null) {
+      deliver(event);
+      return;
+    }
+    if (NON_ADVANCING.has(event.type)) {
+      if (event.seq > seq) {
+        /* We missed an advancing event before this one. */
+        beginSync();
+        buffer.push(event);
+      } else if (event.type === 'video.sync' && event.seq < seq) {
+        /* A beacon older than our state; ignore it. */
+      } else {
+        deliver(event);
+      }
+      return;
+    }
+    if (event.seq <= seq) return; /* Already part of the state. */
+    if (event.seq === seq + 1) {
+      seq = event.seq;
+      deliver(event);
+      return;
+    }
+    beginSync();
+    buffer.push(event);
+  }
+
+  function onMessage(text) {
+    let event;
+    try {
+      event = typeof text === 'string' ? JSON.parse(text) : text;
+    } catch (err) {
+      return;
+    }
+    if (!event || typeof event !== 'object' || typeof event.type !== 'string') return;
+    if (syncing) buffer.push(event);
+    else handle(event);
+  }
+
+  /* ---- transports ---- */
+
+  function absoluteWsUrl() {
+    const loc = env.location || { protocol: 'http:', host: 'localhost' };
+    return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}${path}`;
+  }
+
+  function startWs(cb) {
+    const ws = new env.WebSocket(absoluteWsUrl());
+    const timer = setTimer(() => cb.drop(), OPEN_TIMEOUT_MS);
+    ws.onopen = () => {
+      clearTimer(timer);
+      cb.open();
+    };
+    ws.onmessage = (m) => cb.message(m.data);
+    ws.onerror = () => {};
+    ws.onclose = () => {
+      clearTimer(timer);
+      cb.drop();
+    };
+    return {
+      close() {
+        clearTimer(timer);
+        ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+        try {
+          ws.close();
+        } catch (err) {
+          /* Already closed. */
+        }
+      },
+    };
+  }
+
+  function startSse(cb) {
+    const es = new env.EventSource(path);
+    const timer = setTimer(() => cb.drop(), OPEN_TIMEOUT_MS);
+    es.onopen = () => {
+      clearTimer(timer);
+      cb.open();
+    };
+    es.onmessage = (m) => cb.message(m.data);
+    es.onerror = () => {
+      /* EventSource would retry on its own; we want the resync protocol instead. */
+      clearTimer(timer);
+      es.close();
+      cb.drop();
+    };
+    return {
+      close() {
+        clearTimer(timer);
+        es.onopen = es.onmessage = es.onerror = null;
+        es.close();
+      },
+    };
+  }
+
+  function startPoll(cb) {
+    let stopped = false;
+    let didOpen = false;
+    const controller = typeof AbortController === 'function' ? new AbortController() : null;
+    const markOpen = () => {
+      if (!didOpen && !stopped) {
+        didOpen = true;
+        cb.open();
+      }
+    };
+    /* A long-poll request gives no "subscribed" signal; assume it after a moment. */
+    const openTimer = setTimer(markOpen, POLL_OPEN_AFTER_MS);
+    (async () => {
+      let fastInARow = 0;
+      while (!stopped) {
+        const started = Date.now();
+        let res;
+        try {
+          res = await env.fetch(path, {
+            cache: 'no-store',
+            headers: { Accept: 'application/json' },
+            signal: controller ? controller.signal : undefined,
+          });
+        } catch (err) {
+          if (!stopped) cb.drop();
+          return;
+        }
+        if (stopped) return;
+        let text = '';
+        if (res.status === 200) {
+          text = await res.text().catch(() => '');
+          if (stopped) return;
+          markOpen();
+          if (text) cb.message(text);
+        } else if (res.status === 304 || res.status === 408 || res.status === 204) {
+          markOpen();
+        } else {
+          cb.drop();
+          return;
+        }
+        /* Never spin: an endpoint that answers at once with nothing is not long-polling. */
+        if (Date.now() - started < POLL_FAST_MS && !text) {
+          fastInARow += 1;
+          if (fastInARow >= 5) {
+            cb.drop();
+            return;
+          }
+          await new Promise((r) => setTimer(r, 1000));
+        } else {
+          fastInARow = 0;
+        }
+      }
+    })();
+    return {
+      close() {
+        stopped = true;
+        clearTimer(openTimer);
+        if (controller) controller.abort();
+      },
+    };
+  }
+
+  const STARTERS = { ws: startWs, sse: startSse, poll: startPoll };
+
+  function available(name) {
+    if (name === 'ws') return typeof env.WebSocket === 'function';
+    if (name === 'sse') return typeof env.EventSource === 'function';
+    if (name === 'poll') return typeof env.fetch === 'function';
+    return false;
+  }
+
+  function connect() {
+    if (closed) return;
+    gen += 1;
+    const g = gen;
+    opened = false;
+    let skipped = 0;
+    while (!available(transports[idx]) && skipped < transports.length) {
+      idx = (idx + 1) % transports.length;
+      skipped += 1;
+    }
+    const cb = {
+      open: () => {
+        if (g !== gen || closed) return;
+        opened = true;
+        rounds = 0;
+        beginSync();
+      },
+      message: (text) => {
+        if (g !== gen || closed) return;
+        onMessage(text);
+      },
+      drop: () => {
+        if (g !== gen || closed) return;
+        dropped();
+      },
+    };
+    try {
+      current = STARTERS[transports[idx]](cb);
+    } catch (err) {
+      current = null;
+      /* A constructor that throws (blocked by policy, say) counts as a failed attempt. */
+      setTimer(() => cb.drop(), 0);
+    }
+  }
+
+  function dropped() {
+    const wasOpen = opened;
+    gen += 1;
+    if (current) current.close();
+    current = null;
+    syncing = false;
+    buffer = [];
+    opened = false;
+    let delay = RETRY_AFTER_DROP_MS;
+    if (!wasOpen) {
+      idx = (idx + 1) % transports.length;
+      if (idx === 0) rounds += 1;
+      delay = idx === 0 ? BACKOFF_MS[Math.min(rounds - 1, BACKOFF_MS.length - 1)] : RETRY_NEXT_TRANSPORT_MS;
+    }
+    const offline = (env.navigator && env.navigator.onLine === false) || rounds >= 2;
+    setStatus(offline ? 'offline' : 'reconnecting');
+    /* A transport cannot tell us why it failed (a WebSocket hides the HTTP status), so ask. */
+    fetchState().then(
+      () => {},
+      (err) => {
+        if (isFatal(err)) fail(err);
+        else if (err && err.status === 0) setStatus('offline');
+      },
+    );
+    clearTimer(retryTimer);
+    retryTimer = setTimer(connect, delay);
+  }
+
+  function onOnline() {
+    if (closed) return;
+    /* Whatever survived the outage may be half dead: start a fresh connection now. */
+    clearTimer(retryTimer);
+    gen += 1;
+    if (current) current.close();
+    current = null;
+    syncing = false;
+    buffer = [];
+    opened = false;
+    rounds = 0;
+    setStatus('reconnecting');
+    connect();
+  }
+
+  function onOffline() {
+    if (!closed) setStatus('offline');
+  }
+
+  if (env.addEventListener) {
+    env.addEventListener('online', onOnline);
+    env.addEventListener('offline', onOffline);
+  }
+  setStatus('connecting');
+  connect();
+
+  return {
+    close: stop,
+    /** Fetches the state again (for instance after the page was hidden for long). */
+    resync() {
+      if (!closed && opened) beginSync();
+    },
+    get transport() {
+      return transports[idx];
+    },
+    get status() {
+      return status;
+    },
+  };
+}
+
+/** The events path for a room and token. */
+export function eventsPath(roomId, token) {
+  return `/api/rooms/${encodeURIComponent(roomId)}/events?token=${encodeURIComponent(token)}`;
+}

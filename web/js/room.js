@@ -1,0 +1,604 @@
+/*
+ * /room/{id}: the room page. Decides who this tab is (saved identity, or a
+ * name prompt), then runs the room: header, video area, participants, chat,
+ * realtime events, toasts, and the end screens (no such room, removed).
+ */
+import { ApiError, bindRequest, request, roomPath } from './api.js';
+import { byId, h, setBusy, setFieldError } from './dom.js';
+import { clearIdentity, loadIdentity, saveIdentity } from './identity.js';
+import { checkName, isRoomId } from './validate.js';
+import { errorTarget, errorText, joinRoom, liveValidate } from './forms.js';
+import { createEventStream, eventsPath, TRANSPORTS } from './events.js';
+import { createParticipants } from './participants.js';
+import { createChat } from './chat.js';
+import { toast } from './toast.js';
+import { initThemeToggle } from './theme.js';
+import { createPlaceholderArea } from './video-placeholder.js';
+import { beep, initSoundToggle, soundEnabled } from './sound.js';
+import { copyText } from './clipboard.js';
+
+initThemeToggle();
+initSoundToggle(byId('sound-toggle'));
+
+const SMALL_SCREEN = window.matchMedia('(max-width: 859px)');
+const STATUS_TEXT = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline' };
+const TRANSPORT_NAME = { ws: 'WebSocket', sse: 'EventSource', poll: 'long-poll' };
+
+const screens = {
+  loading: byId('screen-loading'),
+  join: byId('screen-join'),
+  message: byId('screen-message'),
+  room: byId('screen-room'),
+};
+
+/* ---- room id from the path ---- */
+
+const match = /^\/room\/([A-Za-z0-9]+)\/?$/.exec(window.location.pathname);
+const roomId = match ? match[1].toUpperCase() : '';
+if (match && match[1] !== roomId) {
+  window.history.replaceState(null, '', `/room/${roomId}${window.location.search}`);
+}
+
+/* A test/debug knob: ?transport=sse (or poll, ws) starts with that transport only. */
+const forced = new URLSearchParams(window.location.search).get('transport');
+const transports = TRANSPORTS.includes(forced) ? [forced] : TRANSPORTS;
+
+/* ---- page state ---- */
+
+const state = {
+  meId: null,
+  token: null,
+  users: [],
+  video: null,
+  ended: false,
+};
+let api = null; /* request() with the token bound */
+let stream = null;
+let area = null;
+let chat = null;
+let participants = null;
+let unread = 0;
+let hiddenUnread = 0;
+let panel = 'chat';
+let hiddenSince = 0;
+
+function me() {
+  return state.users.find((u) => u.id === state.meId) || null;
+}
+
+function userName(id) {
+  const u = state.users.find((x) => x.id === id);
+  return u ? u.name : 'Someone';
+}
+
+/* ---- screens ---- */
+
+function showScreen(name) {
+  for (const [key, el] of Object.entries(screens)) el.hidden = key !== name;
+  document.body.dataset.screen = name;
+}
+
+/**
+ * Shows a full-page message. kind: 'gone' | 'removed' | 'ended' | 'error'.
+ * actions: [{text, href} | {text, onClick, primary}]
+ */
+function showMessage(kind, title, text, actions) {
+  byId('message-icon').dataset.kind = kind;
+  byId('message-title').textContent = title;
+  byId('message-text').textContent = text;
+  const box = byId('message-actions');
+  box.replaceChildren(
+    ...actions.map((a, i) => {
+      const cls = `btn ${a.primary || (a.primary === undefined && i === 0) ? 'btn-primary' : 'btn-secondary'}`;
+      if (a.href) return h('a', { class: cls, href: a.href }, a.text);
+      return h('button', { type: 'button', class: cls, on: { click: a.onClick } }, a.text);
+    }),
+  );
+  showScreen('message');
+  byId('message-title').focus();
+}
+
+function endRoom() {
+  state.ended = true;
+  if (stream) stream.close();
+  stream = null;
+  if (area) {
+    try {
+      area.destroy();
+    } catch (err) {
+      console.error(err);
+    }
+  }
+  area = null;
+  if (chat) chat.destroy();
+  byId('room-meta').hidden = true;
+  byId('leave-room').hidden = true;
+  byId('conn-status').hidden = true;
+  document.title = 'Watch N Chill';
+}
+
+function showGone(closedWhileInside = false) {
+  endRoom();
+  clearIdentity(roomId);
+  showMessage(
+    'gone',
+    closedWhileInside ? 'This room has closed' : 'This room does not exist',
+    closedWhileInside
+      ? 'Everyone left or the room expired. You can start a new one any time.'
+      : 'Check the code in your link. Rooms close when everyone has left.',
+    [
+      { text: 'Create a room', href: '/create' },
+      { text: 'Join a room', href: '/join' },
+    ],
+  );
+}
+
+function showRemoved(kicked) {
+  endRoom();
+  clearIdentity(roomId);
+  showMessage(
+    'removed',
+    kicked ? 'You were removed from this room' : 'You are no longer in this room',
+    kicked
+      ? 'A host removed you from the room.'
+      : 'You were removed, or you were away for too long.',
+    kicked
+      ? [
+          { text: 'Back to home', href: '/' },
+          { text: 'Join a room', href: '/join' },
+        ]
+      : [
+          { text: 'Join again', onClick: () => window.location.reload() },
+          { text: 'Back to home', href: '/' },
+        ],
+  );
+}
+
+function showUnreachable(err) {
+  showMessage('error', 'Cannot open the room', err.message || 'The server did not answer.', [
+    { text: 'Try again', onClick: () => window.location.reload() },
+    { text: 'Back to home', href: '/', primary: false },
+  ]);
+}
+
+/* ---- entering ---- */
+
+async function start() {
+  if (!isRoomId(roomId)) {
+    showGone();
+    return;
+  }
+  document.title = `Room ${roomId} — Watch N Chill`;
+  let note = null;
+  const saved = loadIdentity(roomId);
+  if (saved) {
+    try {
+      const res = await request('POST', roomPath(roomId, '/join'), { userName: saved.name || 'Guest' }, saved.token);
+      enterRoom({ userId: res.userId || saved.userId, token: res.token || saved.token, name: saved.name }, res);
+      return;
+    } catch (err) {
+      if (err.status === 404) {
+        showGone();
+        return;
+      }
+      if (err.status === 401 || err.status === 403) {
+        clearIdentity(roomId);
+        note = 'Your earlier visit to this room has ended. Pick a name to join again.';
+      } else {
+        showUnreachable(err);
+        return;
+      }
+    }
+  }
+  let summary;
+  try {
+    summary = await request('GET', roomPath(roomId));
+  } catch (err) {
+    if (err.status === 404 || err.status === 400) showGone();
+    else showUnreachable(err);
+    return;
+  }
+  showJoinPrompt(summary, note);
+}
+
+function showJoinPrompt(summary, note) {
+  byId('join-room-code').textContent = roomId;
+  const n = summary && typeof summary.userCount === 'number' ? summary.userCount : null;
+  const parts = [];
+  if (n !== null) parts.push(n === 1 ? '1 person is here' : `${n} people are here`);
+  if (summary && summary.hasVideo) parts.push('a video is playing');
+  byId('join-summary').textContent = parts.length ? `${parts.join(', ')}. Pick a name to join.` : 'Pick a name to join.';
+  const noteEl = byId('join-note');
+  noteEl.hidden = !note;
+  noteEl.textContent = note || '';
+  showScreen('join');
+
+  const form = byId('join-form');
+  const name = byId('name');
+  const nameError = byId('name-error');
+  const formError = byId('form-error');
+  const submit = byId('join-submit');
+  const validateName = liveValidate(name, nameError, checkName);
+  name.focus();
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    formError.hidden = true;
+    if (validateName()) {
+      name.focus();
+      return;
+    }
+    setBusy(submit, true);
+    try {
+      const res = await joinRoom(roomId, name.value);
+      enterRoom({ userId: res.userId, token: res.token, name: name.value.trim() }, res);
+    } catch (err) {
+      setBusy(submit, false);
+      if (err.code === 'room_not_found') {
+        showGone();
+      } else if (errorTarget(err) === 'name') {
+        setFieldError(name, nameError, errorText(err));
+        name.focus();
+      } else {
+        formError.textContent = errorText(err);
+        formError.hidden = false;
+      }
+    }
+  });
+}
+
+async function enterRoom(identity, res) {
+  saveIdentity(roomId, identity);
+  state.meId = identity.userId;
+  state.token = identity.token;
+  api = bindRequest(identity.token);
+  state.users = (res.room && res.room.users) || [];
+  state.video = (res.room && res.room.video) || null;
+
+  setupHeader();
+  setupParticipants();
+  setupChat();
+  chat.merge(res.chat || []);
+  setupSidePanels();
+  renderUsers();
+  showScreen('room');
+  requestAnimationFrame(() => chat.scrollToBottom());
+
+  await mountVideoArea();
+  if (state.ended) return;
+  startEvents();
+}
+
+/* ---- header ---- */
+
+function setupHeader() {
+  byId('room-code').textContent = roomId;
+  byId('room-meta').hidden = false;
+  byId('leave-room').hidden = false;
+  byId('conn-status').hidden = false;
+  const link = `${window.location.origin}/room/${roomId}`;
+
+  byId('copy-code').addEventListener('click', async () => {
+    if (await copyText(roomId)) toast('info', `Room code ${roomId} copied`);
+    else toast('error', `Could not copy. The code is ${roomId}`);
+  });
+  byId('copy-link').addEventListener('click', async () => {
+    if (await copyText(link)) toast('info', 'Invite link copied');
+    else toast('error', `Could not copy. The link is ${link}`);
+  });
+  const share = byId('share-link');
+  if (typeof navigator.share === 'function') {
+    share.hidden = false;
+    share.addEventListener('click', () => {
+      navigator.share({ title: 'Watch N Chill', text: `Watch with me in room ${roomId}`, url: link }).catch(() => {});
+    });
+  }
+  byId('leave-room').addEventListener('click', async () => {
+    const ok = await confirmDialog('Leave the room?', 'You can join again with the room code.', 'Leave');
+    if (!ok) return;
+    try {
+      await api('POST', roomPath(roomId, '/leave'));
+    } catch (err) {
+      /* Leaving anyway: the server will time us out. */
+    }
+    endRoom();
+    clearIdentity(roomId);
+    window.location.assign('/');
+  });
+}
+
+function renderHeaderHosts() {
+  const hosts = state.users.filter((u) => u.isHost).map((u) => (u.id === state.meId ? `${u.name} (you)` : u.name));
+  byId('host-label').textContent = hosts.length > 1 ? 'Hosts:' : 'Host:';
+  byId('host-names').textContent = hosts.length ? hosts.join(', ') : 'nobody yet';
+}
+
+function setConnStatus(status, transport) {
+  const el = byId('conn-status');
+  el.dataset.state = status;
+  el.querySelector('.conn-text').textContent = STATUS_TEXT[status] || status;
+  el.title = status === 'live' ? `Live updates via ${TRANSPORT_NAME[transport] || transport}` : STATUS_TEXT[status];
+  el.dataset.transport = transport || '';
+}
+
+/* ---- participants ---- */
+
+function setupParticipants() {
+  participants = createParticipants(byId('participants'), {
+    onPromote: async (user) => {
+      try {
+        await api('POST', roomPath(roomId, `/users/${encodeURIComponent(user.id)}/promote`));
+      } catch (err) {
+        actionFailed(err);
+      }
+    },
+    onKick: async (user) => {
+      const ok = await confirmDialog(`Remove ${user.name}?`, 'They will be taken out of the room right away.', 'Remove');
+      if (!ok) return;
+      try {
+        await api('POST', roomPath(roomId, `/users/${encodeURIComponent(user.id)}/kick`));
+      } catch (err) {
+        actionFailed(err);
+      }
+    },
+  });
+}
+
+function renderUsers() {
+  participants.render(state.users, state.meId);
+  const n = String(state.users.length);
+  byId('people-count').textContent = n;
+  byId('people-count-mobile').textContent = n;
+  renderHeaderHosts();
+}
+
+function actionFailed(err) {
+  if (err.status === 401) showRemoved(false);
+  else if (err.code === 'room_not_found') showGone(true);
+  else toast('error', err.message || 'That did not work.');
+}
+
+/* ---- chat & side panels ---- */
+
+function setupChat() {
+  chat = createChat(
+    {
+      list: byId('messages'),
+      empty: byId('chat-empty'),
+      jump: byId('jump-new'),
+      typing: byId('typing'),
+      form: byId('chat-form'),
+      input: byId('chat-input'),
+      send: byId('chat-send'),
+      counter: byId('chat-counter'),
+      error: byId('chat-error'),
+    },
+    {
+      meId: state.meId,
+      sendMessage: (text) => api('POST', roomPath(roomId, '/chat'), { text }),
+      sendTyping: (typing) => api('POST', roomPath(roomId, '/typing'), { typing }),
+      onIncoming,
+    },
+  );
+}
+
+function chatVisible() {
+  return !SMALL_SCREEN.matches || panel === 'chat';
+}
+
+function onIncoming() {
+  if (!chatVisible()) {
+    unread += 1;
+    renderUnread();
+  }
+  if (document.hidden) {
+    hiddenUnread += 1;
+    document.title = `(${hiddenUnread}) Room ${roomId} — Watch N Chill`;
+  }
+  if (soundEnabled() && (document.hidden || !chatVisible() || !document.hasFocus())) beep();
+}
+
+function renderUnread() {
+  const badge = byId('unread-badge');
+  badge.hidden = unread === 0;
+  badge.replaceChildren(unread > 99 ? '99+' : String(unread), h('span', { class: 'visually-hidden' }, ' unread'));
+}
+
+function setPanel(next) {
+  panel = next;
+  const side = document.querySelector('.side');
+  side.dataset.panel = next;
+  byId('show-chat').setAttribute('aria-expanded', String(next === 'chat'));
+  byId('show-people').setAttribute('aria-expanded', String(next === 'people'));
+  if (chatVisible()) {
+    unread = 0;
+    renderUnread();
+    if (next === 'chat') requestAnimationFrame(() => chat.scrollToBottom());
+  }
+}
+
+function setupSidePanels() {
+  const side = document.querySelector('.side');
+  const choose = (next) => {
+    setPanel(next);
+    /* On a phone, bring the chosen panel fully into view. */
+    if (SMALL_SCREEN.matches) side.scrollIntoView({ block: 'start', behavior: 'smooth' });
+  };
+  byId('show-chat').addEventListener('click', () => choose('chat'));
+  byId('show-people').addEventListener('click', () => choose('people'));
+  SMALL_SCREEN.addEventListener('change', () => setPanel(panel));
+  setPanel('chat');
+  document.addEventListener('visibilitychange', () => {
+    if (document.hidden) {
+      hiddenSince = Date.now();
+    } else {
+      hiddenUnread = 0;
+      if (!state.ended) document.title = `Room ${roomId} — Watch N Chill`;
+      if (stream && Date.now() - hiddenSince > 60000) stream.resync();
+    }
+  });
+}
+
+/* ---- confirm dialog ---- */
+
+function confirmDialog(title, text, okLabel) {
+  const dialog = byId('confirm-dialog');
+  byId('confirm-title').textContent = title;
+  byId('confirm-text').textContent = text;
+  byId('confirm-ok').textContent = okLabel;
+  dialog.returnValue = '';
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });
+    dialog.showModal();
+    byId('confirm-cancel').focus();
+  });
+}
+
+/* ---- video area ---- */
+
+async function mountVideoArea() {
+  const container = byId('video-area');
+  const options = {
+    roomId,
+    request: api,
+    isHost: Boolean(me() && me().isHost),
+    notify: (kind, text) => toast(kind === 'error' ? 'error' : 'info', text),
+  };
+  try {
+    const mod = await import('./video-area.js');
+    area = mod.createVideoArea(container, options);
+  } catch (err) {
+    console.warn('video area unavailable, using the placeholder', err);
+    container.replaceChildren();
+    area = createPlaceholderArea(container, options);
+  }
+  if (state.ended) {
+    area.destroy();
+    area = null;
+    return;
+  }
+  area.setVideo(state.video);
+}
+
+function setVideo(video) {
+  state.video = video || null;
+  if (area) area.setVideo(state.video);
+}
+
+/* ---- realtime ---- */
+
+function startEvents() {
+  stream = createEventStream({
+    path: eventsPath(roomId, state.token),
+    transports,
+    fetchState: () => api('GET', roomPath(roomId)),
+    onState: applyState,
+    onEvent: applyEvent,
+    onStatus: setConnStatus,
+    onFatal: (err) => {
+      if (err.status === 404) showGone(true);
+      else showRemoved(false);
+    },
+  });
+}
+
+function applyState(res) {
+  if (state.ended || !res || !res.room) return;
+  const wasHost = Boolean(me() && me().isHost);
+  state.users = Array.isArray(res.room.users) ? res.room.users : [];
+  if (!me()) {
+    showRemoved(false);
+    return;
+  }
+  renderUsers();
+  const isHost = Boolean(me().isHost);
+  if (isHost !== wasHost && area) area.setHost(isHost);
+  if (JSON.stringify(res.room.video || null) !== JSON.stringify(state.video)) setVideo(res.room.video);
+  chat.merge(res.chat || []);
+}
+
+function upsertUser(user) {
+  const i = state.users.findIndex((u) => u.id === user.id);
+  if (i >= 0) state.users[i] = { ...state.users[i], ...user };
+  else state.users.push(user);
+}
+
+const LEFT_TEXT = {
+  left: (n) => `${n} left`,
+  timeout: (n) => `${n} lost connection and left`,
+  kicked: (n) => `${n} was removed`,
+};
+
+function applyEvent(event) {
+  if (state.ended) return;
+  const d = event.data || {};
+  switch (event.type) {
+    case 'user.joined':
+      if (!d.user) return;
+      if (d.user.id !== state.meId && !state.users.some((u) => u.id === d.user.id)) toast('info', `${d.user.name} joined`);
+      upsertUser(d.user);
+      renderUsers();
+      break;
+    case 'user.left': {
+      if (d.userId === state.meId) {
+        showRemoved(d.reason === 'kicked');
+        return;
+      }
+      const name = userName(d.userId);
+      const known = state.users.some((u) => u.id === d.userId);
+      state.users = state.users.filter((u) => u.id !== d.userId);
+      chat.clearTyper(d.userId);
+      renderUsers();
+      if (known) toast('info', (LEFT_TEXT[d.reason] || LEFT_TEXT.left)(name));
+      break;
+    }
+    case 'user.presence': {
+      const u = state.users.find((x) => x.id === d.userId);
+      if (u) {
+        u.online = Boolean(d.online);
+        renderUsers();
+      }
+      break;
+    }
+    case 'user.promoted': {
+      const u = state.users.find((x) => x.id === d.userId);
+      if (!u) return;
+      const was = u.isHost;
+      u.isHost = true;
+      renderUsers();
+      if (!was) {
+        if (u.id === state.meId) {
+          toast('info', 'You are now a host: you can pick the video and control playback');
+          if (area) area.setHost(true);
+        } else {
+          toast('info', `${u.name} is now a host`);
+        }
+      }
+      break;
+    }
+    case 'video.set':
+    case 'video.play':
+    case 'video.pause':
+    case 'video.seek':
+    case 'video.rate':
+    case 'video.sync':
+      setVideo(d.video);
+      break;
+    case 'chat.message':
+      chat.add(d.message);
+      break;
+    case 'typing':
+      chat.typing(d);
+      break;
+    case 'room.closed':
+      showGone(true);
+      break;
+    default:
+      break;
+  }
+}
+
+start().catch((err) => {
+  console.error(err);
+  showUnreachable(err instanceof ApiError ? err : new Error('Something went wrong while opening the room.'));
+});
