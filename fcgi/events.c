@@ -16,7 +16,7 @@
 
 void events_subscribe(struct api_ctx *c)
 {
-    char redirect[160], key[80];
+    char redirect[200], key[80];
     const char *argv[] = {"GET", key};
     struct store_reply r;
     struct exec_result res;
@@ -40,8 +40,8 @@ void events_subscribe(struct api_ctx *c)
         return;
     }
     /* The user id and address come from the server, never from the client. */
-    snprintf(redirect, sizeof(redirect), "/_wnc/sub/%s?user=%s&ip=%.45s", c->room_id,
-             res.body, c->req->remote_addr);
+    snprintf(redirect, sizeof(redirect), "/_wnc/sub/%s?room=%s&user=%s&ip=%.45s",
+             res.channel, c->room_id, res.body, c->req->remote_addr);
     exec_result_free(&res);
     http_add_header(c->req, "X-Accel-Redirect", redirect);
     http_add_header(c->req, "X-Accel-Buffering", "no");

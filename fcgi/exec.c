@@ -23,11 +23,16 @@ long long exec_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void exec_followup(struct store *st, const char *command)
+void exec_followup(struct store *st, struct publisher *pub, const char *command)
 {
     char copy[256], *words[EXEC_FOLLOWUP_MAX_WORDS], *save = NULL;
     int n = 0;
 
+    if (strncmp(command, "CLOSE ", 6) == 0) {
+        if (pub != NULL)
+            publisher_close_channel(pub, command + 6);
+        return;
+    }
     if (strlen(command) >= sizeof(copy)) {
         log_error("exec: follow-up too long");
         return;
@@ -89,9 +94,10 @@ enum wnc_err exec_room(struct store *st, struct publisher *pub, enum script_id s
     if (e != E_OK)
         return e;
 
-    /* status, body, #events, events..., #follow-ups, follow-ups... */
+    /* status, body, channel, #events, events..., #follow-ups, follow-ups... */
     memset(out, 0, sizeof(*out));
-    if (r.n < 4 || r.items[0] == NULL || r.items[1] == NULL) {
+    if (r.n < 5 || r.items[0] == NULL || r.items[1] == NULL || r.items[2] == NULL ||
+        r.lens[2] >= sizeof(out->channel)) {
         log_error("exec: %s returned a malformed reply", script_name(script));
         store_reply_free(&r);
         return E_INTERNAL;
@@ -100,17 +106,16 @@ enum wnc_err exec_room(struct store *st, struct publisher *pub, enum script_id s
     out->body = r.items[1];
     out->body_len = r.lens[1];
     r.items[1] = NULL; /* now owned by out */
-    i = 2;
+    memcpy(out->channel, r.items[2], r.lens[2] + 1);
+    i = 3;
     n = exec_count(&r, i++);
-    for (int ev = 0; ev < n && i < r.n; ev++, i++) {
-        if (strstr(r.items[i], "\"type\":\"room.closed\"") != NULL)
-            out->closed = 1;
+    out->events = n > 0 ? n : 0;
+    for (int ev = 0; ev < n && i < r.n; ev++, i++)
         if (pub != NULL)
-            publisher_send(pub, room_id, r.items[i], r.lens[i]);
-    }
+            publisher_send(pub, out->channel, r.items[i], r.lens[i]);
     n = exec_count(&r, i++);
     for (int f = 0; f < n && i < r.n; f++, i++)
-        exec_followup(st, r.items[i]);
+        exec_followup(st, pub, r.items[i]);
     store_reply_free(&r);
     return E_OK;
 }

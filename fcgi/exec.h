@@ -18,7 +18,8 @@ struct exec_result {
     int status;    /* HTTP status the script chose */
     char *body;    /* owned; "" when none */
     size_t body_len;
-    int closed;    /* the room was deleted */
+    char channel[32]; /* the room's nchan channel after the script */
+    int events;       /* how many events the script published */
 };
 
 /* Runs script for room_id with token_digest ("" when none) and nargs script arguments
@@ -28,8 +29,10 @@ enum wnc_err exec_room(struct store *st, struct publisher *pub, enum script_id s
                        const char *room_id, const char *token_digest, int nargs,
                        const char **args, const size_t *lens, struct exec_result *out);
 
-/* Runs one follow-up ("ZADD timers:sync 123 ABC123"); failures are logged, not returned. */
-void exec_followup(struct store *st, const char *command);
+/* Runs one follow-up: "CLOSE <channel>" deletes an nchan channel (pub may be NULL), anything
+ * else is a Redis command ("ZADD timers:sync 123 ABC123"). Failures are logged, not
+ * returned. */
+void exec_followup(struct store *st, struct publisher *pub, const char *command);
 
 void exec_result_free(struct exec_result *r);
 

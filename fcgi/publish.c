@@ -128,29 +128,51 @@ static int publisher_read_response(int fd)
     }
 }
 
-enum wnc_err publisher_send(struct publisher *pub, const char *room_id, const char *json,
-                            size_t len)
+/* Sends one request on the persistent connection (reconnecting once if nginx had closed an
+ * idle one) and returns the response status, or -1. */
+static int publisher_request(struct publisher *pub, const char *method, const char *channel,
+                             const char *body, size_t len)
 {
     char head[256];
 
     for (int attempt = 0; attempt < 2; attempt++) {
-        int reused = pub->fd >= 0, status;
+        int reused = pub->fd >= 0, status = -1;
         if (publisher_connect(pub) != E_OK)
-            return E_INTERNAL;
+            return -1;
         int n = snprintf(head, sizeof(head),
-                         "POST /pub/%s HTTP/1.1\r\nHost: wnc\r\n"
+                         "%s /pub/%s HTTP/1.1\r\nHost: wnc\r\n"
                          "Content-Type: application/json\r\nContent-Length: %zu\r\n"
                          "Accept: text/plain\r\n\r\n",
-                         room_id, len);
-        struct iovec iov[2] = {{head, (size_t)n}, {(void *)json, len}};
-        if (publisher_write_all(pub->fd, iov, 2) == 0 &&
-            (status = publisher_read_response(pub->fd)) >= 200 && status < 300)
-            return E_OK;
+                         method, channel, len);
+        struct iovec iov[2] = {{head, (size_t)n}, {(void *)body, len}};
+        if (publisher_write_all(pub->fd, iov, len ? 2 : 1) == 0 &&
+            (status = publisher_read_response(pub->fd)) > 0)
+            return status;
         publisher_disconnect(pub);
-        /* nginx closes idle keep-alive connections; one retry on a fresh one. */
         if (!reused)
             break;
     }
-    log_warn("publish: event for room %s was not accepted", room_id);
+    return -1;
+}
+
+enum wnc_err publisher_send(struct publisher *pub, const char *channel, const char *json,
+                            size_t len)
+{
+    int status = publisher_request(pub, "POST", channel, json, len);
+
+    if (status >= 200 && status < 300)
+        return E_OK;
+    log_warn("publish: event for channel %s was not accepted (%d)", channel, status);
+    return E_INTERNAL;
+}
+
+enum wnc_err publisher_close_channel(struct publisher *pub, const char *channel)
+{
+    int status = publisher_request(pub, "DELETE", channel, "", 0);
+
+    /* 404: nobody was subscribed, nothing to close. */
+    if ((status >= 200 && status < 300) || status == 404)
+        return E_OK;
+    log_warn("publish: closing channel %s failed (%d)", channel, status);
     return E_INTERNAL;
 }

@@ -17,8 +17,11 @@ struct publisher *publisher_open(const char *socket_path);
 /* Harmless no-op for NULL. */
 void publisher_close(struct publisher *pub);
 
-/* Publishes json[0..len) to the room's channel. E_OK once nchan accepted it. */
-enum wnc_err publisher_send(struct publisher *pub, const char *room_id, const char *json,
+/* Publishes json[0..len) to a channel ("<room>-<epoch>"). E_OK once nchan accepted it. */
+enum wnc_err publisher_send(struct publisher *pub, const char *channel, const char *json,
                             size_t len);
+
+/* Deletes a channel, which disconnects all its subscribers. */
+enum wnc_err publisher_close_channel(struct publisher *pub, const char *channel);
 
 #endif

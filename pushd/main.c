@@ -69,6 +69,9 @@ static void pushd_fire(struct store *st, struct publisher *pub, const struct pus
         log_warn("pushd: %s for room %s failed: %s", script_name(t->script), room, err_code(e));
         return;
     }
+    if (r.events > 0 && t->script != SCRIPT_SYNC_BEACON)
+        log_info("pushd: %s in room %s published %d event(s)", script_name(t->script), room,
+                 r.events);
     exec_result_free(&r);
 }
 
@@ -105,11 +108,8 @@ static void pushd_gc(struct store *st, struct publisher *pub, char cursor[32])
         struct exec_result res;
         if (r.items[i] == NULL || valid_room_id(r.items[i], room) != E_OK)
             continue;
-        if (exec_room(st, pub, SCRIPT_ROOM_GC, room, "", 0, NULL, NULL, &res) == E_OK) {
-            if (res.body_len == 0 && strcmp(room, r.items[i]) == 0)
-                log_debug("pushd: room %s checked", room);
+        if (exec_room(st, pub, SCRIPT_ROOM_GC, room, "", 0, NULL, NULL, &res) == E_OK)
             exec_result_free(&res);
-        }
     }
     store_reply_free(&r);
 }

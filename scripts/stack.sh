@@ -42,11 +42,18 @@ stop_all() {
     kill -KILL "$p" 2>/dev/null || true
   done
   wait 2>/dev/null || true
-  rm -f "$WNC_FCGI_SOCKET" "$WNC_PUBLISH_SOCKET"
+  rm -f "$WNC_FCGI_SOCKET" "$WNC_PUBLISH_SOCKET" "$RUN_DIR/stack.pid"
 }
 trap 'stop_all; exit 0' INT TERM
 trap 'stop_all' EXIT
 
+# One stack per run directory: a second one would take over the first one's sockets.
+if [ -f "$RUN_DIR/stack.pid" ] && kill -0 "$(cat "$RUN_DIR/stack.pid")" 2>/dev/null; then
+  echo "stack: already running in $RUN_DIR (pid $(cat "$RUN_DIR/stack.pid"))" >&2
+  trap - EXIT
+  exit 1
+fi
+echo $$ > "$RUN_DIR/stack.pid"
 mkdir -p "$RUN_DIR"/{logs,tmp,redis}
 rm -f "$WNC_FCGI_SOCKET" "$WNC_PUBLISH_SOCKET"
 

@@ -7,7 +7,10 @@ local target = get_member(ARGV[9])
 if not target then fail('user_not_found') end
 local events = {}
 if remove_member(target, 'kicked', events) then
-  return result(204, '', events, {'SREM active-rooms ' .. room_id()})
+  return result(204, '', events, {'SREM active-rooms ' .. room_id(), 'CLOSE ' .. channel()})
 end
 touch()
-return result(204, '', events)
+local old = channel()
+local close = rotate_channel()
+pinned_channel = old -- the kicked member hears its own user.left, then is disconnected
+return result(204, '', events, {close})

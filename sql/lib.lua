@@ -4,10 +4,16 @@
 -- limits:{id} (all in the room's hash slot) and the standard ARGV:
 --   1 now (ms)  2 room TTL (s)  3 grace (ms)  4 chat rate  5 control rate  6 typing TTL (ms)
 --   7 sync interval (ms)  8 token digest ('' when none); their own arguments start at 9.
--- They return a flat array: status, body, #events, events..., #follow-ups, follow-ups...
--- A follow-up is a space-separated command on a global index (active-rooms, timers:*) that the
--- caller runs after the script: global keys live outside the room's slot, and every index
--- entry is a hint that the timer scripts re-check, so running it late is harmless.
+-- They return a flat array:
+--   status, body, channel, #events, events..., #follow-ups, follow-ups...
+-- The events go to the nchan channel named `channel`: '<room>-<epoch>'. The epoch changes when
+-- a member is kicked or leaves, and the follow-up 'CLOSE <old channel>' makes the caller
+-- delete the old channel, which disconnects every subscriber: the others reconnect (and are
+-- authorized again onto the new channel), the removed member cannot. That is how "only
+-- members receive a room's events" holds for connections opened before a removal.
+-- Any other follow-up is a space-separated command on a global index (active-rooms, timers:*)
+-- that the caller runs after the script: global keys live outside the room's slot, and every
+-- index entry is a hint that the timer scripts re-check, so running it late is harmless.
 -- Failures raise {err = 'WNC <code>'}; the code words are those of fcgi/err.c.
 --
 -- A member record (members:{id} field = user id) is JSON: id, name, key (lower-case name),
@@ -124,8 +130,22 @@ local function rate_limit(uid, class, limit)
   redis.call('HSET', K_LIMITS, field, int(start) .. ':' .. int(count + 1))
 end
 
+-- The room's current channel; remove_member pins it before a room is deleted.
+local pinned_channel = nil
+local function channel()
+  if pinned_channel then return pinned_channel end
+  return room_id() .. '-' .. (redis.call('HGET', K_ROOM, 'epoch') or '0')
+end
+
+-- Moves the room to a new channel; returns the follow-up that closes the old one.
+local function rotate_channel()
+  local old = channel()
+  redis.call('HINCRBY', K_ROOM, 'epoch', 1)
+  return 'CLOSE ' .. old
+end
+
 local function result(status, body, events, followups)
-  local out = {status, body or ''}
+  local out = {status, body or '', channel()}
   events, followups = events or {}, followups or {}
   out[#out + 1] = #events
   for _, e in ipairs(events) do out[#out + 1] = e end
@@ -145,6 +165,7 @@ local function remove_member(m, reason, events)
   redis.call('HDEL', K_LIMITS, m.id .. '|chat', m.id .. '|control', m.id .. '|typing')
   if redis.call('HLEN', K_MEMBERS) == 0 then
     local seq = current_seq() + 1
+    pinned_channel = channel()
     redis.call('DEL', K_ROOM, K_MEMBERS, K_NAMES, K_AUTH, K_CHAT, K_LIMITS)
     events[#events + 1] = envelope('user.left', seq,
       cjson.encode({userId = m.id, reason = reason}))

@@ -11,7 +11,7 @@ if NOW < deadline then
 end
 local events = {}
 if remove_member(m, 'timeout', events) then
-  return result(200, '', events, {'SREM active-rooms ' .. room_id()})
+  return result(200, '', events, {'SREM active-rooms ' .. room_id(), 'CLOSE ' .. channel()})
 end
 touch()
 return result(200, '', events)

@@ -16,13 +16,22 @@
  * text "b <k>"). The send time of k is kept in a ring; a viewer receiving
  * the event looks it up. Both ends read the same CLOCK_MONOTONIC.
  */
+
+/* MAP_ANONYMOUS (shared memory with forked generators) is not POSIX. */
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE 1
+#endif
+
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
@@ -70,12 +79,13 @@ struct config {
     const char *json_path;
     const char *label;
     int frame_bytes; /* selftest */
+    int procs;       /* generator processes (fanout, chat, idle) */
 };
 
 static struct config cfg = {
     .wl = WL_FANOUT, .rooms = 10, .viewers = 10, .rate = 1, .duration = 10,
     .warmup = 2, .idle_wait = 5, .conns = 64, .handshakes = 256,
-    .inflight = 0, .src_addrs = 1, .label = "", .frame_bytes = 200,
+    .inflight = 0, .src_addrs = 1, .procs = 1, .label = "", .frame_bytes = 200,
 };
 
 /* ---- state ------------------------------------------------------------------ */
@@ -112,20 +122,23 @@ static uint64_t next_k;
 static size_t n_members;
 
 /* Counters (measured window unless said otherwise). */
-static struct {
+/* Every field is a uint64_t so that children's counters can be summed as
+ * an array (see merge_children). */
+struct counters {
     uint64_t created, create_fail;
     uint64_t joined, join_fail;
     uint64_t opened, open_fail, dropped;
     uint64_t status_fail[6]; /* by status class; [0] = transport */
     uint64_t actions_sent, actions_ok, actions_fail, skipped;
     uint64_t expected, delivered;
-    uint64_t msgs_total, msgs_window, gaps;
+    uint64_t msgs_total, msgs_window, gaps, reordered;
     uint64_t last_msg_ns;
     uint64_t verify_pending, verify_lost, verify_extra, verify_fail;
     uint64_t ops_done;
     uint64_t pending;           /* setup requests not yet answered */
-    int measuring;
-} ctr;
+    uint64_t measuring;
+};
+static struct counters ctr;
 
 static struct hist *lat;        /* event send -> viewer receive */
 static struct hist *rest_lat;   /* REST request -> response */
@@ -400,8 +413,13 @@ static void on_message(struct ws_conn *w, const char *data, size_t len, uint64_t
     double seq;
     if (jnum(data, len, "seq", &seq) == 0) {
         int64_t s = (int64_t)seq;
+        /* A jump forward is a gap (a client would refetch); an older seq
+         * after a newer one is a reordering (events published
+         * concurrently reached nchan out of order). */
         if (w->last_seq > 0 && s > w->last_seq + 1)
             ctr.gaps += (uint64_t)(s - w->last_seq - 1);
+        else if (s < w->last_seq)
+            ctr.reordered++;
         if (s > w->last_seq)
             w->last_seq = s;
     }
@@ -618,10 +636,10 @@ static void write_json(void)
             (unsigned long long)ctr.actions_sent, (unsigned long long)ctr.actions_ok,
             (unsigned long long)ctr.actions_fail, (unsigned long long)ctr.skipped);
     fprintf(f, "  \"expected\": %llu,\n  \"delivered\": %llu,\n  \"lost\": %lld,\n"
-               "  \"seqGaps\": %llu,\n",
+               "  \"seqGaps\": %llu,\n  \"seqReordered\": %llu,\n",
             (unsigned long long)ctr.expected, (unsigned long long)ctr.delivered,
             (long long)ctr.expected - (long long)ctr.delivered,
-            (unsigned long long)ctr.gaps);
+            (unsigned long long)ctr.gaps, (unsigned long long)ctr.reordered);
     fprintf(f, "  \"eventsInPerS\": %.1f,\n  \"deliveriesPerS\": %.1f,\n"
                "  \"messagesPerS\": %.1f,\n",
             res.events_in_s, res.deliveries_s, res.msgs_s);
@@ -738,13 +756,12 @@ static int drain_done(void)
 }
 
 /* fanout and chat: open-loop senders at cfg.rate per room. */
-static void run_events(int chat)
+static void run_events(int chat, uint64_t t0)
 {
     double total_rate = cfg.rate * cfg.rooms;
     if (total_rate <= 0)
         die("--rate must be > 0");
     uint64_t step = (uint64_t)(1e9 / total_rate);
-    uint64_t t0 = lg_now_ns();
     uint64_t t_meas = t0 + (uint64_t)(cfg.warmup * 1e9);
     uint64_t t_end = t_meas + (uint64_t)(cfg.duration * 1e9);
     uint64_t j = 0;
@@ -917,6 +934,173 @@ static void run_joinstorm(void)
     run_until(no_pending, 120 * NS_PER_S);
 }
 
+/* ---- several generator processes ------------------------------------------ */
+
+/* One process cannot hold more descriptors than RLIMIT_NOFILE's hard limit
+ * (20 000 on some boxes), so --procs N splits the rooms over N forked
+ * generators. Each runs setup alone, reports ready, and starts its sender
+ * at the common instant the parent sets; the parent alone samples the
+ * server over the window. Results come back through shared memory. */
+struct child_slot {
+    volatile int ready;
+    struct counters ctr;
+    struct hist lat, rest_lat;
+    double joins_s, subs_s;
+};
+
+struct shared {
+    volatile uint64_t go_ns; /* start of the timed phase, set by the parent */
+    volatile int stop;       /* idle: the parent has sampled */
+    struct child_slot slot[];
+};
+
+static struct shared *shm;
+static int child_index = -1;
+
+static void child_wait_go(void)
+{
+    shm->slot[child_index].ready = 1;
+    while (shm->go_ns == 0 || lg_now_ns() < shm->go_ns)
+        lg_loop_once(1);
+}
+
+static void child_finish(void)
+{
+    struct child_slot *sl = &shm->slot[child_index];
+    sl->ctr = ctr;
+    sl->lat = *lat;
+    sl->rest_lat = *rest_lat;
+    sl->joins_s = res.joins_s;
+    sl->subs_s = res.subs_s;
+    exit(0);
+}
+
+static void merge_children(void)
+{
+    memset(&ctr, 0, sizeof ctr);
+    memset(lat, 0, sizeof *lat);
+    memset(rest_lat, 0, sizeof *rest_lat);
+    res.joins_s = res.subs_s = 0;
+    for (int i = 0; i < cfg.procs; i++) {
+        struct child_slot *sl = &shm->slot[i];
+        uint64_t *into = (uint64_t *)&ctr;
+        const uint64_t *from = (const uint64_t *)&sl->ctr;
+        for (size_t k = 0; k < sizeof ctr / sizeof(uint64_t); k++)
+            into[k] += from[k];
+        hist_merge(lat, &sl->lat);
+        hist_merge(rest_lat, &sl->rest_lat);
+        /* The children ran concurrently: rates add up. */
+        res.joins_s += sl->joins_s;
+        res.subs_s += sl->subs_s;
+    }
+}
+
+static const struct timespec sample_pause = {0, 20 * 1000 * 1000};
+
+static void sleep_sampling(uint64_t until)
+{
+    while (lg_now_ns() < until) {
+        maybe_sample_peak();
+        nanosleep(&sample_pause, NULL);
+    }
+}
+
+/* The parent of --procs: forks, synchronises, measures, merges. Returns
+ * 0 when every child exited cleanly. */
+static int run_parent(void)
+{
+    size_t size = sizeof(struct shared) + (size_t)cfg.procs * sizeof(struct child_slot);
+    shm = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shm == MAP_FAILED)
+        die("mmap failed");
+    memset(shm, 0, size);
+    proc_sample(&res.rest, 1);
+    peak_sample = res.rest;
+    int total_rooms = cfg.rooms;
+    pid_t *kids = calloc((size_t)cfg.procs, sizeof *kids);
+    if (kids == NULL)
+        abort();
+    fflush(stdout);
+    for (int i = 0; i < cfg.procs; i++) {
+        pid_t pid = fork();
+        if (pid < 0)
+            die("fork failed");
+        if (pid == 0) {
+            child_index = i;
+            cfg.rooms = total_rooms / cfg.procs + (i < total_rooms % cfg.procs);
+            return -1; /* the caller runs the child's workload */
+        }
+        kids[i] = pid;
+    }
+    /* Setup can take a while for 20 000 viewers; a child that dies is a
+     * failure, not a hang. */
+    for (;;) {
+        int ready = 0;
+        for (int i = 0; i < cfg.procs; i++) {
+            ready += shm->slot[i].ready;
+            int st;
+            if (kids[i] > 0 && waitpid(kids[i], &st, WNOHANG) == kids[i]) {
+                kids[i] = 0;
+                if (!shm->slot[i].ready)
+                    die("a generator process failed during setup");
+            }
+        }
+        if (ready == cfg.procs)
+            break;
+        maybe_sample_peak();
+        nanosleep(&sample_pause, NULL);
+    }
+    uint64_t go = lg_now_ns() + 200ull * 1000000ull;
+    shm->go_ns = go;
+    struct window win;
+    if (cfg.wl == WL_IDLE) {
+        sleep_sampling(go);
+        window_begin(&win);
+        sleep_sampling(go + (uint64_t)(cfg.idle_wait * 1e9));
+        window_end(&win);
+        proc_sample(&res.loaded, 1);
+        shm->stop = 1;
+    } else {
+        uint64_t t_meas = go + (uint64_t)(cfg.warmup * 1e9);
+        sleep_sampling(t_meas);
+        window_begin(&win);
+        sleep_sampling(t_meas + (uint64_t)(cfg.duration * 1e9));
+        window_end(&win);
+    }
+    int bad = 0;
+    for (int i = 0; i < cfg.procs; i++) {
+        int st = 0;
+        if (kids[i] > 0 && (waitpid(kids[i], &st, 0) != kids[i] || !WIFEXITED(st) ||
+                            WEXITSTATUS(st) != 0))
+            bad = 1;
+    }
+    if (cfg.wl != WL_IDLE)
+        proc_sample(&res.loaded, 1);
+    cfg.rooms = total_rooms;
+    merge_children();
+    if (cfg.wl == WL_IDLE) {
+        uint64_t d = 0;
+        for (int g = 0; g < PG__MAX; g++)
+            if (g != PG_OTHER && res.loaded.pss_kib[g] > res.rest.pss_kib[g])
+                d += res.loaded.pss_kib[g] - res.rest.pss_kib[g];
+        res.idle_kib_per_viewer = ctr.opened ? (double)d / (double)ctr.opened : 0;
+    } else {
+        res.events_in_s = (double)ctr.actions_ok / res.wall_s;
+        res.deliveries_s = (double)ctr.delivered / res.wall_s;
+        res.msgs_s = (double)ctr.msgs_window / res.wall_s;
+        res.us_per_delivery =
+            ctr.msgs_window ? res.srv_cpu_total * 1e6 / (double)ctr.msgs_window : 0;
+    }
+    /* The children's CPU is the generator's CPU. */
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    double kids_cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                      (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    res.lg_cpu_cores = kids_cpu / secs(lg_now_ns() - go) ; /* upper bound: includes drain */
+    res.lg_maxrss_kib = (uint64_t)ru.ru_maxrss;
+    return bad;
+}
+
 /* ---- main -------------------------------------------------------------------- */
 
 static void usage(void)
@@ -934,6 +1118,8 @@ static void usage(void)
             "  --src-addrs N                 spread sockets over 127.0.0.1..N\n"
             "  --stack-pid PID --run-dir DIR server processes to sample\n"
             "  --json FILE --label TEXT      result file and run name\n"
+            "  --procs N                     split rooms over N generator processes\n"
+            "                                (fanout, chat, idle; beats RLIMIT_NOFILE)\n"
             "  --frame-bytes N               selftest frame payload size (200)\n"
             "  --header                      print the table header and exit\n");
     exit(2);
@@ -1019,6 +1205,8 @@ int main(int argc, char **argv)
             cfg.json_path = v;
         else if (OPT("--label"))
             cfg.label = v;
+        else if (OPT("--procs"))
+            cfg.procs = atoi(v);
         else if (OPT("--frame-bytes"))
             cfg.frame_bytes = atoi(v);
         else
@@ -1028,7 +1216,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (cfg.wl == WL_SELFTEST) {
         /* Both ends of every connection live in this process group. */
-        raise_nofile((size_t)cfg.rooms * 2);
+        raise_nofile((size_t)cfg.rooms);
         ring = calloc(SENT_RING, sizeof *ring);
         lat = calloc(1, sizeof *lat);
         if (ring == NULL || lat == NULL)
@@ -1040,22 +1228,39 @@ int main(int argc, char **argv)
     parse_url(url);
     if (cfg.rooms < 1 || cfg.viewers < 0 || cfg.conns < 1 || cfg.handshakes < 1)
         die("rooms, conns and handshakes must be >= 1, viewers >= 0");
+    int multi = cfg.procs > 1 &&
+                (cfg.wl == WL_FANOUT || cfg.wl == WL_CHAT || cfg.wl == WL_IDLE);
+    int parent_bad = 0;
+    lat = calloc(1, sizeof *lat);
+    rest_lat = calloc(1, sizeof *rest_lat);
+    if (lat == NULL || rest_lat == NULL)
+        abort();
+    proc_set_targets(cfg.stack_pid, cfg.run_dir);
+    if (multi) {
+        parent_bad = run_parent();
+        if (parent_bad < 0) {
+            /* A child: only the parent samples the server. */
+            proc_set_targets(0, NULL);
+            parent_bad = 0;
+        } else {
+            goto summary;
+        }
+    }
     size_t subs = cfg.wl == WL_FANOUT || cfg.wl == WL_CHAT || cfg.wl == WL_IDLE
                       ? (size_t)cfg.rooms * (size_t)cfg.viewers : 0;
     raise_nofile(subs + (size_t)cfg.conns);
     if (lg_loop_init() < 0)
         die("epoll_create1 failed");
     lg_set_source_addrs(1, cfg.src_addrs);
-    proc_set_targets(cfg.stack_pid, cfg.run_dir);
     ring = calloc(SENT_RING, sizeof *ring);
-    lat = calloc(1, sizeof *lat);
-    rest_lat = calloc(1, sizeof *rest_lat);
-    if (ring == NULL || lat == NULL || rest_lat == NULL)
+    if (ring == NULL)
         abort();
     pool = http_pool_new(&cfg.addr, cfg.conns);
 
-    proc_sample(&res.rest, 1);
-    peak_sample = res.rest;
+    if (child_index < 0) {
+        proc_sample(&res.rest, 1);
+        peak_sample = res.rest;
+    }
 
     create_rooms();
     if (cfg.wl == WL_JOINSTORM) {
@@ -1070,6 +1275,16 @@ int main(int argc, char **argv)
             res.subs_s = (double)ctr.opened / secs(sub_ns);
             ctr.last_msg_ns = lg_now_ns();
             run_until(quiet, SETTLE_MAX_NS);
+        }
+        if (child_index >= 0) {
+            child_wait_go();
+            if (cfg.wl == WL_IDLE) {
+                while (!shm->stop)
+                    lg_loop_once(20);
+            } else {
+                run_events(cfg.wl == WL_CHAT, shm->go_ns);
+            }
+            child_finish();
         }
         if (cfg.wl == WL_IDLE) {
             struct window win;
@@ -1092,9 +1307,10 @@ int main(int argc, char **argv)
         } else if (cfg.wl == WL_OPS) {
             run_ops();
         } else {
-            run_events(cfg.wl == WL_CHAT);
+            run_events(cfg.wl == WL_CHAT, lg_now_ns());
         }
     }
+summary:
     maybe_sample_peak();
     res.p50 = hist_quantile(lat, 0.50) / 1000.0;
     res.p95 = hist_quantile(lat, 0.95) / 1000.0;
@@ -1108,14 +1324,16 @@ int main(int argc, char **argv)
     }
     res.rest_p50 = hist_quantile(rest_lat, 0.50) / 1000.0;
     res.rest_p99 = hist_quantile(rest_lat, 0.99) / 1000.0;
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    res.lg_maxrss_kib = (uint64_t)ru.ru_maxrss;
+    if (!multi) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        res.lg_maxrss_kib = (uint64_t)ru.ru_maxrss;
+    }
     print_row();
     write_json();
 
     /* Exit status: only breakage, never timing. */
-    int bad = 0;
+    int bad = parent_bad;
     if (cfg.wl == WL_JOINSTORM) {
         bad = ctr.verify_lost + ctr.verify_fail + ctr.join_fail > 0;
     } else if (cfg.wl == WL_FANOUT || cfg.wl == WL_CHAT) {

@@ -275,6 +275,40 @@ describe('links and end screens', () => {
   });
 });
 
+describe('presence and hand-off', () => {
+  test('"N people are typing"; a closed tab goes offline, then leaves; the next member becomes host', async () => {
+    const host = await createRoomViaUi(browser, stack.url, 'Hugo', DESKTOP);
+    const first = await joinByLink(browser, stack.url, host.roomId, 'Fay', DESKTOP);
+    const second = await joinByLink(browser, stack.url, host.roomId, 'Sid', DESKTOP);
+    try {
+      await waitLive(first.page);
+      await waitLive(second.page);
+      await first.page.getByLabel('Message').pressSequentially('typing...');
+      await host.page.locator('#typing', { hasText: 'Fay is typing' }).waitFor();
+      await second.page.getByLabel('Message').pressSequentially('me too');
+      await host.page.locator('#typing', { hasText: '2 people are typing' }).waitFor();
+      await shoot(host.page, 'room-desktop-typing');
+
+      await personRow(first.page, 'Hugo').and(first.page.locator('.is-online')).waitFor();
+      await host.context.close();
+      /* Offline first (grace period), then gone, and Fay (longest present) is the host. */
+      await personRow(first.page, 'Hugo').and(first.page.locator(':not(.is-online)')).waitFor();
+      await shoot(first.page, 'room-desktop-offline-member');
+      await first.page.getByText('You are now a host').waitFor({ timeout: 15000 });
+      await personRow(first.page, 'Hugo').waitFor({ state: 'detached' });
+      await second.page.getByText('Hugo lost connection and left').waitFor();
+      await second.page.getByText('Fay is now a host').waitFor();
+      await first.page.getByLabel('Video URL').waitFor();
+      assert.equal(await first.page.locator('#host-names').textContent(), 'Fay (you)');
+      await personRow(first.page, 'Sid').getByRole('button', { name: 'Make host' }).waitFor();
+    } finally {
+      await host.context.close().catch(() => {});
+      await first.context.close();
+      await second.context.close();
+    }
+  });
+});
+
 describe('phone layout', () => {
   test('chat and people switch; unread badge while the chat is hidden', async () => {
     const host = await createRoomViaUi(browser, stack.url, 'Phoebe', PHONE);

@@ -70,7 +70,7 @@ const INIT = (skew) => `(() => {
       timer = setInterval(() => {
         const v = document.querySelector('video');
         const st = window.__area && window.__area.stats ? window.__area.stats() : null;
-        samples.push([realPerf(), v ? v.currentTime : NaN, v ? v.playbackRate : NaN, v ? v.paused : true, st ? st.error : NaN, realDate()]);
+        samples.push([realPerf(), v ? v.currentTime : NaN, v ? v.playbackRate : NaN, v ? v.paused : true, st ? st.error : NaN, realDate(), st ? st.offset : NaN]);
       }, ms);
     },
     take() { return { samples: samples.splice(0), events: events.splice(0), timeOrigin: performance.timeOrigin }; },
@@ -82,6 +82,7 @@ const INIT = (skew) => `(() => {
   }
 })();`;
 
+const SKEW_OF = (p) => p.skew;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function api(base, method, p, body, token) {
@@ -232,7 +233,13 @@ async function main() {
        */
       const wall = got.samples.map((x) => x[5] + 0.5 - x[0]).sort((a, b) => a - b)[got.samples.length >> 1];
       const shift = wall + clockCheck.offset;
-      p.pageClock = { timeOriginMinusWallMs: Math.round((got.timeOrigin - wall) * 100) / 100 };
+      /* How far the page's own server-clock estimate is from the truth. */
+      const engineClock = got.samples.filter((x) => Number.isFinite(x[6])).map((x) => x[6] + SKEW_OF(p) - shift);
+      p.pageClock = {
+        timeOriginMinusWallMs: Math.round((got.timeOrigin - wall) * 100) / 100,
+        engineClockSeries: [...new Set(got.samples.filter((x) => Number.isFinite(x[6])).map((x) => Math.round((x[6] + SKEW_OF(p) - shift) * 10) / 10))],
+        engineClockErrorMs: engineClock.length ? Math.round(engineClock.sort((a, b) => a - b)[engineClock.length >> 1] * 100) / 100 : null,
+      };
       const samples = got.samples.map(([t, ...r]) => [t + shift, ...r]);
       const events = got.events.map(([t, ...r]) => [t + shift, ...r]);
       const errs = errors(samples, timeline, duration);

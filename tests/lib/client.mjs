@@ -1,0 +1,110 @@
+// Small clients for the integration tests: JSON over HTTP, and event subscribers over
+// WebSocket (the `ws` package) and EventSource (parsed by hand from a streaming fetch).
+import WebSocket from 'ws';
+
+export function api(baseUrl) {
+  return async function request(method, path, body, token, extraHeaders = {}) {
+    const headers = { ...extraHeaders };
+    if (token) headers.authorization = `Bearer ${token}`;
+    let payload;
+    if (body !== undefined && body !== null) {
+      if (typeof body === 'string' || body instanceof Uint8Array) {
+        payload = body;
+      } else {
+        payload = JSON.stringify(body);
+      }
+      if (!('content-type' in headers)) headers['content-type'] = 'application/json';
+    }
+    const res = await fetch(baseUrl + path, { method, headers, body: payload });
+    const text = await res.text();
+    let json = null;
+    try { json = text ? JSON.parse(text) : null; } catch { json = undefined; }
+    return { status: res.status, headers: res.headers, text, json };
+  };
+}
+
+// A queue of events with a way to wait for the next one matching a predicate.
+class EventQueue {
+  constructor() { this.events = []; this.waiters = []; this.closed = false; }
+  push(event) {
+    this.events.push(event);
+    for (const w of [...this.waiters]) w.check();
+  }
+  next(pred = () => true, timeoutMs = 3000) {
+    const match = typeof pred === 'string' ? (e) => e.type === pred : pred;
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        check: () => {
+          const i = this.events.findIndex(match);
+          if (i >= 0) {
+            const [e] = this.events.splice(i, 1);
+            clearTimeout(waiter.timer);
+            this.waiters.splice(this.waiters.indexOf(waiter), 1);
+            resolve(e);
+          }
+        },
+      };
+      waiter.timer = setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        reject(new Error(`no matching event within ${timeoutMs} ms; have ${JSON.stringify(this.events.map((e) => e.type))}`));
+      }, timeoutMs);
+      this.waiters.push(waiter);
+      waiter.check();
+    });
+  }
+}
+
+// Opens a WebSocket subscription; resolves once open, rejects with the HTTP status if refused.
+export function subscribeWs(port, roomId, token) {
+  const q = new EventQueue();
+  const url = `ws://127.0.0.1:${port}/api/rooms/${roomId}/events${token !== undefined ? `?token=${encodeURIComponent(token)}` : ''}`;
+  const ws = new WebSocket(url);
+  q.ws = ws;
+  q.raw = [];
+  ws.on('message', (m) => { q.raw.push(String(m)); q.push(JSON.parse(String(m))); });
+  q.closedPromise = new Promise((resolve) => ws.on('close', (code) => { q.closed = true; resolve(code); }));
+  q.close = () => ws.close();
+  q.terminate = () => ws.terminate();
+  return new Promise((resolve, reject) => {
+    ws.on('open', () => resolve(q));
+    ws.on('unexpected-response', (req, res) => {
+      const err = new Error(`subscription refused: ${res.statusCode}`);
+      err.status = res.statusCode;
+      reject(err);
+    });
+    ws.on('error', reject);
+  });
+}
+
+// An EventSource subscriber: fetch with Accept: text/event-stream, parse `data:` lines.
+export async function subscribeSse(baseUrl, roomId, token) {
+  const q = new EventQueue();
+  const controller = new AbortController();
+  const res = await fetch(`${baseUrl}/api/rooms/${roomId}/events?token=${encodeURIComponent(token)}`, {
+    headers: { accept: 'text/event-stream' }, signal: controller.signal,
+  });
+  q.status = res.status;
+  q.contentType = res.headers.get('content-type');
+  q.close = () => controller.abort();
+  if (res.status !== 200) return q;
+  (async () => {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of res.body) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let idx;
+        while ((idx = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, idx);
+          buffer = buffer.slice(idx + 2);
+          const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).replace(/^ /, '')).join('\n');
+          if (data) q.push(JSON.parse(data));
+        }
+      }
+    } catch { /* aborted */ }
+    q.closed = true;
+  })();
+  return q;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
