@@ -33,10 +33,10 @@ mkdir -p "$OUT"
 WORK=$(mktemp -d /tmp/wnc-bench.XXXXXX)
 
 # Limits high enough that the benchmark measures the stack, not its abuse protection.
-export WNC_RATE_LIMIT=${WNC_RATE_LIMIT:-1000000000}
+export WNC_RATE_LIMIT=${WNC_RATE_LIMIT:-100000000}
 export WNC_MAX_SUBS_PER_IP=${WNC_MAX_SUBS_PER_IP:-1000000}
-export WNC_CHAT_RATE=${WNC_CHAT_RATE:-1000000000}
-export WNC_CONTROL_RATE=${WNC_CONTROL_RATE:-1000000000}
+export WNC_CHAT_RATE=${WNC_CHAT_RATE:-100000000}
+export WNC_CONTROL_RATE=${WNC_CONTROL_RATE:-100000000}
 export WNC_LOG_LEVEL=${WNC_LOG_LEVEL:-warn}
 
 STACK_PID=
@@ -48,7 +48,7 @@ stop_stack() {
     STACK_PID=
   fi
 }
-cleanup() { stop_stack; rm -rf "$WORK"; }
+cleanup() { stop_stack; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$WORK"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 

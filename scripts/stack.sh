@@ -57,13 +57,16 @@ echo $$ > "$RUN_DIR/stack.pid"
 mkdir -p "$RUN_DIR"/{logs,tmp,redis}
 rm -f "$WNC_FCGI_SOCKET" "$WNC_PUBLISH_SOCKET"
 
-# Redis: private, loopback only, AOF on (unless a test turns it off for speed).
+# Redis: private, loopback only, AOF on (unless a test turns it off for speed). With
+# WNC_REDIS_EXTERNAL=1 an already running Redis at WNC_REDIS_HOST:REDIS_PORT is used instead.
+if [ "${WNC_REDIS_EXTERNAL:-0}" = 1 ]; then :; else
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$RUN_DIR/redis" \
   --appendonly "$WNC_REDIS_APPENDONLY" --save "" --daemonize no \
   --logfile "$RUN_DIR/logs/redis.log" --pidfile "$RUN_DIR/redis.pid" &
 pids+=($!); echo $! > "$RUN_DIR/redis.pid"
+fi
 for _ in $(seq 100); do
-  redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.05
+  redis-cli -h "$WNC_REDIS_HOST" -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.05
 done
 
 "$WNC_BIN_DIR/wnc-fcgi" 2>>"$RUN_DIR/logs/fcgi.log" &

@@ -38,9 +38,9 @@ const TEST_DEFAULTS = {
   WNC_LOG_LEVEL: 'info',
 };
 
-export async function startStack({ env = {}, timeoutMs = 20000 } = {}) {
+export async function startStack({ env = {}, timeoutMs = 20000, redisPort: fixedRedisPort } = {}) {
   const port = await freePort();
-  const redisPort = await freePort();
+  const redisPort = fixedRedisPort ?? await freePort();
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'wnc-test-'));
   const child = spawn(path.join(ROOT, 'scripts/stack.sh'), [], {
     cwd: ROOT,

@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { clockSample, bestClockSample, ServerClock, CLOCK_REFRESH_MS } from '../../web/js/sync/clock.js';
+import { clockSample, bestClockSample, ServerClock, CLOCK_REFRESH_MS, CLOCK_EARLY_REFRESH_MS, CLOCK_BURST_SAMPLES } from '../../web/js/sync/clock.js';
 import { VirtualTime, fakeServer } from '../sync/fakes.mjs';
 
 test('symmetric delay gives the exact offset', () => {
@@ -55,7 +55,7 @@ for (const skew of [5000, -5000, 0]) {
     const p = clock.sync();
     await vt.advance(2000);
     assert.equal(await p, true);
-    assert.equal(clock.samples.length, 5);
+    assert.equal(clock.samples.length, 8);
     /* The best sample is the 2+2 ms one: error at most 2 ms, here 0. */
     assert.equal(clock.best.rtt, 4);
     assert.ok(Math.abs(clock.now() - server.now()) <= 2, `${clock.now() - server.now()}`);
@@ -63,7 +63,7 @@ for (const skew of [5000, -5000, 0]) {
   });
 }
 
-test('ServerClock refreshes periodically and survives failures', async () => {
+test('ServerClock refreshes early, then periodically, and survives failures', async () => {
   const vt = new VirtualTime();
   let calls = 0;
   let fail = true;
@@ -76,13 +76,37 @@ test('ServerClock refreshes periodically and survives failures', async () => {
   clock.start();
   await vt.advance(1000);
   assert.equal(clock.synced, false);
-  assert.equal(calls, 5);
+  assert.equal(calls, CLOCK_BURST_SAMPLES);
   fail = false;
-  await vt.advance(CLOCK_REFRESH_MS + 1000);
-  assert.equal(calls, 10);
+  /* Early bursts 2 s, 5 s and 10 s after the previous ones, then every 30 s. */
+  let bursts = 1;
+  for (const gap of [...CLOCK_EARLY_REFRESH_MS, CLOCK_REFRESH_MS, CLOCK_REFRESH_MS]) {
+    await vt.advance(gap + 1000); /* the gap counts from the end of a burst */
+    bursts++;
+    assert.equal(calls, bursts * CLOCK_BURST_SAMPLES, `after a gap of ${gap} ms`);
+  }
   assert.equal(clock.synced, true);
   assert.ok(Math.abs(clock.now() - server.now()) <= 5);
   clock.stop();
   await vt.advance(CLOCK_REFRESH_MS * 3);
-  assert.equal(calls, 10);
+  assert.equal(calls, bursts * CLOCK_BURST_SAMPLES);
+});
+
+test('a response timestamp taken at header arrival replaces the late t1', async () => {
+  const vt = new VirtualTime();
+  const skew = 4000;
+  /* 2 ms each way, but the body is parsed 80 ms later on a busy main thread. */
+  const server = fakeServer(vt, { up: 2, down: 2 });
+  const fetchServerTime = async () => {
+    const now = await server.fetchTime();
+    const receivedAt = vt.now() + skew;
+    await new Promise((r) => vt.setTimeout(r, 80));
+    return { now, receivedAt };
+  };
+  const clock = new ServerClock({ fetchServerTime, localNow: () => vt.now() + skew, timers: vt, burst: 1 });
+  const p = clock.sync();
+  await vt.advance(500);
+  await p;
+  assert.equal(clock.best.rtt, 4);
+  assert.ok(Math.abs(clock.now() - server.now()) <= 2);
 });

@@ -135,10 +135,14 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
   let muted = false;
 
   const clock = new ServerClock({
+    /* Plain fetch, not request(): the arrival time is taken before the body is parsed. */
     fetchServerTime: async () => {
-      const r = await request('GET', '/api/time');
+      const res = await fetch('/api/time', { cache: 'no-store', headers: { Accept: 'application/json' } });
+      const receivedAt = performance.now();
+      if (!res.ok) throw new Error(`/api/time answered ${res.status}`);
+      const r = await res.json();
       if (!r || !Number.isFinite(r.now)) throw new Error('bad /api/time answer');
-      return r.now;
+      return { now: r.now, receivedAt };
     },
   });
   clock.start();

@@ -13,11 +13,16 @@
  */
 
 /* How many /api/time exchanges one sync burst makes. */
-export const CLOCK_BURST_SAMPLES = 5;
+export const CLOCK_BURST_SAMPLES = 8;
 /* Pause between exchanges of a burst, so one network hiccup does not spoil all. */
 export const CLOCK_BURST_GAP_MS = 40;
 /* A periodic refresh burst every ... */
 export const CLOCK_REFRESH_MS = 30000;
+/*
+ * ...and a few early ones: a page that is still loading answers late, which
+ * inflates the first round trips; later bursts usually find a tighter one.
+ */
+export const CLOCK_EARLY_REFRESH_MS = [2000, 5000, 10000];
 /* Samples older than this are forgotten. */
 export const CLOCK_SAMPLE_MAX_AGE_MS = 10 * 60 * 1000;
 /*
@@ -59,7 +64,10 @@ export function bestClockSample(samples, now, penalty = CLOCK_AGE_PENALTY) {
 
 /*
  * ServerClock keeps an estimate of server time.
- *   fetchServerTime: async () => server epoch ms (GET /api/time .now)
+ *   fetchServerTime: async () => server epoch ms (GET /api/time .now), or
+ *     {now, receivedAt} with receivedAt the localNow() when the response
+ *     headers arrived: taking t1 there, before the body is parsed, keeps a
+ *     busy main thread out of the round trip.
  *   localNow: () => local monotonic ms (performance.now in browsers)
  * now() answers server epoch ms; before the first successful sample it falls
  * back to the local wall clock (Date.now), which is the best guess we have.
@@ -72,8 +80,10 @@ export class ServerClock {
     burst = CLOCK_BURST_SAMPLES,
     gapMs = CLOCK_BURST_GAP_MS,
     refreshMs = CLOCK_REFRESH_MS,
+    earlyRefreshMs = CLOCK_EARLY_REFRESH_MS,
     timers = globalThis,
   }) {
+    this.earlyRefreshMs = earlyRefreshMs;
     this.fetchServerTime = fetchServerTime;
     this.localNow = localNow;
     this.wallNow = wallNow;
@@ -138,8 +148,13 @@ export class ServerClock {
         if (i > 0) await new Promise((r) => this.timers.setTimeout(r, this.gapMs));
         const t0 = this.localNow();
         try {
-          const server = await this.fetchServerTime();
-          const t1 = this.localNow();
+          const r = await this.fetchServerTime();
+          let t1 = this.localNow();
+          let server = r;
+          if (r && typeof r === 'object') {
+            server = r.now;
+            if (Number.isFinite(r.receivedAt) && r.receivedAt >= t0 && r.receivedAt <= t1) t1 = r.receivedAt;
+          }
           if (this.addSample(t0, server, t1)) ok = true;
         } catch {
           /* A failed exchange is just a missing sample. */
@@ -154,10 +169,12 @@ export class ServerClock {
   /* Syncs now and every refreshMs until stop(). */
   start() {
     this.stopped = false;
+    let round = 0;
     const loop = async () => {
       await this.sync();
       if (this.stopped) return;
-      this.refreshTimer = this.timers.setTimeout(loop, this.refreshMs);
+      const early = this.earlyRefreshMs[round++];
+      this.refreshTimer = this.timers.setTimeout(loop, early ?? this.refreshMs);
     };
     return loop();
   }

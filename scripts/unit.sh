@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Runs the CUnit binary against a private redis-server: loopback only, a free port, a temp
+# directory, no persistence. The server is stopped whatever happens; the exit status is the
+# binary's.
+#   scripts/unit.sh build/wnc-unit [args...]
+# The binary finds the server through WNC_TEST_REDIS_PORT and the scripts through WNC_SQL_DIR.
+set -uo pipefail
+
+if [ $# -lt 1 ]; then
+  echo "usage: $0 <unit-binary> [args...]" >&2
+  exit 2
+fi
+BIN=$1
+shift
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+
+command -v redis-server >/dev/null 2>&1 || { echo "unit.sh: redis-server not found" >&2; exit 2; }
+command -v redis-cli >/dev/null 2>&1 || { echo "unit.sh: redis-cli not found" >&2; exit 2; }
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/wnc-unit.XXXXXX")
+REDIS_PID=""
+
+cleanup() {
+  if [ -n "$REDIS_PID" ] && kill -0 "$REDIS_PID" 2>/dev/null; then
+    kill -TERM "$REDIS_PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$REDIS_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$REDIS_PID" 2>/dev/null || true
+    wait "$REDIS_PID" 2>/dev/null || true
+  fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A port nobody listens on; redis-server itself fails to start if another process takes it in
+# between, and we then try another one.
+port_is_free() {
+  ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .
+}
+
+started=0
+for attempt in $(seq 20); do
+  PORT=$(( 20000 + RANDOM % 40000 ))
+  port_is_free "$PORT" || continue
+  redis-server --port "$PORT" --bind 127.0.0.1 --dir "$TMP" --save '' --appendonly no \
+    --daemonize no --logfile "$TMP/redis.log" >/dev/null 2>&1 &
+  REDIS_PID=$!
+  for _ in $(seq 100); do
+    if ! kill -0 "$REDIS_PID" 2>/dev/null; then break; fi
+    if [ "$(redis-cli -h 127.0.0.1 -p "$PORT" PING 2>/dev/null)" = PONG ]; then
+      started=1
+      break
+    fi
+    sleep 0.05
+  done
+  [ "$started" = 1 ] && break
+  kill -KILL "$REDIS_PID" 2>/dev/null || true
+  wait "$REDIS_PID" 2>/dev/null || true
+  REDIS_PID=""
+done
+if [ "$started" != 1 ]; then
+  echo "unit.sh: could not start redis-server (log follows)" >&2
+  cat "$TMP/redis.log" >&2 2>/dev/null || true
+  exit 2
+fi
+
+export WNC_TEST_REDIS_PORT=$PORT
+export WNC_SQL_DIR=${WNC_SQL_DIR:-$ROOT/sql}
+echo "unit.sh: redis-server pid $REDIS_PID on 127.0.0.1:$PORT"
+"$BIN" "$@"
+status=$?
+exit "$status"

@@ -1,0 +1,25 @@
+// Room fixtures for the integration tests.
+import assert from 'node:assert/strict';
+
+// Creates a room with a host and the given guests; returns { roomId, host, guests: [...] } where
+// each member is { userId, token, name }.
+export async function makeRoom(req, hostName = 'Alice', guestNames = []) {
+  const created = await req('POST', '/api/rooms', { hostName });
+  assert.equal(created.status, 201, created.text);
+  const roomId = created.json.roomId;
+  const host = { userId: created.json.userId, token: created.json.token, name: hostName };
+  const guests = [];
+  for (const name of guestNames) {
+    const joined = await req('POST', `/api/rooms/${roomId}/join`, { userName: name });
+    assert.equal(joined.status, 201, joined.text);
+    guests.push({ userId: joined.json.userId, token: joined.json.token, name });
+  }
+  return { roomId, host, guests };
+}
+
+// The full state as a member sees it (room + chat), for before/after comparisons.
+export async function snapshot(req, roomId, token) {
+  const res = await req('GET', `/api/rooms/${roomId}`, null, token);
+  assert.equal(res.status, 200, res.text);
+  return res.json;
+}
