@@ -10,6 +10,57 @@ struct jx_body {
     json_object *root;
 };
 
+static int jx_hex4(const char *p, const char *end, unsigned *out)
+{
+    unsigned v = 0;
+
+    if (end - p < 4)
+        return 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* json-c turns a lone surrogate escape (\ud800) into U+FFFD without a word; such text is not
+ * Unicode, so refuse it. Returns 1 when every \u escape pairs up. */
+static int jx_surrogates_paired(const char *buf, size_t len)
+{
+    const char *p = buf, *end = buf + len;
+    unsigned v, low;
+
+    while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+        if (p + 1 >= end)
+            return 1;
+        if (p[1] != 'u') {
+            p += 2; /* any other escape, including an escaped backslash */
+            continue;
+        }
+        if (!jx_hex4(p + 2, end, &v))
+            return 1; /* malformed: the parser reports it */
+        p += 6;
+        if (v >= 0xdc00 && v <= 0xdfff)
+            return 0;
+        if (v >= 0xd800 && v <= 0xdbff) {
+            if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || !jx_hex4(p + 2, end, &low) ||
+                low < 0xdc00 || low > 0xdfff)
+                return 0;
+            p += 6;
+        }
+    }
+    return 1;
+}
+
 enum wnc_err jx_parse_object(const char *buf, size_t len, struct jx_body **out)
 {
     json_tokener *tok;
@@ -17,7 +68,7 @@ enum wnc_err jx_parse_object(const char *buf, size_t len, struct jx_body **out)
     struct jx_body *body;
     enum json_tokener_error jerr;
 
-    if (len == 0 || len > (size_t)INT32_MAX)
+    if (len == 0 || len > (size_t)INT32_MAX || !jx_surrogates_paired(buf, len))
         return E_INVALID_JSON;
     /* json-c counts the depth of the top-level value as 1. */
     tok = json_tokener_new_ex(JSON_MAX_DEPTH + 1);

@@ -28,7 +28,9 @@ done
 
 [ -x "$LOADGEN" ] || { echo "bench: $LOADGEN missing; run make $LOADGEN" >&2; exit 2; }
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
-OUT=${WNC_BENCH_RESULTS:-$ROOT/results}/bench-$STAMP$([ $QUICK = 1 ] && echo -quick)
+SUFFIX=
+[ $QUICK = 1 ] && SUFFIX=-quick
+OUT=${WNC_BENCH_RESULTS:-$ROOT/results}/bench-$STAMP$SUFFIX
 mkdir -p "$OUT"
 WORK=$(mktemp -d /tmp/wnc-bench.XXXXXX)
 

@@ -34,7 +34,7 @@ const ROOT = path.resolve(HERE, '..', '..');
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
 const MOCK = args.includes('--mock');
-const PAGE = (args.find((a) => a.startsWith('--page=')) || '--page=harness').slice(7);
+const PAGE = (args.find((a) => a.startsWith('--page=')) || (MOCK ? '--page=harness' : '--page=room')).slice(7);
 const SAMPLE_MS = 100;
 const CSP =
   "default-src 'self'; script-src 'self' https://www.youtube.com https://s.ytimg.com; frame-src https://www.youtube.com https://www.youtube-nocookie.com; img-src 'self' data: https://i.ytimg.com; media-src 'self' http: https: blob:; connect-src 'self' ws: wss: http: https:; style-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
@@ -69,7 +69,8 @@ const INIT = (skew) => `(() => {
       if (timer) return;
       timer = setInterval(() => {
         const v = document.querySelector('video');
-        const st = window.__area && window.__area.stats ? window.__area.stats() : null;
+        const a = document.querySelector('.wnc-video');
+        const st = a && a.wncArea ? a.wncArea.stats() : null;
         samples.push([realPerf(), v ? v.currentTime : NaN, v ? v.playbackRate : NaN, v ? v.paused : true, st ? st.error : NaN, realDate(), st ? st.offset : NaN]);
       }, ms);
     },
@@ -196,7 +197,16 @@ async function main() {
 
     let video = await act('set', `/api/rooms/${roomId}/video`, { url: videoUrl });
     /* Every page has loaded the media (paused at 0) before the clock starts. */
-    await Promise.all(early.map((p) => p.page.waitForFunction(() => document.querySelector('.wnc-video')?.dataset.status === 'paused', null, { timeout: 20000 })));
+    try {
+      await Promise.all(early.map((p) => p.page.waitForFunction(() => document.querySelector('.wnc-video')?.dataset.status === 'paused', null, { timeout: 20000 })));
+    } catch (err) {
+      for (const p of early) {
+        const d = await p.page.evaluate(() => ({ status: document.querySelector('.wnc-video')?.dataset.status, text: document.body.innerText.slice(0, 300) })).catch((e) => e.message);
+        console.error(`${p.name}: ${JSON.stringify(d)}`);
+      }
+      console.error(problems.join('\n'));
+      throw err;
+    }
     await sleep(1000);
 
     const expectedNow = () => {
@@ -247,7 +257,7 @@ async function main() {
       if (p.late) ws.unshift({ name: 'join', start: p.joinedAt, end: ws.find((w) => w.start > p.joinedAt)?.start ?? Infinity, playing: true });
       const lateWs = p.late ? ws.filter((w) => w.name === 'join' || w.start >= p.joinedAt) : ws;
       const s = summarize({ errs, events, windows: lateWs, joinedAt: p.late ? p.joinedAt : -Infinity });
-      const stats = await p.page.evaluate(() => (window.__area ? window.__area.stats() : null)).catch(() => null);
+      const stats = await p.page.evaluate(() => document.querySelector('.wnc-video')?.wncArea?.stats() ?? null).catch(() => null);
       report.participants[p.name] = { skewMs: p.skew, late: !!p.late, pageClock: p.pageClock, ...s, engine: stats, trace: errs.map((e) => [Math.round(e.t), Math.round(e.err * 10000) / 10, Math.round(e.rate * 1000) / 1000, Math.round(e.engineErr * 10000) / 10]) };
     }
 

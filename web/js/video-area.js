@@ -397,7 +397,7 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
 
   render();
 
-  return {
+  const area = {
     setVideo,
     setHost(b) {
       host = !!b;
@@ -424,4 +424,7 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
       root.remove();
     },
   };
+  /* For tests and benchmarks: the area behind a .wnc-video element. */
+  Object.defineProperty(root, 'wncArea', { value: area });
+  return area;
 }

@@ -1,0 +1,150 @@
+/* The unit test runner: every module's suite, run in CUnit's basic mode (verbose), exit status 1
+ * when any assertion, test or suite failed. Run it through scripts/unit.sh, which starts the
+ * private redis-server the storage suites need; like hiredis's tests, the runner refuses to
+ * touch a database that is not empty.
+ *
+ * Environment: WNC_TEST_REDIS_PORT (set by unit.sh), WNC_SQL_DIR (default sql),
+ * WNC_UNIT_SKIP_BUGS=1 (see unit.h), WNC_LOG_LEVEL (default error: the suites provoke
+ * warnings on purpose). */
+#include <CUnit/Basic.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "log.h"
+#include "script.h"
+#include "store.h"
+#include "unit.h"
+
+static int unit_port;
+static int unit_skip_bugs;
+
+int unit_redis_port(void)
+{
+    return unit_port;
+}
+
+long long unit_mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void unit_redis_flush(void)
+{
+    const char *argv[] = {"FLUSHDB"};
+    struct store *st;
+
+    if (unit_port == 0)
+        return;
+    st = store_open("127.0.0.1", unit_port);
+    if (st == NULL || store_command(st, 1, argv, NULL, NULL) != E_OK)
+        fprintf(stderr, "unit: FLUSHDB failed\n");
+    store_close(st);
+}
+
+int unit_add_tests(CU_pSuite suite, const struct unit_test *table)
+{
+    for (const struct unit_test *t = table; t->name != NULL; t++) {
+        CU_pTest test = CU_add_test(suite, t->name, t->fn);
+        if (test == NULL)
+            return -1;
+        if (unit_skip_bugs && strncmp(t->name, "BUG", 3) == 0)
+            CU_set_test_active(test, CU_FALSE);
+    }
+    return 0;
+}
+
+/* Returns 0 when the private Redis answers and holds no keys, -1 otherwise. */
+static int unit_check_redis(void)
+{
+    const char *argv[] = {"DBSIZE"};
+    struct store_reply r = {0};
+    struct store *st = store_open("127.0.0.1", unit_port);
+    int ok;
+
+    if (st == NULL)
+        return -1;
+    if (store_command(st, 1, argv, NULL, &r) != E_OK) {
+        fprintf(stderr, "unit: no redis-server answers on 127.0.0.1:%d\n", unit_port);
+        store_close(st);
+        return -1;
+    }
+    ok = r.n == 1 && r.items[0] != NULL && strcmp(r.items[0], "0") == 0;
+    if (!ok)
+        fprintf(stderr,
+                "unit: the redis database on port %d is not empty (%s keys); refusing to run "
+                "the tests against it\n",
+                unit_port, r.n == 1 && r.items[0] ? r.items[0] : "?");
+    store_reply_free(&r);
+    store_close(st);
+    return ok ? 0 : -1;
+}
+
+int main(void)
+{
+    static int (*const registers[])(void) = {
+        test_valid_register,  test_jsonx_register, test_err_register,   test_buf_register,
+        test_sha256_register, test_ids_register,   test_store_register, test_scripts_register,
+    };
+    const char *port = getenv("WNC_TEST_REDIS_PORT");
+    const char *skip = getenv("WNC_UNIT_SKIP_BUGS");
+    unsigned failures, tests_failed, suites_failed;
+
+    /* Small timings so the time-based scripts can be tested in well under a second; the
+     * suites read config.* rather than repeating these numbers. */
+    setenv("WNC_GRACE_MS", "300", 1);
+    setenv("WNC_TYPING_TTL_MS", "200", 1);
+    setenv("WNC_SYNC_INTERVAL_MS", "1000", 1);
+    setenv("WNC_CHAT_RATE", "30", 1);
+    setenv("WNC_CONTROL_RATE", "100", 1);
+    setenv("WNC_LOG_LEVEL", "error", 0);
+    signal(SIGPIPE, SIG_IGN);
+    log_init("wnc-unit");
+    if (config_load() != 0 || scripts_load(config.sql_dir) != 0) {
+        fprintf(stderr, "unit: cannot load config or scripts from %s\n", config.sql_dir);
+        return 1;
+    }
+    unit_skip_bugs = skip != NULL && strcmp(skip, "1") == 0;
+    if (port != NULL && *port != '\0') {
+        unit_port = atoi(port);
+        if (unit_port <= 0 || unit_port > 65535 || unit_check_redis() != 0)
+            return 1;
+    } else {
+        fprintf(stderr, "unit: WNC_TEST_REDIS_PORT is not set; the storage suites will fail "
+                        "(run through scripts/unit.sh)\n");
+    }
+
+    if (CU_initialize_registry() != CUE_SUCCESS) {
+        fprintf(stderr, "unit: %s\n", CU_get_error_msg());
+        return 1;
+    }
+    for (size_t i = 0; i < sizeof(registers) / sizeof(registers[0]); i++) {
+        if (registers[i]() != 0) {
+            fprintf(stderr, "unit: registering suite %zu: %s\n", i, CU_get_error_msg());
+            CU_cleanup_registry();
+            return 1;
+        }
+    }
+    /* Inactive tests are the BUG tests switched off on purpose: not failures. */
+    CU_set_fail_on_inactive(CU_FALSE);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    failures = CU_get_number_of_failures();
+    tests_failed = CU_get_number_of_tests_failed();
+    suites_failed = CU_get_number_of_suites_failed();
+    printf("\nunit: %u asserts, %u failed assertions, %u failed tests, %u failed suites%s\n",
+           CU_get_number_of_asserts(), failures, tests_failed, suites_failed,
+           unit_skip_bugs ? " (BUG tests skipped: WNC_UNIT_SKIP_BUGS=1)" : "");
+    if (CU_get_error() != CUE_SUCCESS)
+        fprintf(stderr, "unit: CUnit error: %s\n", CU_get_error_msg());
+    int status = failures > 0 || tests_failed > 0 || suites_failed > 0 ||
+                 CU_get_error() != CUE_SUCCESS;
+    CU_cleanup_registry();
+    return status;
+}
