@@ -86,7 +86,12 @@ describe('transport fallback', () => {
           await host.page.getByLabel('Message').fill(`burst ${name} ${i}`);
           await host.page.getByLabel('Message').press('Enter');
         }
-        await guest.page.locator('#messages .msg', { hasText: `burst ${name} 3` }).waitFor();
+        try {
+          await guest.page.locator('#messages .msg', { hasText: `burst ${name} 3` }).waitFor();
+        } catch (err) {
+          err.message += `\nguest log:\n${guest.debug.join('\n')}\nhost log:\n${host.debug.join('\n')}`;
+          throw err;
+        }
         await guest.page.locator('#messages .msg', { hasText: `burst ${name} 1` }).waitFor();
         await shoot(guest.page, `room-desktop-${expected}`);
         assert.deepEqual(seriousErrors(guest.errors), []);

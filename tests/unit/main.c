@@ -8,6 +8,7 @@
  * warnings on purpose). */
 #include <CUnit/Basic.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,22 @@ long long unit_mono_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void unit_check(int ok, unsigned line, const char *file, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    if (ok) {
+        CU_assertImplementation(CU_TRUE, line, "UNIT_CHECK", file, "", CU_FALSE);
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    /* CUnit copies the message into its failure record. */
+    CU_assertImplementation(CU_FALSE, line, msg, file, "", CU_FALSE);
 }
 
 void unit_redis_flush(void)

@@ -24,6 +24,12 @@ int unit_add_tests(CU_pSuite suite, const struct unit_test *table);
 int unit_redis_port(void);
 void unit_redis_flush(void);
 
+/* An assertion with a printf-style message (the row of a table, the values seen), so a failing
+ * row of a table-driven test says which row it was. */
+void unit_check(int ok, unsigned line, const char *file, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define UNIT_CHECK(cond, ...) unit_check(!!(cond), __LINE__, __FILE__, __VA_ARGS__)
+
 /* Milliseconds on a monotonic clock, for "did not hang" checks. */
 long long unit_mono_ms(void);
 

@@ -31,7 +31,6 @@ export function createChat(els, opts) {
   let typingSent = false;
   let typingSentAt = 0;
   let idleTimer = null;
-  let sending = false;
 
   /* ---- message list ---- */
 
@@ -152,7 +151,7 @@ export function createChat(els, opts) {
 
   function updateInput() {
     const len = chatLength(els.input.value);
-    els.send.disabled = sending || len === 0;
+    els.send.disabled = len === 0;
     const raw = [...els.input.value].length;
     if (raw >= CHAT_COUNTER_FROM) {
       els.counter.hidden = false;
@@ -190,9 +189,11 @@ export function createChat(els, opts) {
     }
   });
 
-  els.form.addEventListener('submit', async (e) => {
+  /* Sends go out one after another, in order; typing more while one is in flight is fine. */
+  let queue = Promise.resolve();
+
+  els.form.addEventListener('submit', (e) => {
     e.preventDefault();
-    if (sending) return;
     const text = els.input.value.trim();
     const len = chatLength(text);
     if (len === 0) return;
@@ -200,22 +201,25 @@ export function createChat(els, opts) {
       showError(`A message can have at most ${CHAT_MAX} characters.`);
       return;
     }
-    sending = true;
+    els.input.value = '';
     updateInput();
+    showError(null);
     clearTimeout(idleTimer);
-    typingSent = false;
-    try {
-      const res = await opts.sendMessage(text);
-      els.input.value = '';
-      if (res && res.message) add(res.message);
-      opts.sendTyping(false).catch(() => {});
-    } catch (err) {
-      showError(err.message || 'Your message was not sent.');
-    } finally {
-      sending = false;
-      updateInput();
-      els.input.focus();
-    }
+    if (typingSent) sendTyping(false);
+    els.input.focus();
+    queue = queue.then(async () => {
+      try {
+        const res = await opts.sendMessage(text);
+        if (res && res.message) add(res.message);
+      } catch (err) {
+        showError(err.message || 'Your message was not sent.');
+        /* Give the text back so nothing typed is lost. */
+        if (els.input.value === '') {
+          els.input.value = text;
+          updateInput();
+        }
+      }
+    });
   });
 
   updateInput();

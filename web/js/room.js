@@ -314,6 +314,7 @@ function renderHeaderHosts() {
 }
 
 function setConnStatus(status, transport) {
+  console.debug('[wnc] status', status, transport);
   const el = byId('conn-status');
   el.dataset.state = status;
   el.querySelector('.conn-text').textContent = STATUS_TEXT[status] || status;
@@ -504,6 +505,7 @@ function startEvents() {
 
 function applyState(res) {
   if (state.ended || !res || !res.room) return;
+  console.debug('[wnc] state', res.room.seq);
   const wasHost = Boolean(me() && me().isHost);
   state.users = Array.isArray(res.room.users) ? res.room.users : [];
   if (!me()) {
@@ -531,6 +533,7 @@ const LEFT_TEXT = {
 
 function applyEvent(event) {
   if (state.ended) return;
+  console.debug('[wnc] event', event.type, event.seq);
   const d = event.data || {};
   switch (event.type) {
     case 'user.joined':

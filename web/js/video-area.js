@@ -74,7 +74,8 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
   const message = el('div', 'wnc-video-message', { role: 'alert' });
   message.hidden = true;
   const buffering = el('div', 'wnc-video-buffering', { role: 'status' });
-  buffering.append(el('span', 'wnc-video-spinner', { 'aria-hidden': 'true' }), el('span', 'wnc-video-buffering-text', {}, 'Buffering…'));
+  const bufferingText = el('span', 'wnc-video-buffering-text', {}, 'Buffering…');
+  buffering.append(el('span', 'wnc-video-spinner', { 'aria-hidden': 'true' }), bufferingText);
   buffering.hidden = true;
   const joinBtn = el('button', 'wnc-video-join', { type: 'button' }, 'Click to join playback');
   joinBtn.hidden = true;
@@ -165,7 +166,8 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
     const status = engine ? engine.status : video ? 'loading' : 'idle';
     root.dataset.status = status;
     joinBtn.hidden = status !== 'blocked';
-    buffering.hidden = !(video && video.playing && !loadError && (status === 'buffering' || (status === 'loading' && player)));
+    buffering.hidden = !(video && video.playing && !loadError && (status === 'buffering' || status === 'syncing' || (status === 'loading' && player)));
+    bufferingText.textContent = status === 'syncing' ? 'Syncing…' : 'Buffering…';
     const playing = !!(video && video.playing);
     playBtn.classList.toggle('is-playing', playing);
     playBtn.setAttribute('aria-label', playing ? 'Pause' : 'Play');
@@ -410,7 +412,8 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
         error: engine ? engine.lastError : NaN,
         offset: clock.offset,
         uncertainty: clock.uncertainty,
-        seekLead: engine ? engine.ctrl.seekLead : NaN,
+        seekMs: engine ? engine.seekMs : NaN,
+        startLatency: engine ? engine.startLatency : NaN,
         ...(engine ? engine.stats : {}),
       };
     },

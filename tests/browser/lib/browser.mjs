@@ -84,11 +84,13 @@ export async function openPage(browser, baseURL, viewport = DESKTOP, extra = {})
   context.setDefaultTimeout(Number(process.env.WNC_BROWSER_TIMEOUT_MS || 10000));
   const page = await context.newPage();
   const errors = [];
+  const debug = [];
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
   page.on('console', (msg) => {
     if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+    else if (msg.type() === 'debug') debug.push(`${Date.now() % 100000} ${msg.text()}`);
   });
-  return { context, page, errors };
+  return { context, page, errors, debug };
 }
 
 /** Errors worth failing a test for (network 4xx answers we caused on purpose are expected). */

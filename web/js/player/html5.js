@@ -106,6 +106,10 @@ export class Html5Player extends Emitter {
   get seeking() {
     return this.el.seeking;
   }
+  /* Enough data to start without stalling at once (HAVE_FUTURE_DATA). */
+  get readyToPlay() {
+    return this.el.readyState >= 3;
+  }
   get rate() {
     return this.el.playbackRate;
   }

@@ -7,6 +7,7 @@
  *   p.ready                    metadata known: seek/play are meaningful
  *   p.currentTime, p.duration  seconds (duration NaN until known)
  *   p.paused, p.seeking, p.buffering, p.rate, p.muted, p.volume
+ *   p.readyToPlay              enough data to start playing without stalling
  *   p.play()                   Promise; rejects with name 'NotAllowedError'
  *                              when the browser wants a user gesture first
  *   p.pause(), p.seek(s), p.setRate(r), p.setMuted(b), p.setVolume(v)

@@ -114,6 +114,9 @@ export class YouTubePlayer extends Emitter {
   get seeking() {
     return Date.now() < this.seekingUntil;
   }
+  get readyToPlay() {
+    return true;
+  }
   get buffering() {
     return this.state === YT_STATE.BUFFERING && !this.seeking;
   }

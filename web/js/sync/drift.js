@@ -6,8 +6,8 @@
  * answers what to do:
  *   - right after a new trajectory (set/play/seek/rate, join, resume after a
  *     stall, tab shown again) one hard seek if the error is above
- *     eventSeekMin, aimed `seekLead` seconds ahead to cover the time the seek
- *     itself takes (learned from the previous seeks);
+ *     eventSeekMin (the engine performs it as "seek ahead, then start on
+ *     time", see engine.js, so the seek's own duration does not matter);
  *   - otherwise a gentle nudge: playbackRate = base * (1 -/+ c), c sized so
  *     the error is gone in about nudgeHorizon seconds (between nudgeMin and
  *     nudgeMax), started only when the error leaves the dead band nudgeStart,
@@ -44,10 +44,14 @@ export const SYNC_DEFAULTS = Object.freeze({
   nudgeMaxMs: 12000,
   /* Paused: seek when further than this from the position (s). */
   pausedTolerance: 0.02,
-  /* Seek lead: initial value, bounds and learning gain. */
-  seekLead: 0.04,
-  seekLeadMax: 0.5,
-  seekLeadGain: 0.7,
+  /* Seek ahead: initial guess of a seek's duration (ms) and bounds of the lead. */
+  seekMsGuess: 250,
+  aheadMinMs: 300,
+  aheadMaxMs: 4000,
+  /* Initial guess of the delay between play() and the clock moving (s). */
+  startLatency: 0.03,
+  startLatencyMax: 0.3,
+  learnGain: 0.6,
   /* Observations to ignore after a seek or play before judging (ms). */
   settleMs: 250,
   /* Seek-only players (no fine rate): thresholds. */
@@ -72,21 +76,19 @@ export function nudgeSize(e, opts = SYNC_DEFAULTS) {
  * DriftController: one per player. All times are local monotonic ms.
  * Decisions returned by decide():
  *   {type: 'none'}
- *   {type: 'seek', lead}          seek to expected + lead (engine computes)
+ *   {type: 'seek'}                seek (the engine seeks ahead and starts on time)
  *   {type: 'rate', rate, at?}     set playbackRate (at: local ms when to apply,
  *                                 for exact nudge ends; absent = now)
  */
 export class DriftController {
   constructor(opts = {}) {
     this.opts = { ...SYNC_DEFAULTS, ...opts };
-    this.seekLead = this.opts.seekLead;
     this.samples = [];
     this.nudge = null; /* {sign, c, startedAt} */
     this.nudgeEndedAt = -Infinity;
     this.lastSeekAt = -Infinity;
     this.pendingEvent = true;
     this.settleUntil = -Infinity;
-    this.learnLead = false; /* next settled observation tunes seekLead */
     this.stats = { seeks: 0, rateChanges: 0, nudges: 0 };
   }
 
@@ -142,18 +144,6 @@ export class DriftController {
       if (Math.abs(err) > min) return this.seek(now);
     }
 
-    if (this.learnLead) {
-      /*
-       * First settled observation after a seek: we aimed seekLead ahead and
-       * landed err off, so the lead that would have been right is lead - err.
-       */
-      this.learnLead = false;
-      if (Math.abs(err) < o.seekLeadMax) {
-        const want = this.seekLead - err;
-        this.seekLead = Math.min(o.seekLeadMax, Math.max(0, this.seekLead + o.seekLeadGain * (want - this.seekLead)));
-      }
-    }
-
     this.samples.push({ t: now, err });
     if (this.samples.length > o.window) this.samples.shift();
     if (this.samples.length < o.minSamples) return { type: 'none' };
@@ -203,9 +193,8 @@ export class DriftController {
     this.nudge = null;
     this.samples = [];
     this.stats.seeks++;
-    this.learnLead = true;
-    /* The engine calls settle() once the seek completed. */
+    /* The engine calls settle() once the player runs again. */
     this.settleUntil = Infinity;
-    return { type: 'seek', lead: this.seekLead };
+    return { type: 'seek' };
   }
 }

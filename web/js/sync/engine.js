@@ -6,13 +6,22 @@
  * with fakes. The video area feeds it every state (setState) and tells it
  * about visibility and user gestures; the engine reports its status through
  * onStatus(status) with status one of
- *   'idle' | 'loading' | 'paused' | 'playing' | 'buffering' | 'blocked' | 'ended'.
+ *   'idle' | 'loading' | 'paused' | 'playing' | 'syncing' | 'buffering' |
+ *   'blocked' | 'ended'.
+ *
+ * Seeking while playing is done as "seek ahead, then start on time": pause,
+ * seek to where the room will be `ahead` ms from now (ahead > the time a seek
+ * takes, learned), and call play() at the instant the room reaches that
+ * position, minus the learned start latency. The seek's own duration (a
+ * range request, decoding from a key frame) then costs no error at all.
  */
 import { DriftController, SYNC_DEFAULTS } from './drift.js';
 import { expectedPosition, stateKey } from './expected.js';
 
 /* A playing player whose position has not moved for this long is stalled. */
 export const STALL_MS = 700;
+
+const clamp = (x, lo, hi) => Math.min(hi, Math.max(lo, x));
 
 export class SyncEngine {
   /*
@@ -35,15 +44,23 @@ export class SyncEngine {
     this.playPending = false;
     this.pausedSeekKey = null;
     this.rateTimer = null;
+    this.lastRate = NaN;
     this.lastCt = NaN;
+    this.prevTickCt = NaN;
     this.lastMoveAt = 0;
     this.status = 'idle';
     this.lastError = NaN;
+    /* Seek ahead in progress: {target, phase: 'seeking'|'waiting'|'starting', since, timer}. */
+    this.scheduled = null;
+    /* Learned: how long a seek takes (ms) and how long play() takes to move the clock (s). */
+    this.seekMs = this.opts.seekMsGuess;
+    this.startLatency = this.opts.startLatency;
+    this.learnStart = false;
     this.stats = { seeks: 0, rateChanges: 0, stalls: 0 };
     this.unsubs = [
       player.on('waiting', () => this.onWaiting()),
       player.on('playing', () => this.onPlaying()),
-      player.on('seeked', () => this.ctrl.settle(this.localNow())),
+      player.on('seeked', () => this.tick()),
       player.on('ready', () => this.tick()),
     ];
     this.interval = timers.setInterval(() => this.tick(), this.opts.tickMs);
@@ -56,7 +73,8 @@ export class SyncEngine {
     if (key !== this.key) {
       this.key = key;
       this.ctrl.event();
-      /* A new trajectory starts at its own base rate, without old nudges. */
+      /* A new trajectory starts at its own base rate, without old plans. */
+      this.cancelScheduled();
       this.clearRateTimer();
       this.ctrl.cancelNudge(this.localNow());
       if (video && this.player.ready) this.setRate(video.rate > 0 ? video.rate : 1);
@@ -79,17 +97,24 @@ export class SyncEngine {
 
   /*
    * Called from a click handler: play() must run inside the gesture for the
-   * browser to allow it, so no awaiting before it.
+   * browser to allow it, so nothing is awaited before it.
    */
   userGesture() {
     this.blocked = false;
     if (this.state && this.state.playing) {
+      this.cancelScheduled();
       this.playPending = true;
       const p = this.player.play();
       this.ctrl.event();
       Promise.resolve(p).then(
-        () => { this.playPending = false; this.tick(); },
-        (err) => { this.playPending = false; this.onPlayRejected(err); },
+        () => {
+          this.playPending = false;
+          this.tick();
+        },
+        (err) => {
+          this.playPending = false;
+          this.onPlayRejected(err);
+        },
       );
     }
     this.tick();
@@ -98,6 +123,7 @@ export class SyncEngine {
   destroy() {
     this.timers.clearInterval(this.interval);
     this.clearRateTimer();
+    this.cancelScheduled();
     for (const u of this.unsubs) if (typeof u === 'function') u();
     this.unsubs = [];
   }
@@ -116,6 +142,11 @@ export class SyncEngine {
     this.rateTimer = null;
   }
 
+  cancelScheduled() {
+    if (this.scheduled && this.scheduled.timer !== null) this.timers.clearTimeout(this.scheduled.timer);
+    this.scheduled = null;
+  }
+
   setRate(rate) {
     /* Coarse players round the rate; asking again would change nothing. */
     const same = Math.abs(this.player.rate - rate) < 1e-9 || (this.player.fineRate === false && rate === this.lastRate);
@@ -130,15 +161,70 @@ export class SyncEngine {
     this.stats.seeks++;
   }
 
+  /* Server-state position at local time `local` (ms). */
+  expectedAt(local) {
+    return expectedPosition(this.state, this.clock.toServer(local), this.player.duration);
+  }
+
+  /* Pause, seek to where the room will be when the seek is surely done. */
+  seekAhead(now) {
+    const st = this.state;
+    const ahead = clamp(this.seekMs * 1.5 + 150, this.opts.aheadMinMs, this.opts.aheadMaxMs);
+    const target = this.expectedAt(now + ahead);
+    this.clearRateTimer();
+    this.setRate(st.rate > 0 ? st.rate : 1);
+    if (!this.player.paused) this.player.pause();
+    this.cancelScheduled();
+    this.scheduled = { target, phase: 'seeking', since: now, timer: null };
+    this.seek(target);
+  }
+
+  /* Drives a seek ahead: once the player can play, start it on time. */
+  stepScheduled(now) {
+    const s = this.scheduled;
+    const p = this.player;
+    if (s.phase !== 'seeking') return;
+    const ready = !p.seeking && p.readyToPlay !== false;
+    /* Not ready by the time it should start: start anyway and let drift correction cope. */
+    const base = this.state.rate > 0 ? this.state.rate : 1;
+    const untilTarget = ((s.target - this.expectedAt(now)) / base) * 1000;
+    if (!ready && untilTarget > 0) return;
+    if (!p.seeking) this.seekMs = this.seekMs + this.opts.learnGain * (now - s.since - this.seekMs);
+    s.phase = 'waiting';
+    const delay = untilTarget - this.startLatency * 1000;
+    const fire = () => {
+      if (this.scheduled !== s) return;
+      s.timer = null;
+      s.phase = 'starting';
+      this.playPending = true;
+      Promise.resolve(p.play()).then(
+        () => {
+          this.playPending = false;
+          if (this.scheduled === s) this.scheduled = null;
+          this.learnStart = true;
+          this.ctrl.settle(this.localNow());
+          this.tick();
+        },
+        (err) => {
+          this.playPending = false;
+          if (this.scheduled === s) this.scheduled = null;
+          this.onPlayRejected(err);
+        },
+      );
+    };
+    if (delay > 1) s.timer = this.timers.setTimeout(fire, delay);
+    else fire();
+  }
+
   onWaiting() {
     /* A seek makes the player wait too; that is not a stall. */
-    if (!this.state || !this.state.playing || this.player.seeking || this.buffering) return;
+    if (!this.state || !this.state.playing || this.player.seeking || this.buffering || this.scheduled) return;
     this.buffering = true;
     this.stats.stalls++;
     /* Don't fight a buffering player: back to the base rate and wait. */
     this.clearRateTimer();
     this.ctrl.cancelNudge(this.localNow());
-    this.setRate(this.state.rate);
+    this.setRate(this.state.rate > 0 ? this.state.rate : 1);
     this.setStatus('buffering');
   }
 
@@ -156,9 +242,8 @@ export class SyncEngine {
     if (err && err.name === 'NotAllowedError') {
       this.blocked = true;
       this.setStatus('blocked');
-    } else {
-      /* Not ready yet or aborted by a newer load; the next tick retries. */
     }
+    /* Otherwise not ready yet or aborted by a newer load: the next tick retries. */
   }
 
   tick() {
@@ -170,6 +255,7 @@ export class SyncEngine {
     const base = st.rate > 0 ? st.rate : 1;
 
     if (!st.playing) {
+      this.cancelScheduled();
       this.clearRateTimer();
       this.ctrl.cancelNudge(now);
       this.buffering = false;
@@ -186,24 +272,41 @@ export class SyncEngine {
     }
     this.pausedSeekKey = null;
 
-    const expected = expectedPosition(st, this.clock.toServer(now), p.duration);
+    const expected = this.expectedAt(now);
     const dur = p.duration;
     if (Number.isFinite(dur) && dur > 0 && expected >= dur - 0.05) {
+      this.cancelScheduled();
       this.clearRateTimer();
       this.setRate(base);
       return this.setStatus('ended');
     }
-
     if (this.blocked) return this.setStatus('blocked');
+
+    if (this.scheduled) {
+      this.stepScheduled(now);
+      return this.setStatus('syncing');
+    }
+
     if (p.paused) {
-      if (!this.playPending) {
-        this.playPending = true;
-        this.setRate(base);
-        Promise.resolve(p.play()).then(
-          () => { this.playPending = false; },
-          (err) => { this.playPending = false; this.onPlayRejected(err); },
-        );
+      if (this.playPending) return this.setStatus('loading');
+      /* Joining mid-playback (or far off): seek ahead and start on time. */
+      if (Math.abs(p.currentTime - expected) > this.opts.eventSeekMin) {
+        this.ctrl.pendingEvent = false;
+        this.ctrl.seek(now);
+        this.seekAhead(now);
+        return this.setStatus('syncing');
       }
+      this.playPending = true;
+      this.setRate(base);
+      Promise.resolve(p.play()).then(
+        () => {
+          this.playPending = false;
+        },
+        (err) => {
+          this.playPending = false;
+          this.onPlayRejected(err);
+        },
+      );
       return this.setStatus('loading');
     }
 
@@ -220,7 +323,7 @@ export class SyncEngine {
         /* Moving again without a 'playing' event. */
         this.onPlaying();
       }
-      return this.setStatus(p.seeking ? 'playing' : 'buffering');
+      return this.setStatus(p.seeking ? 'syncing' : 'buffering');
     }
     this.setStatus('playing');
 
@@ -232,10 +335,19 @@ export class SyncEngine {
     if (this.rateTimer !== null) return;
     /* Without a nudge in progress the player runs at the base rate. */
     if (!this.ctrl.nudge) this.setRate(base);
+
+    if (this.learnStart && now >= this.ctrl.settleUntil) {
+      /* First settled look after an on-time start: late by -err, so start earlier next time. */
+      this.learnStart = false;
+      if (Math.abs(err) < this.opts.startLatencyMax) {
+        this.startLatency = clamp(this.startLatency - this.opts.learnGain * err, 0, this.opts.startLatencyMax);
+      }
+    }
+
     const d = this.ctrl.decide(err, now, base, p.fineRate !== false);
     if (d.type === 'seek') {
-      this.setRate(base);
-      this.seek(expected + d.lead * base);
+      this.seekAhead(now);
+      this.setStatus('syncing');
     } else if (d.type === 'rate') {
       const delay = d.at !== undefined ? d.at - now : 0;
       if (delay > 1) {
