@@ -89,6 +89,7 @@ describe('transport fallback', () => {
         try {
           await guest.page.locator('#messages .msg', { hasText: `burst ${name} 3` }).waitFor();
         } catch (err) {
+          err.message += `\nguest screen: ${await guest.page.evaluate(() => document.body.dataset.screen)} me=${await guest.page.evaluate(() => JSON.stringify(sessionStorage))}`;
           err.message += `\nguest log:\n${guest.debug.join('\n')}\nhost log:\n${host.debug.join('\n')}`;
           throw err;
         }

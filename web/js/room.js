@@ -533,7 +533,7 @@ const LEFT_TEXT = {
 
 function applyEvent(event) {
   if (state.ended) return;
-  console.debug('[wnc] event', event.type, event.seq);
+  console.debug('[wnc] event', event.type, event.seq, event.type.startsWith('user.') ? JSON.stringify(event.data) : '');
   const d = event.data || {};
   switch (event.type) {
     case 'user.joined':
