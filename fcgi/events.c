@@ -1,7 +1,8 @@
 /* Realtime subscriptions. GET /api/rooms/{id}/events checks the token and hands the request to
- * nchan with X-Accel-Redirect; nchan then calls the hooks when the subscription opens and
- * closes, which count the member's connections (presence) and the client address's open
- * subscriptions (the per-IP limit). */
+ * nchan with X-Accel-Redirect; nchan then calls the hooks when a WebSocket or EventSource
+ * subscription opens and closes, which count the member's connections (presence) and the
+ * client address's open subscriptions (the per-IP limit). nchan fires no hooks for long-poll,
+ * so each poll itself counts as a sign of life (presence.lua with delta 0). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,13 @@ void events_subscribe(struct api_ctx *c)
         exec_result_free(&res);
         http_reply_error(c->req, e != E_OK ? e : E_TOO_MANY_SUBSCRIPTIONS, NULL, NULL);
         return;
+    }
+    if (*c->req->upgrade == '\0' && strstr(c->req->accept, "text/event-stream") == NULL) {
+        const char *args[] = {res.body, "0"};
+        struct exec_result poll;
+        if (exec_room(c->w->store, c->w->pub, SCRIPT_PRESENCE, c->room_id, "", 2, args, NULL,
+                      &poll) == E_OK)
+            exec_result_free(&poll);
     }
     /* The user id and address come from the server, never from the client. */
     snprintf(redirect, sizeof(redirect), "/_wnc/sub/%s?room=%s&user=%s&ip=%.45s",

@@ -190,6 +190,8 @@ void http_serve(int fd, http_handler handle, void *arg, volatile sig_atomic_t *s
         req.content_type = http_param(&fcgx, "CONTENT_TYPE");
         req.remote_addr = http_param(&fcgx, "REMOTE_ADDR");
         req.authorization = http_param(&fcgx, "HTTP_AUTHORIZATION");
+        req.upgrade = http_param(&fcgx, "HTTP_UPGRADE");
+        req.accept = http_param(&fcgx, "HTTP_ACCEPT");
         handle(&req, arg);
         if (!req.replied)
             http_reply_error(&req, E_INTERNAL, NULL, NULL);

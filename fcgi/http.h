@@ -20,6 +20,8 @@ struct http_request {
     const char *content_type;  /* "" when absent */
     const char *remote_addr;   /* "" when absent */
     const char *authorization; /* "" when absent */
+    const char *upgrade;       /* the Upgrade header, "" when absent */
+    const char *accept;        /* the Accept header, "" when absent */
     char *body;                /* NUL-terminated; NULL when empty */
     size_t body_len;
     int replied;

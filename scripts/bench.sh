@@ -40,6 +40,9 @@ export WNC_MAX_SUBS_PER_IP=${WNC_MAX_SUBS_PER_IP:-1000000}
 export WNC_CHAT_RATE=${WNC_CHAT_RATE:-100000000}
 export WNC_CONTROL_RATE=${WNC_CONTROL_RATE:-100000000}
 export WNC_LOG_LEVEL=${WNC_LOG_LEVEL:-warn}
+# Members join long before a big run's viewers have all subscribed, and hosts act over REST
+# without subscribing: a presence grace shorter than setup would time them out mid-run.
+export WNC_GRACE_MS=${WNC_GRACE_MS:-3600000}
 
 STACK_PID=
 RUN_DIR=
@@ -134,10 +137,10 @@ else
   run joinstorm joinstorm --rooms 20 --viewers 500 --conns 256
   # REST control/chat throughput.
   run ops ops --rooms 100 --viewers 10 --conns 128 --duration "$D"
-  # Fan-out: 10 000 viewers in 20 rooms of 500, hosts at rising rates.
-  run fanout-50k fanout --rooms 20 --viewers 500 --rate 5 --duration "$D"
-  run fanout-200k fanout --rooms 20 --viewers 500 --rate 20 --duration "$D"
-  run fanout-500k fanout --rooms 20 --viewers 500 --rate 50 --duration "$D"
+  # Fan-out: 10 000 viewers in 40 rooms of 250, hosts at rising rates.
+  run fanout-50k fanout --rooms 40 --viewers 250 --rate 5 --duration "$D"
+  run fanout-200k fanout --rooms 40 --viewers 250 --rate 20 --duration "$D"
+  run fanout-500k fanout --rooms 40 --viewers 250 --rate 50 --duration "$D"
   # Chat fan-out: every member posts.
   run chat chat --rooms 20 --viewers 100 --rate 20 --duration "$D"
   # Scale curve: rooms of 50 viewers, 1 host action per second per room.

@@ -5,7 +5,7 @@
 if not room_exists() then return result(200, '') end
 local m = get_member(ARGV[9])
 if not m or (m.conns or 0) > 0 then return result(200, '') end
-local deadline = (m.offlineSince or m.joinedAt) + GRACE_MS
+local deadline = math.max(m.offlineSince or m.joinedAt, m.pollSeen or 0) + GRACE_MS
 if NOW < deadline then
   return result(200, '', {}, {presence_timer(m.id, deadline)})
 end

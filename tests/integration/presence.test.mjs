@@ -134,6 +134,26 @@ test('a member who joins and never connects is removed after the grace', async (
   hostWs.terminate();
 });
 
+test('long-poll members count as online while they keep polling', async () => {
+  const { roomId, host, guests: [bob] } = await makeRoom(req, 'Alice', ['Bob']);
+  const ws = await subscribeWs(stack.port, roomId, host.token);
+  const t0 = Date.now();
+  // Bob polls for 2.5 grace periods: each poll returns on the next event (the chats below).
+  while (Date.now() - t0 < GRACE_MS * 2.5) {
+    const poll = fetch(`${stack.url}/api/rooms/${roomId}/events?token=${bob.token}`);
+    await sleep(300);
+    await req('POST', `/api/rooms/${roomId}/chat`, { text: 'ping' }, host.token);
+    assert.equal((await poll).status, 200);
+  }
+  const online = await ws.next((e) => e.type === 'user.presence' && e.data.userId === bob.userId);
+  assert.equal(online.data.online, true);
+  assert.equal(ws.events.filter((e) => e.type === 'user.left').length, 0);
+  // Once Bob stops polling, he is removed after the grace.
+  const left = await ws.next('user.left', GRACE_MS + 3000);
+  assert.deepEqual(left.data, { userId: bob.userId, reason: 'timeout' });
+  ws.terminate();
+});
+
 test('a typing indicator that is never stopped expires', async () => {
   const { roomId, host, guests: [bob] } = await makeRoom(req, 'Alice', ['Bob']);
   const ws = await subscribeWs(stack.port, roomId, host.token);
