@@ -60,7 +60,9 @@ rm -f "$WNC_FCGI_SOCKET" "$WNC_PUBLISH_SOCKET"
 # Redis: private, loopback only, AOF on (unless a test turns it off for speed). With
 # WNC_REDIS_EXTERNAL=1 an already running Redis at WNC_REDIS_HOST:REDIS_PORT is used instead.
 if [ "${WNC_REDIS_EXTERNAL:-0}" = 1 ]; then :; else
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$RUN_DIR/redis" \
+# Children run in their own sessions (setsid) so that a Ctrl-C reaches only this script,
+# which then stops them in order: nginx first, Redis last.
+setsid redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$RUN_DIR/redis" \
   --appendonly "$WNC_REDIS_APPENDONLY" --save "" --daemonize no \
   --logfile "$RUN_DIR/logs/redis.log" --pidfile "$RUN_DIR/redis.pid" &
 pids+=($!); echo $! > "$RUN_DIR/redis.pid"
@@ -69,9 +71,9 @@ for _ in $(seq 100); do
   redis-cli -h "$WNC_REDIS_HOST" -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.05
 done
 
-"$WNC_BIN_DIR/wnc-fcgi" 2>>"$RUN_DIR/logs/fcgi.log" &
+setsid "$WNC_BIN_DIR/wnc-fcgi" 2>>"$RUN_DIR/logs/fcgi.log" &
 pids+=($!); echo $! > "$RUN_DIR/fcgi.pid"
-"$WNC_BIN_DIR/wnc-pushd" 2>>"$RUN_DIR/logs/pushd.log" &
+setsid "$WNC_BIN_DIR/wnc-pushd" 2>>"$RUN_DIR/logs/pushd.log" &
 pids+=($!); echo $! > "$RUN_DIR/pushd.pid"
 
 "$ROOT/scripts/render-nginx.sh" "$ROOT/nginx/wnc-site.conf.in" > "$RUN_DIR/wnc-site.conf"
@@ -81,7 +83,7 @@ cp "$ROOT/nginx/wnc-fastcgi.conf" "$RUN_DIR/wnc-fastcgi.conf"
   [ "$(id -u)" = 0 ] && echo "user root;"
   "$ROOT/scripts/render-nginx.sh" "$ROOT/nginx/nginx.conf.in"
 } > "$RUN_DIR/nginx.conf"
-nginx -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/logs/nginx-error.log" &
+setsid nginx -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/logs/nginx-error.log" &
 pids+=($!)
 
 URL="http://$WNC_HOST:$PORT"

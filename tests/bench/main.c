@@ -946,6 +946,7 @@ struct child_slot {
     struct counters ctr;
     struct hist lat, rest_lat;
     double joins_s, subs_s;
+    double lg_cpu_cores; /* the child's own CPU over its timed window */
 };
 
 struct shared {
@@ -972,6 +973,7 @@ static void child_finish(void)
     sl->rest_lat = *rest_lat;
     sl->joins_s = res.joins_s;
     sl->subs_s = res.subs_s;
+    sl->lg_cpu_cores = res.lg_cpu_cores;
     exit(0);
 }
 
@@ -980,7 +982,7 @@ static void merge_children(void)
     memset(&ctr, 0, sizeof ctr);
     memset(lat, 0, sizeof *lat);
     memset(rest_lat, 0, sizeof *rest_lat);
-    res.joins_s = res.subs_s = 0;
+    res.joins_s = res.subs_s = res.lg_cpu_cores = 0;
     for (int i = 0; i < cfg.procs; i++) {
         struct child_slot *sl = &shm->slot[i];
         uint64_t *into = (uint64_t *)&ctr;
@@ -992,6 +994,7 @@ static void merge_children(void)
         /* The children ran concurrently: rates add up. */
         res.joins_s += sl->joins_s;
         res.subs_s += sl->subs_s;
+        res.lg_cpu_cores += sl->lg_cpu_cores;
     }
 }
 
@@ -1091,12 +1094,9 @@ static int run_parent(void)
         res.us_per_delivery =
             ctr.msgs_window ? res.srv_cpu_total * 1e6 / (double)ctr.msgs_window : 0;
     }
-    /* The children's CPU is the generator's CPU. */
+    /* Peak RSS of the largest generator process. */
     struct rusage ru;
     getrusage(RUSAGE_CHILDREN, &ru);
-    double kids_cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-                      (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-    res.lg_cpu_cores = kids_cpu / secs(lg_now_ns() - go) ; /* upper bound: includes drain */
     res.lg_maxrss_kib = (uint64_t)ru.ru_maxrss;
     return bad;
 }

@@ -230,6 +230,15 @@ describe('transport fallback', () => {
     await tick();
     assert.deepEqual(log.events.map((e) => e.seq), [3]);
     assert.equal(env.polls.length, 2);
+
+    /* Once events go quiet, the state is fetched again to catch what fell between polls. */
+    const before = log.fetches.length;
+    await env.advance(800);
+    assert.equal(log.fetches.length, before + 1);
+    log.fetches[before].resolve(state(5));
+    await tick();
+    assert.equal(log.states.length, 2);
+    assert.equal(stream.status, 'live');
     stream.close();
   });
 

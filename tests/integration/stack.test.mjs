@@ -147,3 +147,29 @@ test('two stacks run side by side and stopping one leaves no process behind', as
   }
   assert.equal((await req('GET', '/health')).status, 200, 'the first stack is unaffected');
 });
+
+test('Ctrl-C (SIGINT to the process group) stops every process of the stack', async () => {
+  const port = await freePort();
+  const redisPort = await freePort();
+  const runDir = mkdtempSync(path.join(os.tmpdir(), 'wnc-sigint-'));
+  const child = spawn(path.join(process.cwd(), 'scripts/stack.sh'), [], {
+    env: { ...process.env, PORT: String(port), REDIS_PORT: String(redisPort), WNC_RUN_DIR: runDir,
+      WNC_REDIS_APPENDONLY: 'no' },
+    detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    await waitFor(async () => out.includes('is running at'), 15000);
+    assert.match(out, new RegExp(`http://127\\.0\\.0\\.1:${port}/`));
+    const pids = ['redis.pid', 'fcgi.pid', 'pushd.pid', 'nginx.pid'].map(
+      (f) => Number(readFileSync(path.join(runDir, f), 'utf8').trim()));
+    process.kill(-child.pid, 'SIGINT');
+    assert.equal(await exited, 0);
+    for (const pid of pids) assert.throws(() => process.kill(pid, 0), /ESRCH/, `process ${pid} is gone`);
+  } finally {
+    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+    rmSync(runDir, { recursive: true, force: true });
+  }
+});

@@ -56,6 +56,12 @@ export function convergence(errs, t0, end, tol = CONVERGED_S) {
   return any && since !== null ? since - t0 : null;
 }
 
+/* Time from t0 to the first sample within tol (ms), or null. */
+export function firstWithin(errs, t0, end, tol = CONVERGED_S) {
+  for (const e of errs) if (e.t >= t0 && e.t < end && Math.abs(e.err) <= tol) return e.t - t0;
+  return null;
+}
+
 /* Counts page media events of `type` in [from, to). */
 export function countEvents(events, type, from, to) {
   return events.filter(([t, ty]) => ty === type && t >= from && t < to).length;
@@ -78,6 +84,7 @@ export function summarize({ errs, events, windows, joinedAt }) {
       event: w.name,
       at: start,
       convergeMs: conv,
+      firstWithinMs: firstWithin(errs, start, w.end),
       seeks: countEvents(events, 'seeking', start, w.end),
       rateChanges: countEvents(events, 'ratechange', start, w.end),
     });

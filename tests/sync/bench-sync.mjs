@@ -23,6 +23,7 @@
  * Writes results/bench-sync-<timestamp>.json.
  */
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -112,6 +113,7 @@ async function serverOffset(base) {
 
 async function main() {
   const t0 = Date.now();
+  const loadBefore = os.loadavg();
   const file = await testVideo({ seconds: SCENARIO.video });
   let stack = null;
   let media;
@@ -262,20 +264,21 @@ async function main() {
     }
 
     /* Print. */
-    const line = (cols) => cols.map((c, i) => String(c ?? '-').padStart(i ? 10 : 9)).join(' ');
-    console.log(`\nbench-sync ${QUICK ? '(quick) ' : ''}${MOCK ? '[MOCK API] ' : ''}page=${PAGE}; server clock offset ${clockCheck.offset.toFixed(2)} ms (rtt ${clockCheck.rtt.toFixed(2)} ms)`);
+    const line = (cols) => cols.map((c, i) => String(c ?? '-').padStart(i ? 13 : 9)).join(' ');
+    console.log(`\nbench-sync ${QUICK ? '(quick) ' : ''}${MOCK ? '[MOCK API] ' : ''}page=${PAGE}; server clock offset ${clockCheck.offset.toFixed(2)} ms (rtt ${clockCheck.rtt.toFixed(2)} ms); load average ${loadBefore[0].toFixed(1)} -> ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs`);
     console.log(line(['who', 'skew ms', 'median ms', 'p95 ms', 'max ms', 'steady s', 'seeks', 'rate chg', 'rc/min*']));
     for (const [name, r] of Object.entries(report.participants)) {
       console.log(line([name, r.skewMs, r.medianMs, r.p95Ms, r.maxMs, r.steadySeconds, r.seeks, r.rateChanges, r.steadyRateChangesPerMin]));
     }
     console.log('  * rate changes per minute in steady state');
-    console.log('\nconvergence to within 100 ms (ms after the event; seeks in the event window):');
+    console.log('\nafter each event: ms until first within 100 ms / ms until it stays within 100 ms / seeks in the window:');
     const evNames = [...new Set(Object.values(report.participants).flatMap((r) => r.perEvent.map((e) => e.event)))];
     console.log(line(['event', ...Object.keys(report.participants)]));
     for (const ev of evNames) {
       console.log(line([ev.slice(0, 9), ...Object.values(report.participants).map((r) => {
         const e = r.perEvent.find((x) => x.event === ev);
-        return e ? `${e.convergeMs === null ? 'never' : Math.round(e.convergeMs)}/${e.seeks}s` : '';
+        const ms = (x) => (x === null ? 'never' : Math.round(x));
+        return e ? `${ms(e.firstWithinMs)}/${ms(e.convergeMs)}/${e.seeks}` : '';
       })]));
     }
     const all = Object.values(report.participants);
@@ -297,6 +300,7 @@ async function main() {
       serverClock: clockCheck,
       goals: { medianMs: 50, p95Ms: 100, convergeMs: 1500, convergedWithinMs: 100 },
       worst,
+      machine: { cpus: os.cpus().length, loadavgBefore: loadBefore, loadavgAfter: os.loadavg() },
       problems,
       ...report,
       elapsedS: Math.round((Date.now() - t0) / 1000),

@@ -22,6 +22,11 @@ const OPEN_TIMEOUT_MS = 8000;
 const POLL_OPEN_AFTER_MS = 300;
 const POLL_FAST_MS = 50;
 const REFETCH_RETRY_MS = 2000;
+/*
+ * Events published between two long-poll requests are lost, and a lost *last* event leaves no
+ * gap to notice; so in long-poll mode the state is fetched again once events go quiet.
+ */
+const POLL_SETTLE_MS = 700;
 const RETRY_AFTER_DROP_MS = 1000;
 const RETRY_NEXT_TRANSPORT_MS = 200;
 const BACKOFF_MS = [1000, 2000, 5000, 10000, 20000];
@@ -66,6 +71,7 @@ export function createEventStream(options) {
   let status = null;
   let retryTimer = null;
   let refetchTimer = null;
+  let settleTimer = null;
 
   let seq = null;
   let syncing = false;
@@ -107,6 +113,7 @@ export function createEventStream(options) {
     current = null;
     clearTimer(retryTimer);
     clearTimer(refetchTimer);
+    clearTimer(settleTimer);
     if (env.removeEventListener) {
       env.removeEventListener('online', onOnline);
       env.removeEventListener('offline', onOffline);
@@ -350,6 +357,12 @@ export function createEventStream(options) {
       message: (text) => {
         if (g !== gen || closed) return;
         onMessage(text);
+        if (transports[idx] === 'poll' && opened) {
+          clearTimer(settleTimer);
+          settleTimer = setTimer(() => {
+            if (g === gen && !closed && opened) beginSync();
+          }, POLL_SETTLE_MS);
+        }
       },
       drop: () => {
         if (g !== gen || closed) return;
