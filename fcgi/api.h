@@ -22,11 +22,11 @@ struct worker {
 struct api_ctx {
     struct http_request *req;
     struct worker *w;
-    char room_id[ROOM_ID_LEN + 1];      /* from the path, when the route has {room} */
-    char user_id[USER_ID_LEN + 1];      /* from the path, when the route has {user} */
-    char token[TOKEN_LEN + 1];          /* the bearer token, "" when none */
+    char room_id[ROOM_ID_LEN + 1];         /* from the path, when the route has {room} */
+    char user_id[USER_ID_LEN + 1];         /* from the path, when the route has {user} */
+    char token[TOKEN_LEN + 1];             /* the bearer token, "" when none */
     char token_digest[SHA256_HEX_LEN + 1]; /* its SHA-256, "" when none */
-    struct jx_body *body;               /* parsed JSON body, when the route takes one */
+    struct jx_body *body;                  /* parsed JSON body, when the route takes one */
 };
 
 /* Runs a room script and answers with its status and body; errors become JSON errors. */
@@ -34,8 +34,7 @@ void api_run_and_reply(struct api_ctx *c, enum script_id script, int nargs, cons
                        const size_t *lens);
 
 /* Answers a body-field error (missing, wrong type, invalid) for field. */
-void api_reply_field_error(struct api_ctx *c, enum wnc_err e, const char *field,
-                           const char *cause);
+void api_reply_field_error(struct api_ctx *c, enum wnc_err e, const char *field, const char *cause);
 
 /* health.c */
 void health_get(struct api_ctx *c);

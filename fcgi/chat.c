@@ -29,7 +29,8 @@ void chat_typing(struct api_ctx *c)
     enum wnc_err e;
 
     if ((e = jx_get_bool(c->body, "typing", &typing)) != E_OK) {
-        api_reply_field_error(c, e, "typing", e == E_INVALID_FIELD ? "typing is true or false" : NULL);
+        api_reply_field_error(c, e, "typing",
+                              e == E_INVALID_FIELD ? "typing is true or false" : NULL);
         return;
     }
     const char *args[] = {typing ? "1" : "0"};

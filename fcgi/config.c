@@ -62,8 +62,8 @@ int config_load(void)
             errno = 0;
             number = strtol(value, &end, 10);
             if (errno != 0 || *end != '\0' || number < n->min || number > n->max) {
-                log_error("config: %s=\"%s\" is not a number in [%ld, %ld]", n->name, value,
-                          n->min, n->max);
+                log_error("config: %s=\"%s\" is not a number in [%ld, %ld]", n->name, value, n->min,
+                          n->max);
                 return -1;
             }
         }

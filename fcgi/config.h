@@ -14,12 +14,12 @@ struct config {
     int grace_ms;
     int typing_ttl_ms;
     int sync_interval_ms;
-    int rate_limit;       /* requests per IP per window */
+    int rate_limit; /* requests per IP per window */
     int rate_window_s;
     int max_subs_per_ip;
-    int chat_rate;        /* chat messages per user per 10 s */
-    int control_rate;     /* control actions (video, typing, promote, kick) per user per 10 s */
-    int max_users;        /* members per room */
+    int chat_rate;    /* chat messages per user per 10 s */
+    int control_rate; /* control actions (video, typing, promote, kick) per user per 10 s */
+    int max_users;    /* members per room */
     int pushd_tick_ms;
 };
 

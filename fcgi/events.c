@@ -24,8 +24,8 @@ void events_subscribe(struct api_ctx *c)
     enum wnc_err e;
     long open = 0;
 
-    e = exec_room(c->w->store, c->w->pub, SCRIPT_SUBSCRIBE, c->room_id, c->token_digest, 0,
-                  NULL, NULL, &res);
+    e = exec_room(c->w->store, c->w->pub, SCRIPT_SUBSCRIBE, c->room_id, c->token_digest, 0, NULL,
+                  NULL, &res);
     if (e != E_OK) {
         http_reply_error(c->req, e, NULL, NULL);
         return;
@@ -48,8 +48,8 @@ void events_subscribe(struct api_ctx *c)
             exec_result_free(&poll);
     }
     /* The user id and address come from the server, never from the client. */
-    snprintf(redirect, sizeof(redirect), "/_wnc/sub/%s?room=%s&user=%s&ip=%.45s",
-             res.channel, c->room_id, res.body, c->req->remote_addr);
+    snprintf(redirect, sizeof(redirect), "/_wnc/sub/%s?room=%s&user=%s&ip=%.45s", res.channel,
+             c->room_id, res.body, c->req->remote_addr);
     exec_result_free(&res);
     http_add_header(c->req, "X-Accel-Redirect", redirect);
     http_add_header(c->req, "X-Accel-Buffering", "no");

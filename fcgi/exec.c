@@ -54,14 +54,14 @@ static int exec_count(const struct store_reply *r, size_t i)
 }
 
 enum wnc_err exec_room(struct store *st, struct publisher *pub, enum script_id script,
-                       const char *room_id, const char *token_digest, int nargs,
-                       const char **args, const size_t *lens, struct exec_result *out)
+                       const char *room_id, const char *token_digest, int nargs, const char **args,
+                       const size_t *lens, struct exec_result *out)
 {
     char keys_buf[EXEC_ROOM_KEYS][32], std[EXEC_STD_ARGS - 1][32];
     const char *keys[EXEC_ROOM_KEYS], *argv[EXEC_STD_ARGS + EXEC_MAX_ARGS];
     size_t argl[EXEC_STD_ARGS + EXEC_MAX_ARGS];
     static const char *const prefixes[EXEC_ROOM_KEYS] = {"room", "members", "names",
-                                                         "auth", "chat", "limits"};
+                                                         "auth", "chat",    "limits"};
     struct store_reply r;
     enum wnc_err e;
     size_t i;

@@ -15,8 +15,8 @@ struct publisher;
 #define EXEC_MAX_ARGS 8
 
 struct exec_result {
-    int status;    /* HTTP status the script chose */
-    char *body;    /* owned; "" when none */
+    int status; /* HTTP status the script chose */
+    char *body; /* owned; "" when none */
     size_t body_len;
     char channel[32]; /* the room's nchan channel after the script */
     int events;       /* how many events the script published */
@@ -26,8 +26,8 @@ struct exec_result {
  * (binary-safe, lens may be NULL). On E_OK *out holds the result; free it with
  * exec_result_free. */
 enum wnc_err exec_room(struct store *st, struct publisher *pub, enum script_id script,
-                       const char *room_id, const char *token_digest, int nargs,
-                       const char **args, const size_t *lens, struct exec_result *out);
+                       const char *room_id, const char *token_digest, int nargs, const char **args,
+                       const size_t *lens, struct exec_result *out);
 
 /* Runs one follow-up: "CLOSE <channel>" deletes an nchan channel (pub may be NULL), anything
  * else is a Redis command ("ZADD timers:sync 123 ABC123"). Failures are logged, not

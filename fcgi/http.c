@@ -138,8 +138,7 @@ int http_query_param(const struct http_request *req, const char *name, char *out
         const char *end = strchr(p, '&');
         if (end == NULL)
             end = p + strlen(p);
-        if ((size_t)(end - p) > name_len && strncmp(p, name, name_len) == 0 &&
-            p[name_len] == '=') {
+        if ((size_t)(end - p) > name_len && strncmp(p, name, name_len) == 0 && p[name_len] == '=') {
             size_t o = 0;
             for (const char *v = p + name_len + 1; v < end; v++) {
                 char c = *v;

@@ -63,8 +63,7 @@ enum wnc_err ids_user(char out[USER_ID_LEN + 1])
 
 enum wnc_err ids_token(const char *room_id, char out[TOKEN_LEN + 1])
 {
-    static const char b64[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     unsigned char r[TOKEN_SECRET_BYTES + 1];
     unsigned bits = 0, acc = 0;
     int o = ROOM_ID_LEN + 1;

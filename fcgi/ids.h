@@ -6,9 +6,9 @@
 #include "err.h"
 
 #define ROOM_ID_LEN 6
-#define USER_ID_LEN 36           /* UUID v4, lowercase, with dashes */
-#define TOKEN_SECRET_BYTES 32    /* 256 bits */
-#define TOKEN_SECRET_LEN 43      /* base64url, no padding */
+#define USER_ID_LEN 36                                 /* UUID v4, lowercase, with dashes */
+#define TOKEN_SECRET_BYTES 32                          /* 256 bits */
+#define TOKEN_SECRET_LEN 43                            /* base64url, no padding */
 #define TOKEN_LEN (ROOM_ID_LEN + 1 + TOKEN_SECRET_LEN) /* "<ROOM>.<secret>" */
 
 enum wnc_err ids_room(char out[ROOM_ID_LEN + 1]);

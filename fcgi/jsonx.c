@@ -152,8 +152,7 @@ enum wnc_err jx_get_number(const struct jx_body *body, const char *name, double 
 
     if (value == NULL)
         return E_MISSING_FIELD;
-    if (!json_object_is_type(value, json_type_double) &&
-        !json_object_is_type(value, json_type_int))
+    if (!json_object_is_type(value, json_type_double) && !json_object_is_type(value, json_type_int))
         return E_INVALID_FIELD;
     d = json_object_get_double(value);
     if (!isfinite(d))

@@ -36,9 +36,9 @@ void log_msg(enum log_level level, const char *fmt, ...)
     clock_gettime(CLOCK_REALTIME, &now);
     gmtime_r(&now.tv_sec, &tm);
     used = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-    used += (size_t)snprintf(line + used, sizeof(line) - used, ".%03ldZ %s[%d] %s: ",
-                             now.tv_nsec / 1000000, log_process, (int)getpid(),
-                             log_level_names[level]);
+    used += (size_t)snprintf(line + used, sizeof(line) - used,
+                             ".%03ldZ %s[%d] %s: ", now.tv_nsec / 1000000, log_process,
+                             (int)getpid(), log_level_names[level]);
     va_start(ap, fmt);
     if (used < sizeof(line))
         vsnprintf(line + used, sizeof(line) - used, fmt, ap);

@@ -65,8 +65,8 @@ int main(void)
             log_error("fcgi: cannot start worker thread %d", i);
             return 1;
         }
-    log_info("listening on %s with %d workers (redis %s:%d)", config.fcgi_socket,
-             config.workers, config.redis_host, config.redis_port);
+    log_info("listening on %s with %d workers (redis %s:%d)", config.fcgi_socket, config.workers,
+             config.redis_host, config.redis_port);
     sigwait(&stop_signals, &sig);
     log_info("stopping on signal %d", sig);
     main_stop = 1;

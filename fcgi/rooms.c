@@ -65,8 +65,8 @@ void rooms_create(struct api_ctx *c)
         const char *args[] = {user_id, name, key};
         if ((e = ids_room(c->room_id)) != E_OK || (e = rooms_new_identity(c, user_id)) != E_OK)
             break;
-        e = exec_room(c->w->store, c->w->pub, SCRIPT_CREATE, c->room_id, c->token_digest, 3,
-                      args, NULL, &r);
+        e = exec_room(c->w->store, c->w->pub, SCRIPT_CREATE, c->room_id, c->token_digest, 3, args,
+                      NULL, &r);
     }
     if (e != E_OK) {
         http_reply_error(c->req, e, e == E_NAME_TAKEN ? "hostName" : NULL, NULL);
@@ -90,8 +90,8 @@ void rooms_join(struct api_ctx *c)
 
     /* A member reloading the page rejoins with its token and stays the same user. */
     if (*c->token_digest) {
-        e = exec_room(c->w->store, c->w->pub, SCRIPT_STATE, c->room_id, c->token_digest, 0,
-                      NULL, NULL, &r);
+        e = exec_room(c->w->store, c->w->pub, SCRIPT_STATE, c->room_id, c->token_digest, 0, NULL,
+                      NULL, &r);
         if (e == E_OK) {
             rooms_reply_with_token(c, 200, &r);
             exec_result_free(&r);
@@ -111,8 +111,8 @@ void rooms_join(struct api_ctx *c)
     }
     snprintf(max, sizeof(max), "%d", config.max_users);
     const char *args[] = {user_id, name, key, max};
-    e = exec_room(c->w->store, c->w->pub, SCRIPT_JOIN, c->room_id, c->token_digest, 4, args,
-                  NULL, &r);
+    e = exec_room(c->w->store, c->w->pub, SCRIPT_JOIN, c->room_id, c->token_digest, 4, args, NULL,
+                  &r);
     if (e != E_OK) {
         http_reply_error(c->req, e, e == E_NAME_TAKEN ? "userName" : NULL, NULL);
         return;

@@ -14,11 +14,11 @@
 #define ROUTE_MAX_SEGMENTS 8
 
 enum route_flags {
-    ROUTE_TOKEN = 1 << 0,         /* a bearer token for the room is required */
-    ROUTE_TOKEN_OPTIONAL = 1 << 1,/* a token is used when present */
-    ROUTE_TOKEN_IN_QUERY = 1 << 2,/* ?token= accepted too (browsers' WebSocket/EventSource) */
-    ROUTE_BODY = 1 << 3,          /* a JSON object body is required */
-    ROUTE_BODY_OPTIONAL = 1 << 4, /* a JSON object body is read when present */
+    ROUTE_TOKEN = 1 << 0,          /* a bearer token for the room is required */
+    ROUTE_TOKEN_OPTIONAL = 1 << 1, /* a token is used when present */
+    ROUTE_TOKEN_IN_QUERY = 1 << 2, /* ?token= accepted too (browsers' WebSocket/EventSource) */
+    ROUTE_BODY = 1 << 3,           /* a JSON object body is required */
+    ROUTE_BODY_OPTIONAL = 1 << 4,  /* a JSON object body is read when present */
     ROUTE_NO_RATELIMIT = 1 << 5,
 };
 
@@ -30,38 +30,59 @@ struct route {
     const char *fields[ROUTE_MAX_FIELDS + 1]; /* body fields it takes, NULL-terminated */
 };
 
+/* clang-format off: one row per route reads better than one field per line. */
 static const struct route routes[] = {
     {"GET", "/health", health_get, ROUTE_NO_RATELIMIT, {NULL}},
     {"GET", "/api/time", time_get, 0, {NULL}},
     {"POST", "/api/rooms", rooms_create, ROUTE_BODY, {"hostName", NULL}},
     {"GET", "/api/rooms/{room}", rooms_get, ROUTE_TOKEN_OPTIONAL, {NULL}},
-    {"POST", "/api/rooms/{room}/join", rooms_join, ROUTE_TOKEN_OPTIONAL | ROUTE_BODY_OPTIONAL,
+    {"POST",
+     "/api/rooms/{room}/join",
+     rooms_join,
+     ROUTE_TOKEN_OPTIONAL | ROUTE_BODY_OPTIONAL,
      {"userName", NULL}},
     {"POST", "/api/rooms/{room}/leave", rooms_leave, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, {NULL}},
-    {"POST", "/api/rooms/{room}/users/{user}/promote", rooms_promote,
-     ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, {NULL}},
-    {"POST", "/api/rooms/{room}/users/{user}/kick", rooms_kick,
-     ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, {NULL}},
+    {"POST",
+     "/api/rooms/{room}/users/{user}/promote",
+     rooms_promote,
+     ROUTE_TOKEN | ROUTE_BODY_OPTIONAL,
+     {NULL}},
+    {"POST",
+     "/api/rooms/{room}/users/{user}/kick",
+     rooms_kick,
+     ROUTE_TOKEN | ROUTE_BODY_OPTIONAL,
+     {NULL}},
     {"GET", "/api/rooms/{room}/chat", chat_get, ROUTE_TOKEN, {NULL}},
     {"POST", "/api/rooms/{room}/chat", chat_post, ROUTE_TOKEN | ROUTE_BODY, {"text", NULL}},
-    {"POST", "/api/rooms/{room}/typing", chat_typing, ROUTE_TOKEN | ROUTE_BODY,
-     {"typing", NULL}},
+    {"POST", "/api/rooms/{room}/typing", chat_typing, ROUTE_TOKEN | ROUTE_BODY, {"typing", NULL}},
     {"PUT", "/api/rooms/{room}/video", video_set, ROUTE_TOKEN | ROUTE_BODY, {"url", NULL}},
-    {"POST", "/api/rooms/{room}/video/play", video_play, ROUTE_TOKEN | ROUTE_BODY,
+    {"POST",
+     "/api/rooms/{room}/video/play",
+     video_play,
+     ROUTE_TOKEN | ROUTE_BODY,
      {"position", NULL}},
-    {"POST", "/api/rooms/{room}/video/pause", video_pause, ROUTE_TOKEN | ROUTE_BODY,
+    {"POST",
+     "/api/rooms/{room}/video/pause",
+     video_pause,
+     ROUTE_TOKEN | ROUTE_BODY,
      {"position", NULL}},
-    {"POST", "/api/rooms/{room}/video/seek", video_seek, ROUTE_TOKEN | ROUTE_BODY,
+    {"POST",
+     "/api/rooms/{room}/video/seek",
+     video_seek,
+     ROUTE_TOKEN | ROUTE_BODY,
      {"position", NULL}},
-    {"POST", "/api/rooms/{room}/video/rate", video_rate, ROUTE_TOKEN | ROUTE_BODY,
-     {"rate", NULL}},
-    {"GET", "/api/rooms/{room}/events", events_subscribe, ROUTE_TOKEN | ROUTE_TOKEN_IN_QUERY,
+    {"POST", "/api/rooms/{room}/video/rate", video_rate, ROUTE_TOKEN | ROUTE_BODY, {"rate", NULL}},
+    {"GET",
+     "/api/rooms/{room}/events",
+     events_subscribe,
+     ROUTE_TOKEN | ROUTE_TOKEN_IN_QUERY,
      {NULL}},
     /* nchan's subscribe/unsubscribe hooks: nginx only reaches these from `internal`
      * locations, never from a client. */
     {"POST", "/_wnc/hook/sub", events_hook_sub, ROUTE_NO_RATELIMIT, {NULL}},
     {"POST", "/_wnc/hook/unsub", events_hook_unsub, ROUTE_NO_RATELIMIT, {NULL}},
 };
+/* clang-format on */
 
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
 
@@ -114,7 +135,8 @@ static int route_ratelimit_or_reply(struct api_ctx *c)
     store_reply_free(&r);
     snprintf(value, sizeof(value), "%d", config.rate_limit);
     http_add_header(c->req, "X-RateLimit-Limit", value);
-    snprintf(value, sizeof(value), "%ld", count >= config.rate_limit ? 0 : config.rate_limit - count);
+    snprintf(value, sizeof(value), "%ld",
+             count >= config.rate_limit ? 0 : config.rate_limit - count);
     http_add_header(c->req, "X-RateLimit-Remaining", value);
     if (count > config.rate_limit) {
         snprintf(value, sizeof(value), "%ld", ttl > 0 ? ttl : 1);
@@ -251,8 +273,7 @@ done:
     jx_free(c.body);
 }
 
-void api_reply_field_error(struct api_ctx *c, enum wnc_err e, const char *field,
-                           const char *cause)
+void api_reply_field_error(struct api_ctx *c, enum wnc_err e, const char *field, const char *cause)
 {
     if (cause == NULL && e == E_MISSING_FIELD)
         cause = "this field is required";
@@ -267,8 +288,8 @@ void api_run_and_reply(struct api_ctx *c, enum script_id script, int nargs, cons
     struct exec_result r;
     enum wnc_err e;
 
-    e = exec_room(c->w->store, c->w->pub, script, c->room_id, c->token_digest, nargs, args,
-                  lens, &r);
+    e = exec_room(c->w->store, c->w->pub, script, c->room_id, c->token_digest, nargs, args, lens,
+                  &r);
     if (e != E_OK) {
         if (e == E_RATE_LIMITED)
             http_add_header(c->req, "Retry-After", "10");

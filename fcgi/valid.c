@@ -119,7 +119,8 @@ enum wnc_err valid_name(const char *in, size_t len, char *out, char *key, const 
     for (size_t i = start; i < end; i++) {
         char c = in[i];
         if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              strchr(" -_.!?", c) != NULL) || c == '\0') {
+              strchr(" -_.!?", c) != NULL) ||
+            c == '\0') {
             *cause = "names may use letters, digits, spaces and - _ . ! ?";
             return E_INVALID_FIELD;
         }
@@ -202,8 +203,7 @@ static int valid_host_is(const char *host, size_t len, const char *name)
     return len == n && strncasecmp(host, name, n) == 0;
 }
 
-enum wnc_err valid_video_url(const char *in, size_t len, struct video_url *out,
-                             const char **cause)
+enum wnc_err valid_video_url(const char *in, size_t len, struct video_url *out, const char **cause)
 {
     const char *host, *path, *end = in + len, *p;
     size_t host_len, path_len;

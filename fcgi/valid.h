@@ -49,8 +49,7 @@ enum wnc_err valid_chat_text(const char *in, size_t len, const char **start, siz
 
 /* Video URLs: http(s), at most 2048 bytes, no spaces or control characters, a host; the kind is
  * detected from the host and path. */
-enum wnc_err valid_video_url(const char *in, size_t len, struct video_url *out,
-                             const char **cause);
+enum wnc_err valid_video_url(const char *in, size_t len, struct video_url *out, const char **cause);
 
 enum wnc_err valid_position(double position, const char **cause);
 enum wnc_err valid_rate(double rate, const char **cause);

@@ -137,8 +137,7 @@ int main(void)
     if (st == NULL || pub == NULL)
         return 1;
     log_info("started: tick %d ms, grace %d ms, typing %d ms, sync every %d ms",
-             config.pushd_tick_ms, config.grace_ms, config.typing_ttl_ms,
-             config.sync_interval_ms);
+             config.pushd_tick_ms, config.grace_ms, config.typing_ttl_ms, config.sync_interval_ms);
 
     while (!pushd_stop) {
         struct timespec tick = {config.pushd_tick_ms / 1000,
