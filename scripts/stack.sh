@@ -7,10 +7,12 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 export PORT=${PORT:-8080}
 export WNC_HOST=${WNC_HOST:-127.0.0.1}
-RUN_DIR=${WNC_RUN_DIR:-$ROOT/var}
+# Defaults that let a second `PORT=8081 make run` live beside the first: its own run
+# directory and Redis port (6390 + PORT - 8080).
+if [ "$PORT" = 8080 ]; then RUN_DIR=${WNC_RUN_DIR:-$ROOT/var}; else RUN_DIR=${WNC_RUN_DIR:-$ROOT/var/$PORT}; fi
 mkdir -p "$RUN_DIR"
 export RUN_DIR=$(cd "$RUN_DIR" && pwd)
-export REDIS_PORT=${REDIS_PORT:-6390}
+export REDIS_PORT=${REDIS_PORT:-$((6390 + PORT - 8080))}
 export WNC_REDIS_HOST=${WNC_REDIS_HOST:-127.0.0.1}
 export WNC_REDIS_PORT=$REDIS_PORT
 export WNC_BIN_DIR=${WNC_BIN_DIR:-$ROOT/build}

@@ -239,6 +239,16 @@ describe('transport fallback', () => {
     await tick();
     assert.equal(log.states.length, 2);
     assert.equal(stream.status, 'live');
+
+    /* A poll never hangs longer than 15 s: it is aborted and sent again. */
+    const polls = env.polls.length;
+    await env.advance(15100);
+    assert.equal(env.polls[polls - 1].init.signal.aborted, true);
+    env.polls[polls - 1].reject(new Error('aborted'));
+    await tick();
+    await tick();
+    assert.equal(env.polls.length, polls + 1);
+    assert.equal(stream.status, 'live');
     stream.close();
   });
 

@@ -114,9 +114,9 @@ test('host sets a file video and plays; a skewed guest follows, seeks once, paus
   try {
     await g.page.getByText('Waiting for the host to pick a video').waitFor();
     /* Guests cannot control playback. */
-    await g.page.locator('.wnc-video-play').click();
+    await g.page.locator('.wnc-video-play').click({ force: true });
     await g.page.getByText('Only hosts').waitFor();
-    assert.equal(await g.page.getByLabel('Video URL').count(), 0);
+    assert.equal(await g.page.getByLabel('Video URL').isVisible(), false);
 
     await h.page.getByLabel('Video URL').fill(videoUrl);
     await h.page.getByRole('button', { name: 'Set video' }).click();

@@ -21,6 +21,11 @@ export const NON_ADVANCING = new Set(['typing', 'video.sync']);
 const OPEN_TIMEOUT_MS = 8000;
 const POLL_OPEN_AFTER_MS = 300;
 const POLL_FAST_MS = 50;
+/*
+ * Each long-poll request is also the member's sign of life (nchan fires no presence hooks for
+ * long-poll), so never let one hang longer than half the server's default 30 s grace period.
+ */
+const POLL_MAX_MS = 15000;
 const REFETCH_RETRY_MS = 2000;
 /*
  * Events published between two long-poll requests are lost, and a lost *last* event leaves no
@@ -269,7 +274,7 @@ export function createEventStream(options) {
   function startPoll(cb) {
     let stopped = false;
     let didOpen = false;
-    const controller = typeof AbortController === 'function' ? new AbortController() : null;
+    let controller = null;
     const markOpen = () => {
       if (!didOpen && !stopped) {
         didOpen = true;
@@ -282,6 +287,12 @@ export function createEventStream(options) {
       let fastInARow = 0;
       while (!stopped) {
         const started = Date.now();
+        controller = typeof AbortController === 'function' ? new AbortController() : null;
+        let expired = false;
+        const maxTimer = setTimer(() => {
+          expired = true;
+          if (controller) controller.abort();
+        }, POLL_MAX_MS);
         let res;
         try {
           res = await env.fetch(path, {
@@ -290,16 +301,30 @@ export function createEventStream(options) {
             signal: controller ? controller.signal : undefined,
           });
         } catch (err) {
-          if (!stopped) cb.drop();
+          clearTimer(maxTimer);
+          if (stopped) return;
+          if (expired) {
+            /* Our own time limit: poll again, and look for what fell in between. */
+            cb.settle();
+            continue;
+          }
+          cb.drop();
           return;
         }
-        if (stopped) return;
         let text = '';
         if (res.status === 200) {
-          text = await res.text().catch(() => '');
-          if (stopped) return;
+          try {
+            text = await res.text();
+          } catch (err) {
+            text = '';
+          }
+        }
+        clearTimer(maxTimer);
+        if (stopped) return;
+        if (res.status === 200) {
           markOpen();
           if (text) cb.message(text);
+          else if (expired) cb.settle();
         } else if (res.status === 304 || res.status === 408 || res.status === 204) {
           markOpen();
         } else {
@@ -357,12 +382,15 @@ export function createEventStream(options) {
       message: (text) => {
         if (g !== gen || closed) return;
         onMessage(text);
-        if (transports[idx] === 'poll' && opened) {
-          clearTimer(settleTimer);
-          settleTimer = setTimer(() => {
-            if (g === gen && !closed && opened) beginSync();
-          }, POLL_SETTLE_MS);
-        }
+        if (transports[idx] === 'poll') cb.settle();
+      },
+      /* Long-poll only: fetch the state once things are quiet (see POLL_SETTLE_MS). */
+      settle: () => {
+        if (g !== gen || closed) return;
+        clearTimer(settleTimer);
+        settleTimer = setTimer(() => {
+          if (g === gen && !closed && opened) beginSync();
+        }, POLL_SETTLE_MS);
       },
       drop: () => {
         if (g !== gen || closed) return;
