@@ -23,6 +23,7 @@ void events_subscribe(struct api_ctx *c)
     struct exec_result res;
     enum wnc_err e;
     long open = 0;
+    int long_poll;
 
     e = exec_room(c->w->store, c->w->pub, SCRIPT_SUBSCRIBE, c->room_id, c->token_digest, 0, NULL,
                   NULL, &res);
@@ -40,7 +41,8 @@ void events_subscribe(struct api_ctx *c)
         http_reply_error(c->req, e != E_OK ? e : E_TOO_MANY_SUBSCRIPTIONS, NULL, NULL);
         return;
     }
-    if (*c->req->upgrade == '\0' && strstr(c->req->accept, "text/event-stream") == NULL) {
+    long_poll = *c->req->upgrade == '\0' && strstr(c->req->accept, "text/event-stream") == NULL;
+    if (long_poll) {
         const char *args[] = {res.body, "0"};
         struct exec_result poll;
         if (exec_room(c->w->store, c->w->pub, SCRIPT_PRESENCE, c->room_id, "", 2, args, NULL,
@@ -48,8 +50,9 @@ void events_subscribe(struct api_ctx *c)
             exec_result_free(&poll);
     }
     /* The user id and address come from the server, never from the client. */
-    snprintf(redirect, sizeof(redirect), "/_wnc/sub/%s?room=%s&user=%s&ip=%.45s", res.channel,
-             c->room_id, res.body, c->req->remote_addr);
+    snprintf(redirect, sizeof(redirect), "/_wnc/%s/%s?room=%s&user=%s&ip=%.45s",
+             long_poll ? "poll" : "sub", res.channel, c->room_id, res.body,
+             c->req->remote_addr);
     exec_result_free(&res);
     http_add_header(c->req, "X-Accel-Redirect", redirect);
     http_add_header(c->req, "X-Accel-Buffering", "no");

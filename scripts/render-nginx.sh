@@ -8,6 +8,7 @@ sed -e "s|@RUN_DIR@|$RUN_DIR|g" \
     -e "s|@CONF_DIR@|$CONF_DIR|g" \
     -e "s|@ACCESS_LOG@|$ACCESS_LOG|g" \
     -e "s|@WS_PING_S@|$WS_PING_S|g" \
+    -e "s|@POLL_TIMEOUT_S@|${POLL_TIMEOUT_S:-15}|g" \
     -e "s|@NGINX_WORKERS@|$NGINX_WORKERS|g" \
     -e "s|@NOFILE@|${NOFILE:-1024}|g" \
     -e "s|@WORKER_CONNECTIONS@|${WORKER_CONNECTIONS:-1024}|g" \

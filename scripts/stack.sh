@@ -22,6 +22,8 @@ export WNC_PUBLISH_SOCKET=$RUN_DIR/publish.sock
 export WNC_REDIS_APPENDONLY=${WNC_REDIS_APPENDONLY:-yes}
 export NGINX_WORKERS=${WNC_NGINX_WORKERS:-auto}
 export WS_PING_S=${WNC_WS_PING_S:-5}
+# A long-poll ends after half the presence grace period (see wnc-site.conf.in).
+export POLL_TIMEOUT_S=$(( ${WNC_GRACE_MS:-30000} / 2000 > 0 ? ${WNC_GRACE_MS:-30000} / 2000 : 1 ))
 export LISTEN=$WNC_HOST:$PORT
 export WEB_ROOT=${WNC_WEB_ROOT:-$ROOT/web}
 export CONF_DIR=$RUN_DIR

@@ -189,6 +189,7 @@ extern const char *const proc_group_name[PG__MAX];
 struct proc_sample {
     uint64_t t_ns;
     double cpu_s[PG__MAX];     /* utime + stime, seconds */
+    double sys_s[PG__MAX];     /* stime alone: kernel work (TCP, syscalls) */
     uint64_t rss_kib[PG__MAX]; /* sum of VmRSS */
     uint64_t hwm_kib[PG__MAX]; /* sum of VmHWM (peak per process) */
     uint64_t pss_kib[PG__MAX]; /* sum of Pss: shared pages split fairly */

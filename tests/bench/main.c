@@ -134,7 +134,7 @@ struct counters {
     uint64_t msgs_total, msgs_window, gaps, reordered;
     uint64_t last_msg_ns;
     uint64_t verify_pending, verify_lost, verify_extra, verify_fail;
-    uint64_t ops_done;
+    uint64_t ops_done, unanswered;
     uint64_t pending;           /* setup requests not yet answered */
     uint64_t measuring;
 };
@@ -510,13 +510,15 @@ static void action_done(void *ctx, int status, const char *body, size_t len,
     if (status >= 200 && status < 300) {
         if (measured) {
             ctr.actions_ok++;
-            ctr.expected += s->expected;
             hist_add(rest_lat, (lg_now_ns() - t_submit) / 1000);
         }
         return;
     }
-    if (measured)
+    /* A refused action publishes nothing: nobody should expect it. */
+    if (measured) {
         ctr.actions_fail++;
+        ctr.expected -= s->expected;
+    }
     count_status(status);
     if (ctr.actions_fail + ctr.skipped < 3 && ctr.status_fail[status / 100 < 6 ? status / 100 : 0] < 3)
         fprintf(stderr, "action failed: status %d: %.*s\n", status,
@@ -538,8 +540,12 @@ static void send_action(uint32_t r, int measured, int chat)
     s->measured = (uint8_t)measured;
     char path[64], body[96];
     uint64_t a = rm->actions++;
-    if (measured)
+    /* Expected deliveries are counted at send time, so that an action
+     * still unanswered at the end counts as lost, not as nothing. */
+    if (measured) {
         ctr.actions_sent++;
+        ctr.expected += s->expected;
+    }
     if (chat && rm->n_joined > 0) {
         struct member *m = &members[rm->first + (uint32_t)(a % rm->n_joined)];
         if (m->token != NULL) {
@@ -563,7 +569,7 @@ struct result {
     double events_in_s, deliveries_s, msgs_s;
     double p50, p95, p99, max; /* ms */
     double rest_p50, rest_p99;
-    double srv_cpu_s[PG__MAX], srv_cpu_total;
+    double srv_cpu_s[PG__MAX], srv_sys_s[PG__MAX], srv_cpu_total;
     double us_per_delivery;
     double lg_cpu_cores;
     double joins_s, subs_s, ops_s;
@@ -632,9 +638,10 @@ static void write_json(void)
             (unsigned long long)ctr.opened, (unsigned long long)ctr.open_fail,
             (unsigned long long)ctr.dropped);
     fprintf(f, "  \"actionsSent\": %llu,\n  \"actionsOk\": %llu,\n  \"actionsFail\": %llu,\n"
-               "  \"skipped\": %llu,\n",
+               "  \"skipped\": %llu,\n  \"unanswered\": %llu,\n",
             (unsigned long long)ctr.actions_sent, (unsigned long long)ctr.actions_ok,
-            (unsigned long long)ctr.actions_fail, (unsigned long long)ctr.skipped);
+            (unsigned long long)ctr.actions_fail, (unsigned long long)ctr.skipped,
+            (unsigned long long)ctr.unanswered);
     fprintf(f, "  \"expected\": %llu,\n  \"delivered\": %llu,\n  \"lost\": %lld,\n"
                "  \"seqGaps\": %llu,\n  \"seqReordered\": %llu,\n",
             (unsigned long long)ctr.expected, (unsigned long long)ctr.delivered,
@@ -649,6 +656,7 @@ static void write_json(void)
     fprintf(f, "  \"restLatencyMs\": {\"p50\": %.3f, \"p99\": %.3f, \"count\": %llu},\n",
             res.rest_p50, res.rest_p99, (unsigned long long)rest_lat->count);
     json_groups_dbl(f, "serverCpuS", res.srv_cpu_s);
+    json_groups_dbl(f, "serverSysCpuS", res.srv_sys_s);
     fprintf(f, "  \"serverCpuCores\": %.4f,\n  \"serverUsPerDelivery\": %.4f,\n",
             res.wall_s > 0 ? res.srv_cpu_total / res.wall_s : 0, res.us_per_delivery);
     json_groups_u64(f, "peakRssKiB", peak_sample.rss_kib);
@@ -689,7 +697,7 @@ static void print_row(void)
 {
     char name[64], extra[64] = "";
     snprintf(name, sizeof name, "%s%s%s", cfg.wl_name, cfg.label[0] ? ":" : "", cfg.label);
-    uint64_t errors = ctr.actions_fail + ctr.skipped + ctr.open_fail + ctr.dropped +
+    uint64_t errors = ctr.actions_fail + ctr.skipped + ctr.unanswered + ctr.open_fail + ctr.dropped +
                       ctr.join_fail + ctr.create_fail;
     if (cfg.wl == WL_JOINSTORM)
         snprintf(extra, sizeof extra, "joins/s=%.0f lost=%llu", res.joins_s,
@@ -704,9 +712,11 @@ static void print_row(void)
            res.p50, res.p95, res.p99, res.max,
            res.wall_s > 0 ? res.srv_cpu_total / res.wall_s : 0, res.us_per_delivery,
            res.lg_cpu_cores, (unsigned long long)errors, extra);
-    printf("    cpu(cores):");
+    printf("    cpu(cores, sys part):");
     for (int g = 0; g < PG__MAX; g++)
-        printf(" %s=%.3f", proc_group_name[g], res.wall_s > 0 ? res.srv_cpu_s[g] / res.wall_s : 0);
+        printf(" %s=%.3f(%.3f)", proc_group_name[g],
+               res.wall_s > 0 ? res.srv_cpu_s[g] / res.wall_s : 0,
+               res.wall_s > 0 ? res.srv_sys_s[g] / res.wall_s : 0);
     printf("  peakRSS(MiB):");
     for (int g = 0; g < PG__MAX; g++)
         printf(" %s=%.1f", proc_group_name[g], (double)peak_sample.rss_kib[g] / 1024.0);
@@ -744,6 +754,7 @@ static void window_end(struct window *w)
         if (g == PG_OTHER)
             continue; /* the launcher script, not the server */
         res.srv_cpu_s[g] = w->b.cpu_s[g] - w->a.cpu_s[g];
+        res.srv_sys_s[g] = w->b.sys_s[g] - w->a.sys_s[g];
         res.srv_cpu_total += res.srv_cpu_s[g];
     }
     res.srv_cpu_s[PG_OTHER] = w->b.cpu_s[PG_OTHER] - w->a.cpu_s[PG_OTHER];
@@ -753,6 +764,12 @@ static void window_end(struct window *w)
 static int drain_done(void)
 {
     return http_outstanding(pool) == 0 && ctr.delivered >= ctr.expected;
+}
+
+/* Requests still unanswered after the drain: a saturated server. */
+static void count_unanswered(void)
+{
+    ctr.unanswered = http_outstanding(pool);
 }
 
 /* fanout and chat: open-loop senders at cfg.rate per room. */
@@ -795,6 +812,7 @@ static void run_events(int chat, uint64_t t0)
     }
     window_end(&win);
     run_until(drain_done, DRAIN_MAX_NS);
+    count_unanswered();
     proc_sample(&res.loaded, 1);
     res.events_in_s = (double)ctr.actions_ok / res.wall_s;
     res.deliveries_s = (double)ctr.delivered / res.wall_s;

@@ -85,6 +85,7 @@ struct proc_row {
     int group;
     int included;
     double cpu_s;
+    double sys_s;
 };
 
 static int g_stack_pid;
@@ -145,6 +146,7 @@ static int proc_read_stat(int pid, struct proc_row *row)
     row->ppid = ppid;
     row->group = proc_group_of(comm);
     row->cpu_s = (double)(utime + stime) / (double)ticks;
+    row->sys_s = (double)stime / (double)ticks;
     row->included = 0;
     return 0;
 }
@@ -239,6 +241,7 @@ void proc_sample(struct proc_sample *s, int with_pss)
         int g = rows[i].group;
         s->nprocs[g]++;
         s->cpu_s[g] += rows[i].cpu_s;
+        s->sys_s[g] += rows[i].sys_s;
         char path[64], buf[4096];
         snprintf(path, sizeof path, "/proc/%d/status", rows[i].pid);
         FILE *f = fopen(path, "r");

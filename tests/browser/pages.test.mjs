@@ -60,6 +60,21 @@ describe('home page', () => {
   });
 });
 
+describe('404 page', () => {
+  test('offers the way back (phone)', async () => {
+    const { context, page, errors } = await openPage(browser, stack.url, PHONE);
+    try {
+      await page.goto('/404.html');
+      await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+      assert.equal(await page.getByRole('link', { name: 'Join a room' }).getAttribute('href'), '/join');
+      await shoot(page, '404-phone');
+      assert.deepEqual(seriousErrors(errors), []);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
 describe('create page', () => {
   test('validates the name inline, then creates the room and opens it', async () => {
     const { context, page, errors } = await openPage(browser, stack.url, PHONE);

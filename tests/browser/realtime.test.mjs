@@ -13,7 +13,6 @@ let browser;
 let stack;
 
 before(async () => {
-  /* A long grace period: long-poll members are never marked online (see the todo test below). */
   stack = await startTestStack({ WNC_GRACE_MS: '60000' });
   browser = await launchBrowser();
 });
@@ -107,12 +106,10 @@ describe('transport fallback', () => {
 describe('long-poll presence', () => {
   /*
    * nchan fires no presence hooks for long-poll, so the server counts each poll as a sign of
-   * life for one grace period. But with nchan_subscriber_timeout 0 a poll in a quiet room can
-   * wait longer than that, and the member is timed out while still polling. The client re-polls
-   * every 15 s (half the default grace); the real fix is a long-poll timeout below the grace
-   * period on the server (nchan answers 304/408, the client polls again).
+   * life for one grace period, and ends every long-poll after half the grace period (nchan
+   * answers 408/304 and the client polls again), so a quiet room never times a poller out.
    */
-  test('a long-poll member stays in a quiet room past the grace period', { todo: 'server: long-poll timeout must be shorter than WNC_GRACE_MS' }, async () => {
+  test('a long-poll member stays in a quiet room past the grace period', async () => {
     const short = await startTestStack({ WNC_GRACE_MS: '4000' });
     const host = await createRoomViaUi(browser, short.url, 'Hal', DESKTOP);
     let guest;

@@ -65,10 +65,11 @@ async function api(method, path, body, token) {
 }
 
 /* Opens the real room page as an existing member (identity in sessionStorage). */
-async function openRoom(roomId, who, skew = 0) {
+async function openRoom(roomId, who, skew = 0, extraInit = null) {
   const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
   context.setDefaultTimeout(15000);
   await context.addInitScript(INIT(skew));
+  if (extraInit) await context.addInitScript(extraInit);
   await context.addInitScript(({ key, id }) => sessionStorage.setItem(key, JSON.stringify(id)), {
     key: `wnc:identity:${roomId}`,
     id: { userId: who.userId, token: who.token, name: who.name },
@@ -81,11 +82,11 @@ async function openRoom(roomId, who, skew = 0) {
   return { context, page, errors };
 }
 
-async function setup() {
+async function setup(extraInit = null) {
   const host = await api('POST', '/api/rooms', { hostName: 'Hana' });
   const guest = await api('POST', `/api/rooms/${host.roomId}/join`, { userName: 'Gus' });
-  const h = await openRoom(host.roomId, { ...host, name: 'Hana' });
-  const g = await openRoom(host.roomId, { ...guest, name: 'Gus' }, 4000);
+  const h = await openRoom(host.roomId, { ...host, name: 'Hana' }, 0, extraInit);
+  const g = await openRoom(host.roomId, { ...guest, name: 'Gus' }, 4000, extraInit);
   return { roomId: host.roomId, host, guest, h, g };
 }
 
@@ -178,5 +179,37 @@ test('an unreachable YouTube fails with a clear message', async () => {
     await h.page.locator('.wnc-video-message').getByText('YouTube player could not be loaded').waitFor({ timeout: 15000 });
   } finally {
     await h.context.close();
+  }
+});
+
+/* Recent Chromium plays HLS natively; hide that so the hls.js path runs. */
+const NO_NATIVE_HLS = `(() => {
+  const orig = HTMLMediaElement.prototype.canPlayType;
+  HTMLMediaElement.prototype.canPlayType = function (t) {
+    return /mpegurl/i.test(t) ? '' : orig.call(this, t);
+  };
+})();`;
+
+test('an HLS stream plays through hls.js and the guest follows', async () => {
+  const { testHls } = await import('../sync/media.mjs');
+  const hls = await testHls({ seconds: 20 });
+  const hlsMedia = await startMediaServer(hls.files);
+  const { roomId, host, h, g } = await setup(NO_NATIVE_HLS);
+  try {
+    await api('PUT', `/api/rooms/${roomId}/video`, { url: `${hlsMedia.url}/hls/index.m3u8` }, host.token);
+    for (const x of [h, g]) await x.page.locator('.wnc-video[data-status="paused"]').waitFor();
+    const video = await roomVideo(roomId, host.token);
+    assert.equal(video.kind, 'hls');
+    await api('POST', `/api/rooms/${roomId}/video/play`, { position: 2 }, host.token);
+    await waitInSync(g.page, roomId, host.token);
+    const p = await g.page.evaluate(() => window.__probe());
+    assert.ok(p.ct > 2);
+    assert.equal(await g.page.evaluate(() => typeof window.Hls), 'function', 'hls.js was used');
+    assert.match(await g.page.evaluate(() => document.querySelector('.wnc-video video').src), /^blob:/);
+    assert.deepEqual([...h.errors, ...g.errors], []);
+  } finally {
+    await h.context.close();
+    await g.context.close();
+    await hlsMedia.close();
   }
 });

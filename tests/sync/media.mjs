@@ -5,7 +5,7 @@
  * support to serve it on a free loopback port.
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, statSync, renameSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, statSync, renameSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,13 +53,20 @@ export function startMediaServer(files, extra = null) {
   const server = http.createServer((req, res) => {
     if (extra && extra(req, res)) return;
     const u = new URL(req.url, 'http://x');
+    /* hls.js fetches with XHR, so the media must allow other origins (as HLS CDNs do). */
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { 'Access-Control-Allow-Headers': 'Range', 'Access-Control-Allow-Methods': 'GET, HEAD' }).end();
+      return;
+    }
     const file = files[u.pathname];
     if (!file || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(404).end();
       return;
     }
     const size = statSync(file).size;
-    const type = file.endsWith('.webm') ? 'video/webm' : file.endsWith('.mp4') ? 'video/mp4' : 'application/octet-stream';
+    const types = { '.webm': 'video/webm', '.mp4': 'video/mp4', '.m3u8': 'application/vnd.apple.mpegurl', '.ts': 'video/mp2t' };
+    const type = types[path.extname(file)] || 'application/octet-stream';
     const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range || '');
     let start = 0;
     let end = size - 1;
@@ -78,6 +85,7 @@ export function startMediaServer(files, extra = null) {
       status = 206;
     }
     const headers = {
+      'Access-Control-Expose-Headers': 'Content-Range, Content-Length, Accept-Ranges',
       'Content-Type': type,
       'Accept-Ranges': 'bytes',
       'Content-Length': end - start + 1,
@@ -105,4 +113,37 @@ export function startMediaServer(files, extra = null) {
       });
     });
   });
+}
+
+/*
+ * Makes (or reuses) a short HLS stream (H.264 + AAC in MPEG-TS segments,
+ * which hls.js transmuxes for Media Source Extensions). Resolves to
+ * {dir, files: {'/hls/index.m3u8': path, '/hls/seg0.ts': path, ...}}.
+ */
+export async function testHls({ seconds = 20, dir = path.join(ROOT, 'var', 'media') } = {}) {
+  const out = path.join(dir, `hls-${seconds}s-v1`);
+  const index = path.join(out, 'index.m3u8');
+  if (!existsSync(index)) {
+    mkdirSync(out, { recursive: true });
+    const args = [
+      '-hide_banner', '-loglevel', 'error', '-y',
+      '-f', 'lavfi', '-i', `testsrc2=size=320x180:rate=30:duration=${seconds}`,
+      '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
+      '-c:v', 'libx264', '-preset', 'veryfast', '-g', '30', '-pix_fmt', 'yuv420p',
+      '-c:a', 'aac', '-b:a', '64k',
+      '-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'vod',
+      '-hls_segment_filename', path.join(out, 'seg%d.ts'),
+      index,
+    ];
+    await new Promise((resolve, reject) => {
+      const p = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      p.stderr.on('data', (d) => (err += d));
+      p.on('error', reject);
+      p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg (hls) failed (${code}): ${err}`))));
+    });
+  }
+  const files = {};
+  for (const name of readdirSync(out)) files[`/hls/${name}`] = path.join(out, name);
+  return { dir: out, files };
 }

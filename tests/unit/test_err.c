@@ -55,8 +55,8 @@ static void test_statuses(void)
     };
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        UNIT_CHECK(err_status(rows[i].e) == rows[i].status, "%s: status %d",
-                   err_code(rows[i].e), err_status(rows[i].e));
+        UNIT_CHECK(err_status(rows[i].e) == rows[i].status, "%s: status %d", err_code(rows[i].e),
+                   err_status(rows[i].e));
         if (rows[i].code != NULL)
             UNIT_CHECK(strcmp(err_code(rows[i].e), rows[i].code) == 0, "error %d: code %s",
                        (int)rows[i].e, err_code(rows[i].e));
@@ -66,10 +66,10 @@ static void test_statuses(void)
 static void test_out_of_range(void)
 {
     CU_ASSERT_EQUAL(err_status(E_ERR__MAX), 500);
-    CU_ASSERT_EQUAL(err_status((enum wnc_err)-1), 500);
+    CU_ASSERT_EQUAL(err_status((enum wnc_err) - 1), 500);
     CU_ASSERT_STRING_EQUAL(err_code(E_ERR__MAX), "internal");
     CU_ASSERT_STRING_EQUAL(err_code((enum wnc_err)1000), "internal");
-    CU_ASSERT_PTR_NOT_NULL(err_message((enum wnc_err)-5));
+    CU_ASSERT_PTR_NOT_NULL(err_message((enum wnc_err) - 5));
 }
 
 /* Every code word maps back to an error with that code word; codes are unique except where two
@@ -79,8 +79,8 @@ static void test_from_code_round_trip(void)
 {
     for (int i = 1; i < E_ERR__MAX; i++) {
         enum wnc_err e = (enum wnc_err)i, back = err_from_code(err_code(e));
-        UNIT_CHECK(strcmp(err_code(back), err_code(e)) == 0, "%s maps back to %s",
-                   err_code(e), err_code(back));
+        UNIT_CHECK(strcmp(err_code(back), err_code(e)) == 0, "%s maps back to %s", err_code(e),
+                   err_code(back));
         if (e != E_TOO_MANY_SUBSCRIPTIONS)
             UNIT_CHECK(back == e, "%s maps back to %d, not %d", err_code(e), (int)back, i);
     }
@@ -91,8 +91,8 @@ static void test_from_code_round_trip(void)
 
 static void test_from_code_unknown(void)
 {
-    static const char *const unknown[] = {"", "bogus", "NOT_HOST", "not_host ", " not_host",
-                                          "not", "ok"};
+    static const char *const unknown[] = {"",          "bogus", "NOT_HOST", "not_host ",
+                                          " not_host", "not",   "ok"};
 
     for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
         UNIT_CHECK(err_from_code(unknown[i]) == E_INTERNAL, "code '%s' is not internal",

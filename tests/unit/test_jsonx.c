@@ -36,7 +36,10 @@ static enum wnc_err parse_only(const char *s, size_t len)
     return e;
 }
 
-#define ROW(s) {s, sizeof(s) - 1}
+#define ROW(s)                                                                                     \
+    {                                                                                              \
+        s, sizeof(s) - 1                                                                           \
+    }
 
 static const struct {
     const char *s;
@@ -45,11 +48,11 @@ static const struct {
     ROW("{}"),
     ROW("{\"a\":1}"),
     ROW(" \t\r\n{ \"a\" : 1 , \"b\" : \"x\" }"),
-    ROW("{\"a\":1} \n\t\r "), /* trailing white space */
-    ROW("{\"a\":{\"b\":{\"c\":{}}}}"),    /* depth 4 */
-    ROW("{\"a\":[[[1]]]}"),               /* depth 4 with arrays */
+    ROW("{\"a\":1} \n\t\r "),          /* trailing white space */
+    ROW("{\"a\":{\"b\":{\"c\":{}}}}"), /* depth 4 */
+    ROW("{\"a\":[[[1]]]}"),            /* depth 4 with arrays */
     ROW("{\"a\":null,\"b\":true,\"c\":false,\"d\":-1.5e-3,\"e\":\"\\u00e9\\n\"}"),
-    ROW("{\"a\":\"\\ud83d\\ude00\"}"),    /* a surrogate pair escape */
+    ROW("{\"a\":\"\\ud83d\\ude00\"}"), /* a surrogate pair escape */
     ROW("{\"\":1}"),
 };
 
@@ -62,10 +65,10 @@ static const struct {
     ROW("{"),
     ROW("}"),
     ROW("{\"a\":1"),
-    ROW("{\"a\":1} x"),                     /* trailing garbage */
+    ROW("{\"a\":1} x"), /* trailing garbage */
     ROW("{\"a\":1}{}"),
     ROW("{\"a\":1},"),
-    ROW("{}\x0b"),                          /* not JSON white space */
+    ROW("{}\x0b"), /* not JSON white space */
     ROW("{\"a\":1,}"),
     ROW("{,}"),
     ROW("{\"a\"}"),
@@ -83,17 +86,17 @@ static const struct {
     ROW("{\"a\":\"\\x41\"}"),
     ROW("{\"a\":\"unterminated}"),
     ROW("{/*c*/}"),
-    ROW("\xef\xbb\xbf{}"),                  /* BOM */
-    ROW("[]"),                              /* non-object roots */
+    ROW("\xef\xbb\xbf{}"), /* BOM */
+    ROW("[]"),             /* non-object roots */
     ROW("[{\"a\":1}]"),
     ROW("\"x\""),
     ROW("1"),
     ROW("true"),
     ROW("null"),
-    ROW("{\"a\":[[[[1]]]]}"),               /* depth 5 */
+    ROW("{\"a\":[[[[1]]]]}"), /* depth 5 */
     ROW("{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":1}}}}}"),
     ROW("{\"a\":[[[{\"x\":1}]]]}"),
-    ROW("{\"a\":\"\xe2\x82\"}"),            /* truncated UTF-8 */
+    ROW("{\"a\":\"\xe2\x82\"}"), /* truncated UTF-8 */
     ROW("{\"a\":\"\xff\"}"),
     ROW("{}\0x"),
 };
@@ -108,8 +111,8 @@ static void test_good(void)
 static void test_bad(void)
 {
     for (size_t i = 0; i < sizeof(bad_rows) / sizeof(bad_rows[0]); i++)
-        UNIT_CHECK(parse_only(bad_rows[i].s, bad_rows[i].len) == E_INVALID_JSON,
-                   "bad row %zu: %s", i, bad_rows[i].s);
+        UNIT_CHECK(parse_only(bad_rows[i].s, bad_rows[i].len) == E_INVALID_JSON, "bad row %zu: %s",
+                   i, bad_rows[i].s);
 }
 
 static void test_deep_nesting(void)
@@ -166,8 +169,7 @@ static void test_strings_utf8(void)
     const char *s = NULL;
     size_t len = 0;
 
-    CU_ASSERT_EQUAL_FATAL(parse("{\"t\":\"\xc3\xa9\\u00e9\\ud83d\\ude00\\\"\\\\\\/\"}", &b),
-                          E_OK);
+    CU_ASSERT_EQUAL_FATAL(parse("{\"t\":\"\xc3\xa9\\u00e9\\ud83d\\ude00\\\"\\\\\\/\"}", &b), E_OK);
     CU_ASSERT_EQUAL(jx_get_string(b, "t", &s, &len), E_OK);
     CU_ASSERT_EQUAL(len, 11);
     CU_ASSERT_EQUAL(memcmp(s, "\xc3\xa9\xc3\xa9\xf0\x9f\x98\x80\"\\/", 11), 0);
@@ -257,8 +259,8 @@ static void test_getters(void)
         const char *field;
         int kind; /* 0 string, 1 number, 2 bool */
     } wrong[] = {
-        {"i", 0}, {"t", 0}, {"o", 0}, {"a", 0},    {"s", 1},  {"t", 1},   {"o", 1},
-        {"a", 1}, {"s", 2}, {"i", 2}, {"z", 2},    {"o", 2},  {"big", 1}, {"neg", 1},
+        {"i", 0}, {"t", 0}, {"o", 0}, {"a", 0}, {"s", 1}, {"t", 1},   {"o", 1},
+        {"a", 1}, {"s", 2}, {"i", 2}, {"z", 2}, {"o", 2}, {"big", 1}, {"neg", 1},
     };
     for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
         enum wnc_err e = wrong[i].kind == 0   ? jx_get_string(b, wrong[i].field, &s, &len)

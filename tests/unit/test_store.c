@@ -329,7 +329,7 @@ static const struct unit_test store_tests[] = {
 
 int test_store_register(void)
 {
-    CU_pSuite s = CU_add_suite_with_setup_and_teardown("store", store_suite_init,
-                                                       store_suite_clean, store_setup, NULL);
+    CU_pSuite s = CU_add_suite_with_setup_and_teardown("store", store_suite_init, store_suite_clean,
+                                                       store_setup, NULL);
     return s == NULL ? -1 : unit_add_tests(s, store_tests);
 }

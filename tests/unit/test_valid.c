@@ -9,7 +9,7 @@
 #include "valid.h"
 
 #define YT "dQw4w9WgXcQ"
-#define LEN_STR (size_t)-1 /* a row whose length is strlen(in) */
+#define LEN_STR (size_t) - 1 /* a row whose length is strlen(in) */
 
 /* ---- UTF-8 ----------------------------------------------------------------------------- */
 
@@ -20,31 +20,31 @@ static const struct {
 } utf8_rows[] = {
     {"", 0, 1},
     {"plain ascii", LEN_STR, 1},
-    {"\xc3\xa9t\xc3\xa9", LEN_STR, 1},               /* été */
-    {"\xe2\x82\xac", LEN_STR, 1},                    /* € */
-    {"\xf0\x9f\x98\x80", LEN_STR, 1},                /* U+1F600 */
-    {"\xf4\x8f\xbf\xbf", LEN_STR, 1},                /* U+10FFFF, the last code point */
-    {"\xed\x9f\xbf", LEN_STR, 1},                    /* U+D7FF, just below the surrogates */
-    {"\xee\x80\x80", LEN_STR, 1},                    /* U+E000, just above them */
-    {"a\0b", 3, 1},                                  /* NUL is a valid code point */
-    {"\xc0\xaf", LEN_STR, 0},                        /* overlong '/' */
-    {"\xc1\xbf", LEN_STR, 0},                        /* overlong */
-    {"\xe0\x80\xaf", LEN_STR, 0},                    /* overlong, 3 bytes */
-    {"\xe0\x9f\xbf", LEN_STR, 0},                    /* overlong U+07FF */
-    {"\xf0\x80\x80\xaf", LEN_STR, 0},                /* overlong, 4 bytes */
-    {"\xf0\x8f\xbf\xbf", LEN_STR, 0},                /* overlong U+FFFF */
-    {"\xed\xa0\x80", LEN_STR, 0},                    /* U+D800, a surrogate */
-    {"\xed\xbf\xbf", LEN_STR, 0},                    /* U+DFFF */
-    {"\xed\xa0\xbd\xed\xb8\x80", LEN_STR, 0},        /* CESU-8 pair */
-    {"\xf4\x90\x80\x80", LEN_STR, 0},                /* U+110000 */
-    {"\xf5\x80\x80\x80", LEN_STR, 0},                /* lead byte past U+10FFFF */
-    {"\xf8\x88\x80\x80\x80", LEN_STR, 0},            /* 5-byte form */
-    {"\xe2\x82", LEN_STR, 0},                        /* truncated */
-    {"ok\xf0\x9f\x98", LEN_STR, 0},                  /* truncated at the end */
-    {"\xf0\x9f\x98\x80", 3, 0},                      /* truncated by len */
-    {"\x80", LEN_STR, 0},                            /* lone continuation */
+    {"\xc3\xa9t\xc3\xa9", LEN_STR, 1},        /* été */
+    {"\xe2\x82\xac", LEN_STR, 1},             /* € */
+    {"\xf0\x9f\x98\x80", LEN_STR, 1},         /* U+1F600 */
+    {"\xf4\x8f\xbf\xbf", LEN_STR, 1},         /* U+10FFFF, the last code point */
+    {"\xed\x9f\xbf", LEN_STR, 1},             /* U+D7FF, just below the surrogates */
+    {"\xee\x80\x80", LEN_STR, 1},             /* U+E000, just above them */
+    {"a\0b", 3, 1},                           /* NUL is a valid code point */
+    {"\xc0\xaf", LEN_STR, 0},                 /* overlong '/' */
+    {"\xc1\xbf", LEN_STR, 0},                 /* overlong */
+    {"\xe0\x80\xaf", LEN_STR, 0},             /* overlong, 3 bytes */
+    {"\xe0\x9f\xbf", LEN_STR, 0},             /* overlong U+07FF */
+    {"\xf0\x80\x80\xaf", LEN_STR, 0},         /* overlong, 4 bytes */
+    {"\xf0\x8f\xbf\xbf", LEN_STR, 0},         /* overlong U+FFFF */
+    {"\xed\xa0\x80", LEN_STR, 0},             /* U+D800, a surrogate */
+    {"\xed\xbf\xbf", LEN_STR, 0},             /* U+DFFF */
+    {"\xed\xa0\xbd\xed\xb8\x80", LEN_STR, 0}, /* CESU-8 pair */
+    {"\xf4\x90\x80\x80", LEN_STR, 0},         /* U+110000 */
+    {"\xf5\x80\x80\x80", LEN_STR, 0},         /* lead byte past U+10FFFF */
+    {"\xf8\x88\x80\x80\x80", LEN_STR, 0},     /* 5-byte form */
+    {"\xe2\x82", LEN_STR, 0},                 /* truncated */
+    {"ok\xf0\x9f\x98", LEN_STR, 0},           /* truncated at the end */
+    {"\xf0\x9f\x98\x80", 3, 0},               /* truncated by len */
+    {"\x80", LEN_STR, 0},                     /* lone continuation */
     {"a\xbf", LEN_STR, 0},
-    {"\xc3\x28", LEN_STR, 0},                        /* bad continuation */
+    {"\xc3\x28", LEN_STR, 0}, /* bad continuation */
     {"\xe2\x28\xa1", LEN_STR, 0},
     {"\xfe", LEN_STR, 0},
     {"\xff", LEN_STR, 0},
@@ -79,10 +79,18 @@ static const struct {
     {"ABC12\n", E_INVALID_ROOM_ID, NULL},
     {"../../", E_INVALID_ROOM_ID, NULL},
     {"%41BC12", E_INVALID_ROOM_ID, NULL},
-    {"\xc3\x84" "BC12", E_INVALID_ROOM_ID, NULL},   /* ÄBC12: 6 bytes, 5 characters */
-    {"\xc3\x84" "BC1", E_INVALID_ROOM_ID, NULL},    /* ÄBC1 */
-    {"\xef\xbc\xa1" "BC", E_INVALID_ROOM_ID, NULL}, /* fullwidth A */
-    {"ABC\0" "12", E_INVALID_ROOM_ID, NULL},        /* NUL inside */
+    {"\xc3\x84"
+     "BC12",
+     E_INVALID_ROOM_ID, NULL}, /* ÄBC12: 6 bytes, 5 characters */
+    {"\xc3\x84"
+     "BC1",
+     E_INVALID_ROOM_ID, NULL}, /* ÄBC1 */
+    {"\xef\xbc\xa1"
+     "BC",
+     E_INVALID_ROOM_ID, NULL}, /* fullwidth A */
+    {"ABC\0"
+     "12",
+     E_INVALID_ROOM_ID, NULL}, /* NUL inside */
     {"ABC12\x7f", E_INVALID_ROOM_ID, NULL},
     {NULL, E_INVALID_ROOM_ID, NULL},
 };
@@ -121,11 +129,13 @@ static const struct {
     {"123e4567-e89b-42d3-a456-4266141740000", E_INVALID_USER_ID, NULL}, /* 37 */
     {"123e4567e89b42d3a456426614174000", E_INVALID_USER_ID, NULL},      /* no dashes */
     {"123e4567-e89b-42d3-a456_426614174000", E_INVALID_USER_ID, NULL},
-    {"123e456-7e89b-42d3-a456-426614174000", E_INVALID_USER_ID, NULL},  /* dash moved */
+    {"123e456-7e89b-42d3-a456-426614174000", E_INVALID_USER_ID, NULL}, /* dash moved */
     {"123e4567-e89b-42d3-a456-42661417400g", E_INVALID_USER_ID, NULL},
     {"{23e4567-e89b-42d3-a456-426614174000", E_INVALID_USER_ID, NULL},
     {"123e4567-e89b-42d3-a456-4266141740\xc3\xa9", E_INVALID_USER_ID, NULL},
-    {"123e4567-e89b-42d3-a456-42661417\0" "000", E_INVALID_USER_ID, NULL},
+    {"123e4567-e89b-42d3-a456-42661417\0"
+     "000",
+     E_INVALID_USER_ID, NULL},
     {"------------------------------------", E_INVALID_USER_ID, NULL},
     {"", E_INVALID_USER_ID, NULL},
     {NULL, E_INVALID_USER_ID, NULL},
@@ -175,9 +185,15 @@ static void test_token(void)
         size_t at;
         char c;
     } edits[] = {
-        {ROOM_ID_LEN, '-'},     {ROOM_ID_LEN, '_'}, {ROOM_ID_LEN + 1, '+'},
-        {ROOM_ID_LEN + 5, '/'}, {TOKEN_LEN - 1, '='}, {ROOM_ID_LEN + 3, ' '},
-        {ROOM_ID_LEN + 3, '.'}, {0, '-'},            {2, '_'},
+        {ROOM_ID_LEN, '-'},
+        {ROOM_ID_LEN, '_'},
+        {ROOM_ID_LEN + 1, '+'},
+        {ROOM_ID_LEN + 5, '/'},
+        {TOKEN_LEN - 1, '='},
+        {ROOM_ID_LEN + 3, ' '},
+        {ROOM_ID_LEN + 3, '.'},
+        {0, '-'},
+        {2, '_'},
         {ROOM_ID_LEN + 2, '\x80'},
     };
     for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
@@ -221,10 +237,12 @@ static const struct {
     {"Bob\\", LEN_STR, E_INVALID_FIELD, NULL, NULL},
     {"Bob/x", LEN_STR, E_INVALID_FIELD, NULL, NULL},
     {"Bob@x", LEN_STR, E_INVALID_FIELD, NULL, NULL},
-    {"Zo\xc3\xab", LEN_STR, E_INVALID_FIELD, NULL, NULL},     /* Zoë */
-    {"\xc2\xa0" "Bob", LEN_STR, E_INVALID_FIELD, NULL, NULL}, /* NBSP is not trimmed */
-    {"Bob\0x", 5, E_INVALID_FIELD, NULL, NULL},               /* NUL inside */
-    {"Bob\0", 4, E_INVALID_FIELD, NULL, NULL},                /* NUL at the end */
+    {"Zo\xc3\xab", LEN_STR, E_INVALID_FIELD, NULL, NULL}, /* Zoë */
+    {"\xc2\xa0"
+     "Bob",
+     LEN_STR, E_INVALID_FIELD, NULL, NULL},     /* NBSP is not trimmed */
+    {"Bob\0x", 5, E_INVALID_FIELD, NULL, NULL}, /* NUL inside */
+    {"Bob\0", 4, E_INVALID_FIELD, NULL, NULL},  /* NUL at the end */
     {"\0Bob", 4, E_INVALID_FIELD, NULL, NULL},
     {"Bob\x7f", LEN_STR, E_INVALID_FIELD, NULL, NULL},
 };
@@ -286,27 +304,33 @@ static const struct {
     {"<img src=x onerror=alert(1)>", LEN_STR, E_OK, 0, 28},
     {"\"quoted\" \\ back", LEN_STR, E_OK, 0, 15},
     {"\xc2\xa0 \xe3\x80\x80hi\xef\xbb\xbf", LEN_STR, E_OK, 6, 2}, /* Unicode spaces around */
-    {"a\xe3\x80\x80" "b", LEN_STR, E_OK, 0, 5},                     /* inner space kept */
+    {"a\xe3\x80\x80"
+     "b",
+     LEN_STR, E_OK, 0, 5}, /* inner space kept */
     {"\xf0\x9f\x98\x80", LEN_STR, E_OK, 0, 4},
     {"", LEN_STR, E_INVALID_FIELD, 0, 0},
     {"   ", LEN_STR, E_INVALID_FIELD, 0, 0},
     {"\t\n \n", LEN_STR, E_INVALID_FIELD, 0, 0},
-    {"\xc2\xa0", LEN_STR, E_INVALID_FIELD, 0, 0},                   /* U+00A0 */
-    {"\xe3\x80\x80", LEN_STR, E_INVALID_FIELD, 0, 0},               /* U+3000 */
-    {"\xef\xbb\xbf", LEN_STR, E_INVALID_FIELD, 0, 0},               /* U+FEFF */
+    {"\xc2\xa0", LEN_STR, E_INVALID_FIELD, 0, 0},     /* U+00A0 */
+    {"\xe3\x80\x80", LEN_STR, E_INVALID_FIELD, 0, 0}, /* U+3000 */
+    {"\xef\xbb\xbf", LEN_STR, E_INVALID_FIELD, 0, 0}, /* U+FEFF */
     {"\xe2\x80\x83\xe2\x80\xa8\xe2\x80\xaf\xe1\x9a\x80", LEN_STR, E_INVALID_FIELD, 0, 0},
     {" \xc2\xa0\xe3\x80\x80\xef\xbb\xbf ", LEN_STR, E_INVALID_FIELD, 0, 0},
-    {"a\x01" "b", LEN_STR, E_INVALID_FIELD, 0, 0},
+    {"a\x01"
+     "b",
+     LEN_STR, E_INVALID_FIELD, 0, 0},
     {"a\x1b[31mred", LEN_STR, E_INVALID_FIELD, 0, 0},
     {"a\x7f", LEN_STR, E_INVALID_FIELD, 0, 0},
-    {"a\x0b" "b", LEN_STR, E_INVALID_FIELD, 0, 0},
+    {"a\x0b"
+     "b",
+     LEN_STR, E_INVALID_FIELD, 0, 0},
     {"a\0b", 3, E_INVALID_FIELD, 0, 0},
     {"ab\0", 3, E_INVALID_FIELD, 0, 0},
-    {"\xc0\xaf", LEN_STR, E_INVALID_FIELD, 0, 0},        /* overlong */
-    {"hi \xe0\x80\xaf", LEN_STR, E_INVALID_FIELD, 0, 0}, /* overlong */
-    {"\xed\xa0\x80", LEN_STR, E_INVALID_FIELD, 0, 0},    /* surrogate */
-    {"\xed\xb0\x80x", LEN_STR, E_INVALID_FIELD, 0, 0},   /* lone low surrogate */
-    {"hi\xe2\x82", LEN_STR, E_INVALID_FIELD, 0, 0},      /* truncated */
+    {"\xc0\xaf", LEN_STR, E_INVALID_FIELD, 0, 0},         /* overlong */
+    {"hi \xe0\x80\xaf", LEN_STR, E_INVALID_FIELD, 0, 0},  /* overlong */
+    {"\xed\xa0\x80", LEN_STR, E_INVALID_FIELD, 0, 0},     /* surrogate */
+    {"\xed\xb0\x80x", LEN_STR, E_INVALID_FIELD, 0, 0},    /* lone low surrogate */
+    {"hi\xe2\x82", LEN_STR, E_INVALID_FIELD, 0, 0},       /* truncated */
     {"\xf4\x90\x80\x80", LEN_STR, E_INVALID_FIELD, 0, 0}, /* > U+10FFFF */
     {"\xff hi", LEN_STR, E_INVALID_FIELD, 0, 0},
 };
@@ -380,9 +404,13 @@ static void test_bug_chat_rejects_cr_and_c1(void)
     size_t out_len;
 
     CU_ASSERT_EQUAL(valid_chat_text("a\rb", 3, &start, &out_len, &cause), E_INVALID_FIELD);
-    CU_ASSERT_EQUAL(valid_chat_text("a\xc2\x85" "b", 4, &start, &out_len, &cause),
+    CU_ASSERT_EQUAL(valid_chat_text("a\xc2\x85"
+                                    "b",
+                                    4, &start, &out_len, &cause),
                     E_INVALID_FIELD);
-    CU_ASSERT_EQUAL(valid_chat_text("a\xc2\x9b" "31m", 6, &start, &out_len, &cause),
+    CU_ASSERT_EQUAL(valid_chat_text("a\xc2\x9b"
+                                    "31m",
+                                    6, &start, &out_len, &cause),
                     E_INVALID_FIELD);
 }
 
@@ -465,12 +493,11 @@ static void test_video_url_table(void)
         struct video_url v;
         const char *cause = NULL;
         enum wnc_err e = valid_video_url(url_rows[i].url, strlen(url_rows[i].url), &v, &cause);
-        UNIT_CHECK(e == url_rows[i].err, "url row %zu %s: got %s", i, url_rows[i].url,
-                   err_code(e));
+        UNIT_CHECK(e == url_rows[i].err, "url row %zu %s: got %s", i, url_rows[i].url, err_code(e));
         if (e == E_OK && url_rows[i].err == E_OK) {
             UNIT_CHECK(v.kind == url_rows[i].kind, "url row %zu: kind %d", i, (int)v.kind);
-            UNIT_CHECK(strcmp(v.youtube_id, url_rows[i].youtube_id) == 0, "url row %zu: id %s",
-                       i, v.youtube_id);
+            UNIT_CHECK(strcmp(v.youtube_id, url_rows[i].youtube_id) == 0, "url row %zu: id %s", i,
+                       v.youtube_id);
         }
         if (url_rows[i].err != E_OK)
             UNIT_CHECK(cause != NULL, "url row %zu: no cause", i);
@@ -501,8 +528,8 @@ static void test_position(void)
 {
     const char *cause = NULL;
     static const double ok[] = {0.0, 0.001, 1.5, 3600, POSITION_MAX_S};
-    const double bad[] = {-1e-9, -1, POSITION_MAX_S + 1, DBL_MAX, -DBL_MAX, NAN, -NAN,
-                          INFINITY, -INFINITY};
+    const double bad[] = {-1e-9, -1,   POSITION_MAX_S + 1, DBL_MAX,  -DBL_MAX,
+                          NAN,   -NAN, INFINITY,           -INFINITY};
 
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
         UNIT_CHECK(valid_position(ok[i], &cause) == E_OK, "position %g", ok[i]);

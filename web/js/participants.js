@@ -43,7 +43,10 @@ export function createParticipants(listEl, actions) {
   function update(row, user, meId, iAmHost) {
     row.user = user;
     const isMe = user.id === meId;
-    if (row.name.textContent !== user.name) row.name.textContent = user.name;
+    if (row.name.textContent !== user.name) {
+      row.name.textContent = user.name;
+      row.name.title = user.name;
+    }
     row.li.classList.toggle('is-host', Boolean(user.isHost));
     row.li.classList.toggle('is-me', isMe);
     row.li.classList.toggle('is-online', Boolean(user.online));

@@ -163,7 +163,7 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
     }
     message.hidden = !loadError;
     message.textContent = loadError || '';
-    const status = engine ? engine.status : video ? 'loading' : 'idle';
+    const status = engine ? engine.status : loadError ? 'error' : video ? 'loading' : 'idle';
     root.dataset.status = status;
     joinBtn.hidden = status !== 'blocked';
     buffering.hidden = !(video && video.playing && !loadError && (status === 'buffering' || status === 'syncing' || (status === 'loading' && player)));

@@ -14,6 +14,8 @@ export const YT_API = 'https://www.youtube.com/iframe_api';
 export const YT_LOAD_TIMEOUT_MS = 8000;
 /* play() that has not started after this long is taken as blocked autoplay. */
 export const YT_PLAY_CHECK_MS = 1500;
+/* A seek that has not settled after this long is taken as done. */
+export const YT_SEEK_MAX_MS = 3000;
 
 const YT_STATE = { UNSTARTED: -1, ENDED: 0, PLAYING: 1, PAUSED: 2, BUFFERING: 3, CUED: 5 };
 
@@ -92,11 +94,13 @@ export class YouTubePlayer extends Emitter {
   onState(s) {
     const was = this.state;
     this.state = s;
-    if (s === YT_STATE.BUFFERING && was === YT_STATE.PLAYING && Date.now() > this.seekingUntil) this.emit('waiting');
-    if (s === YT_STATE.PLAYING) {
+    if (s === YT_STATE.BUFFERING && was === YT_STATE.PLAYING && !this.seeking) this.emit('waiting');
+    /* A seek is over once the player settles in a playing, paused or cued state. */
+    if (this.seeking && (s === YT_STATE.PLAYING || s === YT_STATE.PAUSED || s === YT_STATE.CUED)) {
       this.seekingUntil = 0;
-      this.emit('playing');
+      this.emit('seeked');
     }
+    if (s === YT_STATE.PLAYING) this.emit('playing');
     if (s === YT_STATE.PAUSED) this.emit('pause');
     if (s === YT_STATE.ENDED) this.emit('ended');
   }
@@ -149,9 +153,9 @@ export class YouTubePlayer extends Emitter {
     this.state = YT_STATE.PAUSED;
   }
   seek(s) {
-    this.seekingUntil = Date.now() + 1500;
+    /* Ended by the next settled state (onState), at the latest after YT_SEEK_MAX_MS. */
+    this.seekingUntil = Date.now() + YT_SEEK_MAX_MS;
     this.yt.seekTo(Math.max(0, s), true);
-    setTimeout(() => this.emit('seeked'), 0);
   }
   setRate(r) {
     /* Only the rates YouTube offers; the nearest one. */

@@ -1,0 +1,343 @@
+/* publish.c against a fake nchan publisher: a thread serving HTTP/1.1 on a unix socket in a
+ * temp directory, recording each request and answering with the status a test chose. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "publish.h"
+#include "unit.h"
+
+#define FAKE_MAX_REQ 16
+#define FAKE_MAX_BODY (256 * 1024)
+
+struct fake_req {
+    char method[16], target[128];
+    size_t content_length, body_len;
+    char *body;
+};
+
+static struct fake {
+    char dir[64], path[108];
+    int lfd;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    volatile int stop;
+    /* What to answer; set by a test before it sends. */
+    int status, close_after, split, silent;
+    /* What happened. */
+    int conns, nreq;
+    struct fake_req req[FAKE_MAX_REQ];
+} fake = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void fake_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Waits up to 100 ms for fd to be readable: 1 readable, 0 not yet, -1 error. */
+static int fake_wait(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int r = poll(&p, 1, 100);
+    return r < 0 && errno != EINTR ? -1 : r > 0;
+}
+
+static void fake_write(int fd, const char *s, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, s, n);
+        if (w <= 0)
+            return;
+        s += w, n -= (size_t)w;
+    }
+}
+
+/* Serves one connection until the client closes it, the fake closes it or the suite stops. */
+static void fake_serve(int fd)
+{
+    static char buf[FAKE_MAX_BODY + 4096];
+    size_t got = 0;
+
+    while (!fake.stop) {
+        char *end = NULL;
+        int w = fake_wait(fd);
+        if (w < 0)
+            break;
+        if (w == 0)
+            continue;
+        ssize_t r = read(fd, buf + got, sizeof(buf) - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        buf[got] = '\0';
+        /* Whole requests in the buffer: record and answer each. */
+        while ((end = strstr(buf, "\r\n\r\n")) != NULL) {
+            size_t head = (size_t)(end + 4 - buf), clen = 0;
+            char *cl = strstr(buf, "\r\nContent-Length:");
+            if (cl != NULL && cl < end)
+                clen = strtoul(cl + 17, NULL, 10);
+            if (got < head + clen)
+                break;
+            pthread_mutex_lock(&fake.mu);
+            if (fake.nreq < FAKE_MAX_REQ) {
+                struct fake_req *q = &fake.req[fake.nreq++];
+                sscanf(buf, "%15s %127s", q->method, q->target);
+                q->content_length = clen;
+                q->body_len = clen;
+                q->body = malloc(clen + 1);
+                if (q->body != NULL) {
+                    memcpy(q->body, buf + head, clen);
+                    q->body[clen] = '\0';
+                }
+            }
+            int status = fake.status, split = fake.split, silent = fake.silent;
+            int close_after = fake.close_after;
+            pthread_mutex_unlock(&fake.mu);
+            memmove(buf, buf + head + clen, got - head - clen);
+            got -= head + clen;
+            buf[got] = '\0';
+            if (silent)
+                continue;
+            char resp[128];
+            int n = snprintf(resp, sizeof(resp),
+                             "HTTP/1.1 %d Fake\r\nContent-Type: text/plain\r\n"
+                             "Content-Length: 11\r\n\r\n",
+                             status);
+            fake_write(fd, resp, (size_t)n);
+            if (split)
+                fake_sleep_ms(30);
+            fake_write(fd, "queued: 1\r\n", 11);
+            if (close_after) {
+                close(fd);
+                return;
+            }
+        }
+    }
+    close(fd);
+}
+
+static void *fake_main(void *arg)
+{
+    (void)arg;
+    while (!fake.stop) {
+        if (fake_wait(fake.lfd) <= 0)
+            continue;
+        int fd = accept(fake.lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        pthread_mutex_lock(&fake.mu);
+        fake.conns++;
+        pthread_mutex_unlock(&fake.mu);
+        fake_serve(fd);
+    }
+    return NULL;
+}
+
+static int publish_suite_init(void)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+
+    snprintf(fake.dir, sizeof(fake.dir), "/tmp/wnc-unit-pub.XXXXXX");
+    if (mkdtemp(fake.dir) == NULL)
+        return -1;
+    snprintf(fake.path, sizeof(fake.path), "%s/publish.sock", fake.dir);
+    snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", fake.path);
+    fake.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fake.lfd < 0 || bind(fake.lfd, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
+        listen(fake.lfd, 8) != 0)
+        return -1;
+    fake.stop = 0;
+    return pthread_create(&fake.thread, NULL, fake_main, NULL) == 0 ? 0 : -1;
+}
+
+static void fake_reset(void)
+{
+    pthread_mutex_lock(&fake.mu);
+    for (int i = 0; i < fake.nreq; i++)
+        free(fake.req[i].body);
+    memset(fake.req, 0, sizeof(fake.req));
+    fake.nreq = fake.conns = 0;
+    fake.status = 201; /* under the lock: fake_reset holds it */
+    fake.close_after = fake.split = fake.silent = 0;
+    pthread_mutex_unlock(&fake.mu);
+}
+
+static int publish_suite_clean(void)
+{
+    fake.stop = 1;
+    pthread_join(fake.thread, NULL);
+    close(fake.lfd);
+    fake_reset();
+    unlink(fake.path);
+    rmdir(fake.dir);
+    return 0;
+}
+
+/* Sets one of the fake's answers (the server thread reads them under the lock). */
+static void fake_set(int *field, int value)
+{
+    pthread_mutex_lock(&fake.mu);
+    *field = value;
+    pthread_mutex_unlock(&fake.mu);
+}
+
+static int fake_count(int *field)
+{
+    pthread_mutex_lock(&fake.mu);
+    int v = *field;
+    pthread_mutex_unlock(&fake.mu);
+    return v;
+}
+
+static void test_send_request_format(void)
+{
+    struct publisher *pub = publisher_open(fake.path);
+    static const char json[] =
+        "{\"type\":\"chat.message\",\"seq\":3,\"data\":{\"t\":\"\xc3\xa9\"}}";
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+    CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", json, sizeof(json) - 1), E_OK);
+    CU_ASSERT_EQUAL_FATAL(fake_count(&fake.nreq), 1);
+    CU_ASSERT_STRING_EQUAL(fake.req[0].method, "POST");
+    CU_ASSERT_STRING_EQUAL(fake.req[0].target, "/pub/ROOM01-1");
+    CU_ASSERT_EQUAL(fake.req[0].content_length, sizeof(json) - 1);
+    CU_ASSERT_TRUE(fake.req[0].body != NULL &&
+                   memcmp(fake.req[0].body, json, sizeof(json) - 1) == 0);
+    publisher_close(pub);
+}
+
+static void test_persistent_connection(void)
+{
+    struct publisher *pub = publisher_open(fake.path);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+    for (int i = 0; i < 5; i++)
+        CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", "{}", 2), E_OK);
+    CU_ASSERT_EQUAL(fake_count(&fake.nreq), 5);
+    CU_ASSERT_EQUAL(fake_count(&fake.conns), 1);
+    publisher_close(pub);
+}
+
+/* nginx closes idle keep-alive connections: the next publish reconnects by itself. */
+static void test_reconnect_after_close(void)
+{
+    struct publisher *pub = publisher_open(fake.path);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+    fake_set(&fake.close_after, 1);
+    CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", "{\"a\":1}", 7), E_OK);
+    fake_sleep_ms(50); /* let the close reach the client's socket */
+    CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", "{\"a\":2}", 7), E_OK);
+    CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", "{\"a\":3}", 7), E_OK);
+    CU_ASSERT_EQUAL(fake_count(&fake.nreq), 3);
+    CU_ASSERT_EQUAL(fake_count(&fake.conns), 3);
+    publisher_close(pub);
+}
+
+static void test_statuses(void)
+{
+    struct publisher *pub = publisher_open(fake.path);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+    fake_set(&fake.status, 202);
+    CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", "{}", 2), E_OK);
+    fake_set(&fake.status, 403);
+    CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", "{}", 2), E_INTERNAL);
+    fake_set(&fake.status, 500);
+    CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", "{}", 2), E_INTERNAL);
+    /* Closing a channel nobody listens on (404) is not an error. */
+    fake_set(&fake.status, 404);
+    CU_ASSERT_EQUAL(publisher_close_channel(pub, "ROOM01-1"), E_OK);
+    fake_set(&fake.status, 200);
+    CU_ASSERT_EQUAL(publisher_close_channel(pub, "ROOM01-2"), E_OK);
+    fake_set(&fake.status, 500);
+    CU_ASSERT_EQUAL(publisher_close_channel(pub, "ROOM01-3"), E_INTERNAL);
+    CU_ASSERT_EQUAL_FATAL(fake_count(&fake.nreq), 6);
+    CU_ASSERT_STRING_EQUAL(fake.req[3].method, "DELETE");
+    CU_ASSERT_STRING_EQUAL(fake.req[3].target, "/pub/ROOM01-1");
+    CU_ASSERT_EQUAL(fake.req[3].content_length, 0);
+    publisher_close(pub);
+}
+
+/* A response that arrives in pieces, and a body large enough for partial writes. */
+static void test_split_response_and_large_body(void)
+{
+    struct publisher *pub = publisher_open(fake.path);
+    size_t n = 200 * 1024;
+    char *big = malloc(n);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (char)('a' + i % 26);
+    fake_set(&fake.split, 1);
+    CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", "{}", 2), E_OK);
+    CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", big, n), E_OK);
+    CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", "{}", 2), E_OK);
+    CU_ASSERT_EQUAL_FATAL(fake_count(&fake.nreq), 3);
+    CU_ASSERT_EQUAL(fake.req[1].body_len, n);
+    CU_ASSERT_TRUE(fake.req[1].body != NULL && memcmp(fake.req[1].body, big, n) == 0);
+    CU_ASSERT_EQUAL(fake_count(&fake.conns), 1);
+    free(big);
+    publisher_close(pub);
+}
+
+static void test_no_server(void)
+{
+    char path[200];
+    struct publisher *pub;
+    long long t0 = unit_mono_ms();
+
+    snprintf(path, sizeof(path), "%s/nobody.sock", fake.dir);
+    pub = publisher_open(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+    CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", "{}", 2), E_INTERNAL);
+    CU_ASSERT_EQUAL(publisher_close_channel(pub, "ROOM01-1"), E_INTERNAL);
+    CU_ASSERT_TRUE(unit_mono_ms() - t0 < 1000);
+    publisher_close(pub);
+    publisher_close(NULL);
+}
+
+/* A publisher that never answers: the publish gives up after its timeout. */
+static void test_silent_server(void)
+{
+    struct publisher *pub = publisher_open(fake.path);
+    long long t0, took;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+    fake_set(&fake.silent, 1);
+    t0 = unit_mono_ms();
+    CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", "{}", 2), E_INTERNAL);
+    took = unit_mono_ms() - t0;
+    UNIT_CHECK(took < 5000, "silent publisher: %lld ms", took);
+    fake_set(&fake.silent, 0);
+    /* And recovers on the next publish. */
+    CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", "{}", 2), E_OK);
+    publisher_close(pub);
+}
+
+static const struct unit_test publish_tests[] = {
+    {"POST /pub/<channel> with the exact body", test_send_request_format},
+    {"one persistent connection", test_persistent_connection},
+    {"reconnects after the server closed it", test_reconnect_after_close},
+    {"statuses: 2xx ok, 404 ok on DELETE, others fail", test_statuses},
+    {"split response, 200 KiB body", test_split_response_and_large_body},
+    {"no server: fails fast", test_no_server},
+    {"silent server: times out, then recovers", test_silent_server},
+    {NULL, NULL},
+};
+
+int test_publish_register(void)
+{
+    CU_pSuite s = CU_add_suite_with_setup_and_teardown("publish", publish_suite_init,
+                                                       publish_suite_clean, fake_reset, NULL);
+    return s == NULL ? -1 : unit_add_tests(s, publish_tests);
+}
