@@ -43,16 +43,15 @@ void events_subscribe(struct api_ctx *c)
     }
     long_poll = *c->req->upgrade == '\0' && strstr(c->req->accept, "text/event-stream") == NULL;
     if (long_poll) {
-        const char *args[] = {res.body, "0"};
+        const char *args[] = {res.body, "0", res.channel};
         struct exec_result poll;
-        if (exec_room(c->w->store, c->w->pub, SCRIPT_PRESENCE, c->room_id, "", 2, args, NULL,
+        if (exec_room(c->w->store, c->w->pub, SCRIPT_PRESENCE, c->room_id, "", 3, args, NULL,
                       &poll) == E_OK)
             exec_result_free(&poll);
     }
     /* The user id and address come from the server, never from the client. */
     snprintf(redirect, sizeof(redirect), "/_wnc/%s/%s?room=%s&user=%s&ip=%.45s",
-             long_poll ? "poll" : "sub", res.channel, c->room_id, res.body,
-             c->req->remote_addr);
+             long_poll ? "poll" : "sub", res.channel, c->room_id, res.body, c->req->remote_addr);
     exec_result_free(&res);
     http_add_header(c->req, "X-Accel-Redirect", redirect);
     http_add_header(c->req, "X-Accel-Buffering", "no");
@@ -62,13 +61,14 @@ void events_subscribe(struct api_ctx *c)
 /* Both hooks: +1 or -1 connection for the member and the address. */
 static void events_hook(struct api_ctx *c, int delta)
 {
-    char room[16], user[48], ip[64], key[80];
+    char room[16], user[48], channel[32], ip[64], key[80];
     struct exec_result r;
 
     if (!http_query_param(c->req, "room", room, sizeof(room)) ||
         valid_room_id(room, c->room_id) != E_OK ||
         !http_query_param(c->req, "user", user, sizeof(user)) ||
-        valid_user_id(user, c->user_id) != E_OK) {
+        valid_user_id(user, c->user_id) != E_OK ||
+        !http_query_param(c->req, "channel", channel, sizeof(channel))) {
         http_reply_error(c->req, E_INVALID_FIELD, NULL, NULL);
         return;
     }
@@ -79,8 +79,8 @@ static void events_hook(struct api_ctx *c, int delta)
         store_command(c->w->store, 2, incr, NULL, NULL);
         store_command(c->w->store, 3, expire, NULL, NULL);
     }
-    const char *args[] = {c->user_id, delta > 0 ? "1" : "-1"};
-    if (exec_room(c->w->store, c->w->pub, SCRIPT_PRESENCE, c->room_id, "", 2, args, NULL, &r) ==
+    const char *args[] = {c->user_id, delta > 0 ? "1" : "-1", channel};
+    if (exec_room(c->w->store, c->w->pub, SCRIPT_PRESENCE, c->room_id, "", 3, args, NULL, &r) ==
         E_OK)
         exec_result_free(&r);
     http_reply(c->req, 204, "", 0);

@@ -205,11 +205,6 @@ static int route_body_or_reply(struct api_ctx *c, const struct route *route)
         http_reply_error(req, E_UNSUPPORTED_MEDIA_TYPE, NULL, NULL);
         return -1;
     }
-    /* json-c lets overlong encodings through: check the bytes ourselves first. */
-    if (!valid_utf8(req->body, req->body_len)) {
-        http_reply_error(req, E_INVALID_JSON, NULL, "the body must be UTF-8");
-        return -1;
-    }
     if ((e = jx_parse_object(req->body, req->body_len, &c->body)) != E_OK) {
         http_reply_error(req, e, NULL, NULL);
         return -1;

@@ -52,6 +52,8 @@ int valid_utf8(const char *s, size_t len)
 
 enum wnc_err valid_room_id(const char *in, char out[ROOM_ID_LEN + 1])
 {
+    char id[ROOM_ID_LEN + 1];
+
     if (in == NULL || strlen(in) != ROOM_ID_LEN)
         return E_INVALID_ROOM_ID;
     for (int i = 0; i < ROOM_ID_LEN; i++) {
@@ -60,14 +62,17 @@ enum wnc_err valid_room_id(const char *in, char out[ROOM_ID_LEN + 1])
             c = (char)(c - 'a' + 'A');
         if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
             return E_INVALID_ROOM_ID;
-        out[i] = c;
+        id[i] = c;
     }
-    out[ROOM_ID_LEN] = '\0';
+    id[ROOM_ID_LEN] = '\0';
+    memcpy(out, id, sizeof(id));
     return E_OK;
 }
 
 enum wnc_err valid_user_id(const char *in, char out[USER_ID_LEN + 1])
 {
+    char id[USER_ID_LEN + 1];
+
     if (in == NULL || strlen(in) != USER_ID_LEN)
         return E_INVALID_USER_ID;
     for (int i = 0; i < USER_ID_LEN; i++) {
@@ -81,9 +86,10 @@ enum wnc_err valid_user_id(const char *in, char out[USER_ID_LEN + 1])
         } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
             return E_INVALID_USER_ID;
         }
-        out[i] = c;
+        id[i] = c;
     }
-    out[USER_ID_LEN] = '\0';
+    id[USER_ID_LEN] = '\0';
+    memcpy(out, id, sizeof(id));
     return E_OK;
 }
 
@@ -156,7 +162,7 @@ enum wnc_err valid_chat_text(const char *in, size_t len, const char **start, siz
     /* One pass: find the first and last non-space characters and reject control characters. */
     for (size_t i = 0; i < len;) {
         size_t n = valid_utf8_next(p + i, len - i, &cp);
-        if ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0x7f) {
+        if ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || (cp >= 0x7f && cp <= 0x9f)) {
             *cause = "text may not contain control characters";
             return E_INVALID_FIELD;
         }
@@ -203,7 +209,9 @@ static int valid_host_is(const char *host, size_t len, const char *name)
     return len == n && strncasecmp(host, name, n) == 0;
 }
 
-enum wnc_err valid_video_url(const char *in, size_t len, struct video_url *out, const char **cause)
+/* valid_video_url's work; may write to out before failing. */
+static enum wnc_err valid_video_url_parse(const char *in, size_t len, struct video_url *out,
+                                          const char **cause)
 {
     const char *host, *path, *end = in + len, *p;
     size_t host_len, path_len;
@@ -288,6 +296,16 @@ enum wnc_err valid_video_url(const char *in, size_t len, struct video_url *out, 
     else
         out->kind = VIDEO_FILE;
     return E_OK;
+}
+
+enum wnc_err valid_video_url(const char *in, size_t len, struct video_url *out, const char **cause)
+{
+    struct video_url v;
+    enum wnc_err e = valid_video_url_parse(in, len, &v, cause);
+
+    if (e == E_OK)
+        *out = v;
+    return e;
 }
 
 enum wnc_err valid_position(double position, const char **cause)

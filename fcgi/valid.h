@@ -42,8 +42,9 @@ enum wnc_err valid_token(const char *token, const char *room_id);
  * lower-case form (the uniqueness key) into out and key, each NAME_MAX_CHARS + 1 bytes. */
 enum wnc_err valid_name(const char *in, size_t len, char *out, char *key, const char **cause);
 
-/* Chat text: trimmed of Unicode white space, then 1-1000 characters, no control characters but
- * tab and newline. On success *start and *out_len delimit the trimmed text inside in. */
+/* Chat text: trimmed of Unicode white space, then 1-1000 characters, no control characters (C0,
+ * DEL, C1) but tab, newline and carriage return (pasted text has them). On success *start and
+ * *out_len delimit the trimmed text inside in. */
 enum wnc_err valid_chat_text(const char *in, size_t len, const char **start, size_t *out_len,
                              const char **cause);
 

@@ -48,7 +48,11 @@ for attempt in $(seq 20); do
   REDIS_PID=$!
   for _ in $(seq 100); do
     if ! kill -0 "$REDIS_PID" 2>/dev/null; then break; fi
-    if [ "$(redis-cli -h 127.0.0.1 -p "$PORT" PING 2>/dev/null)" = PONG ]; then
+    # Only our own process will do: another server that took the port in between (someone
+    # else's test stack) must never be flushed by the tests.
+    pid=$(redis-cli -h 127.0.0.1 -p "$PORT" INFO server 2>/dev/null | tr -d '\r' |
+          sed -n 's/^process_id://p')
+    if [ "$pid" = "$REDIS_PID" ]; then
       started=1
       break
     fi

@@ -4,7 +4,9 @@
 local m = authenticate()
 rate_limit(m.id, 'typing', CONTROL_RATE)
 local typing = ARGV[9] == '1'
-local was = m.typingUntil ~= nil and m.typingUntil > NOW
+-- What the others believe: typing until a stop or pushd's expiry says otherwise (an indicator
+-- past its time but not yet expired by pushd still counts, so a stop then still sends false).
+local was = m.typingUntil ~= nil
 local followups = {}
 if typing then
   m.typingUntil = NOW + TYPING_TTL_MS

@@ -213,3 +213,38 @@ test('an HLS stream plays through hls.js and the guest follows', async () => {
     await hlsMedia.close();
   }
 });
+
+test('blocked autoplay shows "Click to join playback"; the click joins in sync', async () => {
+  const strict = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [...ARGS.filter((a) => !a.startsWith('--autoplay-policy')), '--autoplay-policy=document-user-activation-required'],
+  });
+  try {
+    const host = await api('POST', '/api/rooms', { hostName: 'Hana' });
+    await api('PUT', `/api/rooms/${host.roomId}/video`, { url: videoUrl }, host.token);
+    await api('POST', `/api/rooms/${host.roomId}/video/play`, { position: 5 }, host.token);
+    const guest = await api('POST', `/api/rooms/${host.roomId}/join`, { userName: 'Gus' });
+    const context = await strict.newContext({ viewport: { width: 1100, height: 800 } });
+    context.setDefaultTimeout(15000);
+    await context.addInitScript(INIT(2500));
+    await context.addInitScript(({ key, id }) => sessionStorage.setItem(key, JSON.stringify(id)), {
+      key: `wnc:identity:${host.roomId}`,
+      id: { userId: guest.userId, token: guest.token, name: 'Gus' },
+    });
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/room/${host.roomId}`);
+    const join = page.getByRole('button', { name: 'Click to join playback' });
+    await join.waitFor().catch(async (err) => {
+      const st = await page.evaluate(() => [document.querySelector('.wnc-video')?.dataset.status, document.body.innerText.slice(0, 400)]);
+      throw new Error(`${err.message}\npage: ${JSON.stringify(st)}`);
+    });
+    assert.equal(await page.evaluate(() => document.querySelector('.wnc-video video').paused), true);
+    await join.click();
+    await page.locator('.wnc-video[data-status="playing"]').waitFor();
+    await waitInSync(page, host.roomId, host.token);
+    assert.equal(await join.isVisible(), false);
+    await context.close();
+  } finally {
+    await strict.close();
+  }
+});

@@ -139,6 +139,23 @@ test('only hosts promote and kick; promote and kick work and are broadcast', asy
   assert.deepEqual(s.room.users.map((u) => [u.name, u.isHost]), [['Alice', true], ['Bob', true]]);
 });
 
+test('a kick reconnects the others without presence noise', async () => {
+  const { roomId, host, guests: [bob, carol] } = await makeRoom(req, 'Alice', ['Bob', 'Carol']);
+  const subs = await Promise.all([host, bob, carol].map((m) => subscribeWs(stack.port, roomId, m.token)));
+  await subs[0].next((e) => e.type === 'user.presence' && e.data.userId === carol.userId);
+  await sleep(200);
+  const seq = (await snapshot(req, roomId, host.token)).room.seq;
+  assert.equal((await req('POST', `/api/rooms/${roomId}/users/${carol.userId}/kick`, null, host.token)).status, 204);
+  await Promise.all(subs.map((s) => s.closedPromise));
+  const again = await Promise.all([host, bob].map((m) => subscribeWs(stack.port, roomId, m.token)));
+  await sleep(500);
+  const s = await snapshot(req, roomId, host.token);
+  assert.equal(s.room.seq, seq + 1, 'only user.left advanced seq');
+  assert.deepEqual(s.room.users.map((u) => [u.name, u.online]), [['Alice', true], ['Bob', true]]);
+  for (const sub of again) assert.deepEqual(sub.events.filter((e) => e.type === 'user.presence'), []);
+  again.forEach((x) => x.terminate());
+});
+
 test('leave: 204, the token stops working, the last host leaving hands off', async () => {
   const { roomId, host, guests: [bob, carol] } = await makeRoom(req, 'Alice', ['Bob', 'Carol']);
   const ws = await subscribeWs(stack.port, roomId, carol.token);

@@ -950,12 +950,14 @@ static void test_typing_events_only_on_change(void)
     CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_TYPING, ROOM, b.digest, t + 70, ARGS("0")), E_OK);
     CU_ASSERT_EQUAL(c.nev, 0);
 
-    /* Typing that ran out counts as stopped: starting again is a change. */
+    /* After a stop, starting again is a change. An indicator past its time that pushd has not
+     * expired yet still counts as typing (the others were never told otherwise), so a start
+     * then is a refresh, not a change. */
     CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_TYPING, ROOM, b.digest, t + 100, ARGS("1")), E_OK);
     CU_ASSERT_EQUAL(c.nev, 1);
     CU_ASSERT_EQUAL_FATAL(
         call(&c, SCRIPT_TYPING, ROOM, b.digest, t + 100 + config.typing_ttl_ms, ARGS("1")), E_OK);
-    CU_ASSERT_EQUAL(c.nev, 1);
+    CU_ASSERT_EQUAL(c.nev, 0);
     CU_ASSERT_EQUAL(room_seq(ROOM), seq);
     CU_ASSERT_EQUAL(call(&c, SCRIPT_TYPING, ROOM, "", t, ARGS("1")), E_UNAUTHORIZED);
     call_free(&c);
@@ -1006,6 +1008,29 @@ static void test_typing_expire(void)
     CU_ASSERT_EQUAL(c.nev, 0);
     CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_TYPING_EXPIRE, "NOROOM", "", t, ARGS(a.id)), E_OK);
     CU_ASSERT_EQUAL(c.nev, 0);
+    call_free(&c);
+}
+
+/* Observers told "typing: true" must eventually be told "typing: false". A stop that arrives
+ * once the indicator has run out but before pushd's typing_expire ran is not a change for
+ * typing.lua (was = typingUntil > NOW is already false) and clears typingUntil, so
+ * typing_expire finds nothing: no typing false is ever published. */
+static void test_bug_typing_stop_at_expiry(void)
+{
+    long long t = 1700000000000LL, until = t + config.typing_ttl_ms;
+    struct member a;
+    struct call c = {0};
+    size_t falses = 0;
+
+    CU_ASSERT_EQUAL_FATAL(create(&a, ROOM, "Alice", t), E_OK);
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_TYPING, ROOM, a.digest, t, ARGS("1")), E_OK);
+    CU_ASSERT_EQUAL_FATAL(c.nev, 1);
+    /* The stop lands at the deadline, pushd's tick a few ms later. */
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_TYPING, ROOM, a.digest, until, ARGS("0")), E_OK);
+    falses += c.nev;
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_TYPING_EXPIRE, ROOM, "", until + 5, ARGS(a.id)), E_OK);
+    falses += c.nev;
+    UNIT_CHECK(falses == 1, "typing false published %zu times after a typing true", falses);
     call_free(&c);
 }
 
@@ -1678,6 +1703,7 @@ static const struct unit_test scripts_tests[] = {
     {"chat rate limit per member and window", test_chat_rate_limit},
     {"typing events only on change", test_typing_events_only_on_change},
     {"typing_expire", test_typing_expire},
+    {"typing stop at expiry publishes typing false", test_bug_typing_stop_at_expiry},
     {"video set/play/pause/seek/rate maths", test_video_state_maths},
     {"presence +1/+1/-1/-1 transitions", test_presence_transitions},
     {"timeout before/after the grace period", test_timeout_grace},

@@ -7,10 +7,7 @@
 #include <CUnit/CUnit.h>
 #include <stddef.h>
 
-/* One row of a suite's test table; the table ends with a row whose name is NULL. A test whose
- * name starts with "BUG" pins a known defect of fcgi/ or sql/: it fails until the code is
- * fixed. WNC_UNIT_SKIP_BUGS=1 turns those tests off (reported as inactive, not failed) so a
- * known bug does not block the rest of `make test`; by default they run. */
+/* One row of a suite's test table; the table ends with a row whose name is NULL. */
 struct unit_test {
     const char *name;
     CU_TestFunc fn;
@@ -41,6 +38,7 @@ int test_sha256_register(void);
 int test_config_register(void);
 int test_script_register(void);
 int test_publish_register(void);
+int test_http_register(void);
 int test_ids_register(void);
 int test_store_register(void);
 int test_scripts_register(void);

@@ -170,3 +170,23 @@ test('a player that stalls silently (no waiting event) is detected', async () =>
   assert.equal(h.engine.stats.stalls, 1);
   h.stop();
 });
+
+test('nothing is decided on a playing state before the clock is synced', async () => {
+  const vt = new VirtualTime();
+  const skew = 3000;
+  const server = fakeServer(vt, { up: 400, down: 400 });
+  const localNow = () => vt.now() + skew;
+  const clock = new ServerClock({ fetchServerTime: server.fetchTime, localNow, wallNow: localNow, timers: vt, burst: 1 });
+  const player = new FakePlayer(vt);
+  const engine = new SyncEngine({ player, clock, localNow, timers: vt });
+  clock.sync();
+  engine.setState({ ...VIDEO, playing: true, position: 40, updatedAt: server.now() });
+  await vt.advance(500);
+  assert.equal(player.log.length, 0, 'no seek or play on a wall clock that is 3 s off');
+  assert.equal(engine.status, 'loading');
+  await vt.advance(3000);
+  assert.equal(ops(player, 'seek').length, 1);
+  const err = player.pos - expectedPosition(engine.state, server.now());
+  assert.ok(Math.abs(err) < 0.1, `error ${err}`);
+  engine.destroy();
+});

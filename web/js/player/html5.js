@@ -6,6 +6,8 @@ import { Emitter } from './util.js';
 
 /* How long to wait for metadata before calling the media unplayable. */
 export const HTML5_LOAD_TIMEOUT_MS = 20000;
+/* Seconds of media buffered ahead that count as ready to start after a seek. */
+export const READY_AHEAD_S = 2;
 
 const MEDIA_ERRORS = {
   1: 'loading was aborted',
@@ -106,9 +108,19 @@ export class Html5Player extends Emitter {
   get seeking() {
     return this.el.seeking;
   }
-  /* Enough data to start without stalling at once (HAVE_FUTURE_DATA). */
+  /*
+   * Enough data to start without stalling soon after: the browser thinks it
+   * can play through (HAVE_ENOUGH_DATA), or READY_AHEAD_S are buffered.
+   */
   get readyToPlay() {
-    return this.el.readyState >= 3;
+    const el = this.el;
+    if (el.readyState >= 4) return true;
+    if (el.readyState < 3) return false;
+    const t = el.currentTime;
+    for (let i = 0; i < el.buffered.length; i++) {
+      if (el.buffered.start(i) <= t + 0.05 && el.buffered.end(i) >= t + READY_AHEAD_S) return true;
+    }
+    return false;
   }
   get rate() {
     return this.el.playbackRate;

@@ -49,7 +49,7 @@ export const SYNC_DEFAULTS = Object.freeze({
   aheadMinMs: 300,
   aheadMaxMs: 4000,
   /* Initial guess of the delay between play() and the clock moving (s). */
-  startLatency: 0.03,
+  startLatency: 0.06,
   startLatencyMax: 0.3,
   learnGain: 0.6,
   /* Observations to ignore after a seek or play before judging (ms). */

@@ -272,6 +272,8 @@ export class SyncEngine {
     }
     this.pausedSeekKey = null;
 
+    /* Before the first clock sample, "now" is the local wall clock, which may be seconds off. */
+    if (this.clock.synced === false) return this.setStatus('loading');
     const expected = this.expectedAt(now);
     const dur = p.duration;
     if (Number.isFinite(dur) && dur > 0 && expected >= dur - 0.05) {
