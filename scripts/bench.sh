@@ -8,7 +8,7 @@
 #   scripts/bench.sh            the standard set (a few minutes)
 #   scripts/bench.sh --quick    a short smoke version for CI: fails only when the tool breaks
 #                               (no deliveries, lost members in joinstorm), never on timing
-#   scripts/bench.sh fanout-peak scale-20k ...   only the named runs of the standard set
+#   scripts/bench.sh fanout-50k scale-20k ...    only the named runs (selftest, idle-10k, ...)
 #
 # Environment: LOADGEN (build/wnc-loadgen), WNC_BENCH_RESULTS (results/), WNC_BIN_DIR
 # (build/), BENCH_DURATION (seconds per timed run, default 10), BENCH_NICE (niceness of the
@@ -99,7 +99,6 @@ start_stack() {
   exit 2
 }
 
-FAILED=()
 # run NAME WORKLOAD [loadgen options...]: one run on a fresh stack.
 run() {
   local name=$1 wl=$2
@@ -126,7 +125,25 @@ run() {
   fi
 }
 
+FAILED=()
 echo "results: $OUT"
+# The generator's own ceiling (and a parser check: fragments, pings, 16/64-bit lengths), no stack.
+selftest() {
+  if [ ${#ONLY[@]} -gt 0 ]; then
+    local hit=0
+    for o in "${ONLY[@]}"; do [ "$o" = selftest ] && hit=1; done
+    [ $hit = 1 ] || return 0
+  fi
+  if ! nice -n "$NICE" "$LOADGEN" selftest "$@" | tee "$OUT/selftest.txt"; then
+    FAILED+=(selftest)
+  fi
+}
+if [ $QUICK = 1 ]; then
+  selftest --rooms 200 --duration 1
+  selftest --rooms 4 --duration 0.5 --frame-bytes 70000
+else
+  selftest --rooms 10000 --duration 3
+fi
 "$LOADGEN" --header
 D=${BENCH_DURATION:-10}
 if [ $QUICK = 1 ]; then

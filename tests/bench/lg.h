@@ -70,8 +70,7 @@ void lg_set_source_addrs(int first, int count);
 /* Called once per request. status is the HTTP status, or 0 when the
  * request failed at the transport level. body is borrowed: it is valid only
  * during the call. t_submit is the lg_now_ns() of http_submit(). */
-typedef void (*http_cb)(void *ctx, int status, const char *body, size_t len,
-                        uint64_t t_submit);
+typedef void (*http_cb)(void *ctx, int status, const char *body, size_t len, uint64_t t_submit);
 
 struct http_pool;
 
@@ -80,8 +79,8 @@ struct http_pool;
 struct http_pool *http_pool_new(const struct sockaddr_in *addr, int nconns);
 
 /* Queues a request. token and body may be NULL. All strings are copied. */
-void http_submit(struct http_pool *p, const char *method, const char *path,
-                 const char *token, const char *body, http_cb cb, void *ctx);
+void http_submit(struct http_pool *p, const char *method, const char *path, const char *token,
+                 const char *body, http_cb cb, void *ctx);
 
 /* Requests queued or in flight. */
 size_t http_outstanding(const struct http_pool *p);
@@ -91,13 +90,7 @@ uint64_t http_transport_errors(const struct http_pool *p);
 
 /* ---- WebSocket client ----------------------------------------------------- */
 
-enum ws_state {
-    WS_IDLE = 0,
-    WS_CONNECTING,
-    WS_HANDSHAKE,
-    WS_OPEN,
-    WS_CLOSED
-};
+enum ws_state { WS_IDLE = 0, WS_CONNECTING, WS_HANDSHAKE, WS_OPEN, WS_CLOSED };
 
 /* One viewer's subscription. Buffers are NULL until a partial frame or a
  * fragmented message needs them, so an idle viewer costs sizeof(struct
@@ -105,29 +98,28 @@ enum ws_state {
 struct ws_conn {
     struct lg_sock s;
     uint8_t state;
-    uint8_t frag_op;     /* opcode of the fragmented message in progress */
-    uint8_t want_write;  /* EPOLLOUT is armed because out is not empty */
+    uint8_t frag_op;      /* opcode of the fragmented message in progress */
+    uint8_t want_write;   /* EPOLLOUT is armed because out is not empty */
     uint16_t http_status; /* status of a refused handshake, else 0 */
-    uint32_t room;       /* owner's index, opaque to net.c */
-    uint32_t index;      /* owner's index, opaque to net.c */
-    char key[28];        /* our Sec-WebSocket-Key (base64 of 16 bytes) */
-    char *path;          /* request target; freed once the request is sent */
-    unsigned char *in;   /* bytes of an incomplete frame or header */
+    uint32_t room;        /* owner's index, opaque to net.c */
+    uint32_t index;       /* owner's index, opaque to net.c */
+    char key[28];         /* our Sec-WebSocket-Key (base64 of 16 bytes) */
+    char *path;           /* request target; freed once the request is sent */
+    unsigned char *in;    /* bytes of an incomplete frame or header */
     uint32_t in_len, in_cap;
-    unsigned char *msg;  /* fragments of an unfinished message */
+    unsigned char *msg; /* fragments of an unfinished message */
     uint32_t msg_len, msg_cap;
-    unsigned char *out;  /* unsent output (handshake, pong, close) */
+    unsigned char *out; /* unsent output (handshake, pong, close) */
     uint32_t out_len, out_off;
-    int64_t last_seq;    /* owner's bookkeeping */
-    uint64_t messages;   /* complete messages received */
+    int64_t last_seq;  /* owner's bookkeeping */
+    uint64_t messages; /* complete messages received */
 };
 
 /* What the owner of ws_conn structs is told. Every pointer passed is
  * borrowed for the duration of the call. */
 struct ws_handlers {
     void (*on_open)(struct ws_conn *w);
-    void (*on_message)(struct ws_conn *w, const char *data, size_t len,
-                       uint64_t t_recv);
+    void (*on_message)(struct ws_conn *w, const char *data, size_t len, uint64_t t_recv);
     void (*on_close)(struct ws_conn *w);
 };
 
@@ -136,8 +128,7 @@ void ws_set_handlers(const struct ws_handlers *h);
 
 /* Starts connecting w to addr and requesting path (copied). w must be
  * zeroed or closed. Returns 0, or -1 when no socket could be made. */
-int ws_open(struct ws_conn *w, const struct sockaddr_in *addr,
-            const char *path);
+int ws_open(struct ws_conn *w, const struct sockaddr_in *addr, const char *path);
 
 /* Sends one masked client frame (op = 1 text, 9 ping, 10 pong, 8 close). */
 void ws_send(struct ws_conn *w, int op, const void *payload, size_t len);

@@ -22,6 +22,7 @@
 #define _DEFAULT_SOURCE 1
 #endif
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -33,7 +34,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 
 #include "lg.h"
 
@@ -70,9 +70,9 @@ struct config {
     double duration; /* measured seconds */
     double warmup;   /* unmeasured seconds before */
     double idle_wait;
-    int conns;       /* REST connections */
-    int handshakes;  /* concurrent WebSocket handshakes */
-    int inflight;    /* ops: requests in flight */
+    int conns;      /* REST connections */
+    int handshakes; /* concurrent WebSocket handshakes */
+    int inflight;   /* ops: requests in flight */
     int src_addrs;
     int stack_pid;
     const char *run_dir;
@@ -83,9 +83,20 @@ struct config {
 };
 
 static struct config cfg = {
-    .wl = WL_FANOUT, .rooms = 10, .viewers = 10, .rate = 1, .duration = 10,
-    .warmup = 2, .idle_wait = 5, .conns = 64, .handshakes = 256,
-    .inflight = 0, .src_addrs = 1, .procs = 1, .label = "", .frame_bytes = 200,
+    .wl = WL_FANOUT,
+    .rooms = 10,
+    .viewers = 10,
+    .rate = 1,
+    .duration = 10,
+    .warmup = 2,
+    .idle_wait = 5,
+    .conns = 64,
+    .handshakes = 256,
+    .inflight = 0,
+    .src_addrs = 1,
+    .procs = 1,
+    .label = "",
+    .frame_bytes = 200,
 };
 
 /* ---- state ------------------------------------------------------------------ */
@@ -96,11 +107,11 @@ struct room {
     uint32_t first;   /* index of the room's first member */
     uint32_t n_joined, n_open;
     uint64_t actions;
-    int verified;     /* joinstorm: 1 ok, -1 failed */
+    int verified; /* joinstorm: 1 ok, -1 failed */
 };
 
 struct member {
-    char *token;      /* owned, from the join response */
+    char *token; /* owned, from the join response */
     char user_id[40];
     uint32_t room;
     int join_status;
@@ -131,17 +142,17 @@ struct counters {
     uint64_t status_fail[6]; /* by status class; [0] = transport */
     uint64_t actions_sent, actions_ok, actions_fail, skipped;
     uint64_t expected, delivered;
-    uint64_t msgs_total, msgs_window, gaps, reordered;
+    uint64_t msgs_total, msgs_window, gaps, reordered, gaps_window, reordered_window;
     uint64_t last_msg_ns;
     uint64_t verify_pending, verify_lost, verify_extra, verify_fail;
     uint64_t ops_done, unanswered;
-    uint64_t pending;           /* setup requests not yet answered */
+    uint64_t pending; /* setup requests not yet answered */
     uint64_t measuring;
 };
 static struct counters ctr;
 
-static struct hist *lat;        /* event send -> viewer receive */
-static struct hist *rest_lat;   /* REST request -> response */
+static struct hist *lat;      /* event send -> viewer receive */
+static struct hist *rest_lat; /* REST request -> response */
 
 /* ---- small JSON field extraction ------------------------------------------ */
 
@@ -208,8 +219,8 @@ static int jnum(const char *s, size_t len, const char *key, double *out)
     char tmp[40];
     size_t n = 0, left = (size_t)(s + len - v);
     while (n < left && n < sizeof tmp - 1 &&
-           (v[n] == '-' || v[n] == '+' || v[n] == '.' || v[n] == 'e' ||
-            v[n] == 'E' || (v[n] >= '0' && v[n] <= '9'))) {
+           (v[n] == '-' || v[n] == '+' || v[n] == '.' || v[n] == 'e' || v[n] == 'E' ||
+            (v[n] >= '0' && v[n] <= '9'))) {
         tmp[n] = v[n];
         n++;
     }
@@ -229,13 +240,18 @@ static double secs(uint64_t ns)
     return (double)ns / 1e9;
 }
 
-static void count_status(int status)
+/* Counts a failure by status class (0 = transport) and returns how many
+ * failures that class has seen, so callers can log only the first few. */
+static uint64_t count_status(int status)
 {
     int cls = status / 100;
     if (cls < 0 || cls > 5)
         cls = 0;
-    ctr.status_fail[cls]++;
+    return ++ctr.status_fail[cls];
 }
+
+/* Failures logged per status class before going quiet. */
+#define LOG_FIRST_FAILURES 3
 
 static void die(const char *msg)
 {
@@ -263,8 +279,7 @@ static int no_pending(void)
 
 /* ---- setup: create rooms, join members -------------------------------------- */
 
-static void create_done(void *ctx, int status, const char *body, size_t len,
-                        uint64_t t)
+static void create_done(void *ctx, int status, const char *body, size_t len, uint64_t t)
 {
     (void)t;
     struct room *r = ctx;
@@ -283,8 +298,7 @@ static void create_done(void *ctx, int status, const char *body, size_t len,
                 body ? body : "");
 }
 
-static void join_done(void *ctx, int status, const char *body, size_t len,
-                      uint64_t t)
+static void join_done(void *ctx, int status, const char *body, size_t len, uint64_t t)
 {
     (void)t;
     struct member *m = ctx;
@@ -313,8 +327,8 @@ static void create_rooms(void)
     for (int i = 0; i < cfg.rooms; i++) {
         rooms[i].first = (uint32_t)i * (uint32_t)cfg.viewers;
         ctr.pending++;
-        http_submit(pool, "POST", "/api/rooms", NULL, "{\"hostName\":\"host\"}",
-                    create_done, &rooms[i]);
+        http_submit(pool, "POST", "/api/rooms", NULL, "{\"hostName\":\"host\"}", create_done,
+                    &rooms[i]);
     }
     run_until(no_pending, 120 * NS_PER_S);
     if (ctr.created != (uint64_t)cfg.rooms)
@@ -346,15 +360,13 @@ static uint64_t join_members(void)
     return lg_now_ns() - t0;
 }
 
-static void video_done(void *ctx, int status, const char *body, size_t len,
-                       uint64_t t)
+static void video_done(void *ctx, int status, const char *body, size_t len, uint64_t t)
 {
     (void)ctx;
     (void)t;
     ctr.pending--;
     if (status != 200) {
-        count_status(status);
-        if (ctr.status_fail[status / 100 < 6 ? status / 100 : 0] == 1)
+        if (count_status(status) <= LOG_FIRST_FAILURES)
             fprintf(stderr, "set video failed: status %d: %.*s\n", status,
                     (int)(len > 300 ? 300 : len), body ? body : "");
         die("could not set a video (video routes missing? use the chat workload)");
@@ -416,10 +428,15 @@ static void on_message(struct ws_conn *w, const char *data, size_t len, uint64_t
         /* A jump forward is a gap (a client would refetch); an older seq
          * after a newer one is a reordering (events published
          * concurrently reached nchan out of order). */
-        if (w->last_seq > 0 && s > w->last_seq + 1)
+        if (w->last_seq > 0 && s > w->last_seq + 1) {
             ctr.gaps += (uint64_t)(s - w->last_seq - 1);
-        else if (s < w->last_seq)
+            if (ctr.measuring)
+                ctr.gaps_window += (uint64_t)(s - w->last_seq - 1);
+        } else if (s < w->last_seq) {
             ctr.reordered++;
+            if (ctr.measuring)
+                ctr.reordered_window++;
+        }
         if (s > w->last_seq)
             w->last_seq = s;
     }
@@ -479,8 +496,8 @@ static uint64_t open_viewers(void)
             if (m->token == NULL)
                 continue;
             char path[256];
-            snprintf(path, sizeof path, "/api/rooms/%s/events?token=%s",
-                     rooms[m->room].id, m->token);
+            snprintf(path, sizeof path, "/api/rooms/%s/events?token=%s", rooms[m->room].id,
+                     m->token);
             if (ws_open(w, &cfg.addr, path) < 0) {
                 ctr.open_fail++;
                 if (ctr.open_fail <= 3)
@@ -501,8 +518,7 @@ static int quiet(void)
 
 /* ---- senders --------------------------------------------------------------- */
 
-static void action_done(void *ctx, int status, const char *body, size_t len,
-                        uint64_t t_submit)
+static void action_done(void *ctx, int status, const char *body, size_t len, uint64_t t_submit)
 {
     uint64_t k = (uint64_t)(uintptr_t)ctx;
     struct sent *s = &ring[k & (SENT_RING - 1)];
@@ -519,10 +535,9 @@ static void action_done(void *ctx, int status, const char *body, size_t len,
         ctr.actions_fail++;
         ctr.expected -= s->expected;
     }
-    count_status(status);
-    if (ctr.actions_fail + ctr.skipped < 3 && ctr.status_fail[status / 100 < 6 ? status / 100 : 0] < 3)
-        fprintf(stderr, "action failed: status %d: %.*s\n", status,
-                (int)(len > 300 ? 300 : len), body ? body : "");
+    if (count_status(status) <= LOG_FIRST_FAILURES)
+        fprintf(stderr, "action failed: status %d: %.*s\n", status, (int)(len > 300 ? 300 : len),
+                body ? body : "");
 }
 
 static const char *const video_cycle[4] = {"play", "seek", "pause", "seek"};
@@ -551,15 +566,13 @@ static void send_action(uint32_t r, int measured, int chat)
         if (m->token != NULL) {
             snprintf(path, sizeof path, "/api/rooms/%s/chat", rm->id);
             snprintf(body, sizeof body, "{\"text\":\"b %llu\"}", (unsigned long long)k);
-            http_submit(pool, "POST", path, m->token, body, action_done,
-                        (void *)(uintptr_t)k);
+            http_submit(pool, "POST", path, m->token, body, action_done, (void *)(uintptr_t)k);
             return;
         }
     }
     snprintf(path, sizeof path, "/api/rooms/%s/video/%s", rm->id, video_cycle[a % 4]);
     snprintf(body, sizeof body, "{\"position\":%llu}", (unsigned long long)k);
-    http_submit(pool, "POST", path, rm->host_token, body, action_done,
-                (void *)(uintptr_t)k);
+    http_submit(pool, "POST", path, rm->host_token, body, action_done, (void *)(uintptr_t)k);
 }
 
 /* ---- result ------------------------------------------------------------------ */
@@ -580,12 +593,19 @@ struct result {
 
 static struct result res;
 static struct proc_sample peak_sample;
+static int child_index = -1; /* >= 0 in a --procs child */
 static uint64_t next_proc_sample_ns;
 
+/* Samples the server's memory at most once a second. Never inside a timed
+ * window of a single generator process: a /proc scan with smaps_rollup
+ * blocks the loop for tens of milliseconds with 10 000 connections in
+ * nginx, which showed up as a once-a-second latency spike. VmHWM (the
+ * kernel's per-process peak) still captures the peak of the window; the
+ * --procs parent samples from its own process and is exempt. */
 static void maybe_sample_peak(void)
 {
     uint64_t now = lg_now_ns();
-    if (now < next_proc_sample_ns)
+    if (now < next_proc_sample_ns || (ctr.measuring && child_index < 0 && cfg.procs <= 1))
         return;
     next_proc_sample_ns = now + NS_PER_S;
     struct proc_sample s;
@@ -605,8 +625,7 @@ static void json_groups_u64(FILE *f, const char *name, const uint64_t *v)
 {
     fprintf(f, "  \"%s\": {", name);
     for (int g = 0; g < PG__MAX; g++)
-        fprintf(f, "%s\"%s\": %llu", g ? ", " : "", proc_group_name[g],
-                (unsigned long long)v[g]);
+        fprintf(f, "%s\"%s\": %llu", g ? ", " : "", proc_group_name[g], (unsigned long long)v[g]);
     fprintf(f, "},\n");
 }
 
@@ -628,8 +647,8 @@ static void write_json(void)
         return;
     }
     fprintf(f, "{\n  \"label\": \"%s\",\n  \"workload\": \"%s\",\n", cfg.label, cfg.wl_name);
-    fprintf(f, "  \"rooms\": %d,\n  \"viewersPerRoom\": %d,\n  \"ratePerRoom\": %.3f,\n",
-            cfg.rooms, cfg.viewers, cfg.rate);
+    fprintf(f, "  \"rooms\": %d,\n  \"viewersPerRoom\": %d,\n  \"ratePerRoom\": %.3f,\n", cfg.rooms,
+            cfg.viewers, cfg.rate);
     fprintf(f, "  \"durationS\": %.3f,\n  \"restConns\": %d,\n", res.wall_s, cfg.conns);
     fprintf(f, "  \"created\": %llu,\n  \"joined\": %llu,\n  \"joinFail\": %llu,\n",
             (unsigned long long)ctr.created, (unsigned long long)ctr.joined,
@@ -637,21 +656,27 @@ static void write_json(void)
     fprintf(f, "  \"subscribed\": %llu,\n  \"subscribeFail\": %llu,\n  \"dropped\": %llu,\n",
             (unsigned long long)ctr.opened, (unsigned long long)ctr.open_fail,
             (unsigned long long)ctr.dropped);
-    fprintf(f, "  \"actionsSent\": %llu,\n  \"actionsOk\": %llu,\n  \"actionsFail\": %llu,\n"
-               "  \"skipped\": %llu,\n  \"unanswered\": %llu,\n",
+    fprintf(f,
+            "  \"actionsSent\": %llu,\n  \"actionsOk\": %llu,\n  \"actionsFail\": %llu,\n"
+            "  \"skipped\": %llu,\n  \"unanswered\": %llu,\n",
             (unsigned long long)ctr.actions_sent, (unsigned long long)ctr.actions_ok,
             (unsigned long long)ctr.actions_fail, (unsigned long long)ctr.skipped,
             (unsigned long long)ctr.unanswered);
-    fprintf(f, "  \"expected\": %llu,\n  \"delivered\": %llu,\n  \"lost\": %lld,\n"
-               "  \"seqGaps\": %llu,\n  \"seqReordered\": %llu,\n",
+    fprintf(f,
+            "  \"expected\": %llu,\n  \"delivered\": %llu,\n  \"lost\": %lld,\n"
+            "  \"seqGaps\": %llu,\n  \"seqReordered\": %llu,\n"
+            "  \"seqGapsInWindow\": %llu,\n  \"seqReorderedInWindow\": %llu,\n",
             (unsigned long long)ctr.expected, (unsigned long long)ctr.delivered,
-            (long long)ctr.expected - (long long)ctr.delivered,
-            (unsigned long long)ctr.gaps, (unsigned long long)ctr.reordered);
-    fprintf(f, "  \"eventsInPerS\": %.1f,\n  \"deliveriesPerS\": %.1f,\n"
-               "  \"messagesPerS\": %.1f,\n",
+            (long long)ctr.expected - (long long)ctr.delivered, (unsigned long long)ctr.gaps,
+            (unsigned long long)ctr.reordered, (unsigned long long)ctr.gaps_window,
+            (unsigned long long)ctr.reordered_window);
+    fprintf(f,
+            "  \"eventsInPerS\": %.1f,\n  \"deliveriesPerS\": %.1f,\n"
+            "  \"messagesPerS\": %.1f,\n",
             res.events_in_s, res.deliveries_s, res.msgs_s);
-    fprintf(f, "  \"latencyMs\": {\"p50\": %.3f, \"p95\": %.3f, \"p99\": %.3f, \"max\": %.3f,"
-               " \"count\": %llu},\n",
+    fprintf(f,
+            "  \"latencyMs\": {\"p50\": %.3f, \"p95\": %.3f, \"p99\": %.3f, \"max\": %.3f,"
+            " \"count\": %llu},\n",
             res.p50, res.p95, res.p99, res.max, (unsigned long long)lat->count);
     fprintf(f, "  \"restLatencyMs\": {\"p50\": %.3f, \"p99\": %.3f, \"count\": %llu},\n",
             res.rest_p50, res.rest_p99, (unsigned long long)rest_lat->count);
@@ -672,33 +697,35 @@ static void write_json(void)
     fprintf(f, "  \"verifyLost\": %llu,\n  \"verifyExtra\": %llu,\n  \"verifyFail\": %llu,\n",
             (unsigned long long)ctr.verify_lost, (unsigned long long)ctr.verify_extra,
             (unsigned long long)ctr.verify_fail);
-    fprintf(f, "  \"failuresByStatusClass\": {\"transport\": %llu, \"4xx\": %llu, \"5xx\": %llu},\n",
+    fprintf(f,
+            "  \"failuresByStatusClass\": {\"transport\": %llu, \"4xx\": %llu, \"5xx\": %llu},\n",
             (unsigned long long)ctr.status_fail[0], (unsigned long long)ctr.status_fail[4],
             (unsigned long long)ctr.status_fail[5]);
-    fprintf(f, "  \"ws\": {\"frames\": %llu, \"fragments\": %llu, \"pings\": %llu, "
-               "\"closes\": %llu, \"protocolErrors\": %llu, \"acceptMismatch\": %llu},\n",
+    fprintf(f,
+            "  \"ws\": {\"frames\": %llu, \"fragments\": %llu, \"pings\": %llu, "
+            "\"closes\": %llu, \"protocolErrors\": %llu, \"acceptMismatch\": %llu},\n",
             (unsigned long long)ws_counters.frames, (unsigned long long)ws_counters.fragments,
             (unsigned long long)ws_counters.pings, (unsigned long long)ws_counters.closes,
             (unsigned long long)ws_counters.protocol_errors,
             (unsigned long long)ws_counters.accept_mismatch);
-    fprintf(f, "  \"loadgenCpuCores\": %.4f,\n  \"loadgenMaxRssKiB\": %llu\n}\n",
-            res.lg_cpu_cores, (unsigned long long)res.lg_maxrss_kib);
+    fprintf(f, "  \"loadgenCpuCores\": %.4f,\n  \"loadgenMaxRssKiB\": %llu\n}\n", res.lg_cpu_cores,
+            (unsigned long long)res.lg_maxrss_kib);
     fclose(f);
 }
 
 static void print_header(void)
 {
-    printf("%-22s %9s %6s %9s %10s %7s %8s %8s %8s %8s %8s %6s %7s %7s %9s\n", "run",
-           "viewers", "ev/s", "deliv/s", "lost", "gaps", "p50ms", "p95ms", "p99ms",
-           "maxms", "srvcores", "us/dl", "lgcores", "errors", "extra");
+    printf("%-22s %9s %6s %9s %10s %7s %8s %8s %8s %8s %8s %6s %7s %7s %9s\n", "run", "viewers",
+           "ev/s", "deliv/s", "lost", "gaps", "p50ms", "p95ms", "p99ms", "maxms", "srvcores",
+           "us/dl", "lgcores", "errors", "extra");
 }
 
 static void print_row(void)
 {
     char name[64], extra[64] = "";
     snprintf(name, sizeof name, "%s%s%s", cfg.wl_name, cfg.label[0] ? ":" : "", cfg.label);
-    uint64_t errors = ctr.actions_fail + ctr.skipped + ctr.unanswered + ctr.open_fail + ctr.dropped +
-                      ctr.join_fail + ctr.create_fail;
+    uint64_t errors = ctr.actions_fail + ctr.skipped + ctr.unanswered + ctr.open_fail +
+                      ctr.dropped + ctr.join_fail + ctr.create_fail;
     if (cfg.wl == WL_JOINSTORM)
         snprintf(extra, sizeof extra, "joins/s=%.0f lost=%llu", res.joins_s,
                  (unsigned long long)(ctr.verify_lost + ctr.verify_fail));
@@ -706,12 +733,12 @@ static void print_row(void)
         snprintf(extra, sizeof extra, "ops/s=%.0f", res.ops_s);
     else if (cfg.wl == WL_IDLE)
         snprintf(extra, sizeof extra, "KiB/viewer=%.2f", res.idle_kib_per_viewer);
-    printf("%-22s %9llu %6.0f %9.0f %10lld %7llu %8.2f %8.2f %8.2f %8.2f %8.3f %6.2f %7.2f %7llu %s\n",
-           name, (unsigned long long)ctr.opened, res.events_in_s, res.deliveries_s,
-           (long long)ctr.expected - (long long)ctr.delivered, (unsigned long long)ctr.gaps,
-           res.p50, res.p95, res.p99, res.max,
-           res.wall_s > 0 ? res.srv_cpu_total / res.wall_s : 0, res.us_per_delivery,
-           res.lg_cpu_cores, (unsigned long long)errors, extra);
+    printf(
+        "%-22s %9llu %6.0f %9.0f %10lld %7llu %8.2f %8.2f %8.2f %8.2f %8.3f %6.2f %7.2f %7llu %s\n",
+        name, (unsigned long long)ctr.opened, res.events_in_s, res.deliveries_s,
+        (long long)ctr.expected - (long long)ctr.delivered, (unsigned long long)ctr.gaps_window,
+        res.p50, res.p95, res.p99, res.max, res.wall_s > 0 ? res.srv_cpu_total / res.wall_s : 0,
+        res.us_per_delivery, res.lg_cpu_cores, (unsigned long long)errors, extra);
     printf("    cpu(cores, sys part):");
     for (int g = 0; g < PG__MAX; g++)
         printf(" %s=%.3f(%.3f)", proc_group_name[g],
@@ -834,7 +861,8 @@ static void ops_submit(void)
     struct room *rm = &rooms[r];
     char path[64], body[96];
     if ((i / (uint64_t)cfg.rooms) % 2 == 1 && rm->n_joined > 0) {
-        struct member *m = &members[rm->first + (uint32_t)((i / (uint64_t)cfg.rooms / 2) % rm->n_joined)];
+        struct member *m =
+            &members[rm->first + (uint32_t)((i / (uint64_t)cfg.rooms / 2) % rm->n_joined)];
         snprintf(path, sizeof path, "/api/rooms/%s/chat", rm->id);
         snprintf(body, sizeof body, "{\"text\":\"ops %llu\"}", (unsigned long long)i);
         http_submit(pool, "POST", path, m->token, body, ops_done, NULL);
@@ -858,10 +886,9 @@ static void ops_done(void *ctx, int status, const char *body, size_t len, uint64
     } else {
         if (measured)
             ctr.actions_fail++;
-        count_status(status);
-        if (ctr.status_fail[status / 100 < 6 ? status / 100 : 0] < 3)
-            fprintf(stderr, "op failed: status %d: %.*s\n", status,
-                    (int)(len > 300 ? 300 : len), body ? body : "");
+        if (count_status(status) <= LOG_FIRST_FAILURES)
+            fprintf(stderr, "op failed: status %d: %.*s\n", status, (int)(len > 300 ? 300 : len),
+                    body ? body : "");
     }
     if (now < ops_end_ns)
         ops_submit();
@@ -974,7 +1001,6 @@ struct shared {
 };
 
 static struct shared *shm;
-static int child_index = -1;
 
 static void child_wait_go(void)
 {
@@ -1091,8 +1117,8 @@ static int run_parent(void)
     int bad = 0;
     for (int i = 0; i < cfg.procs; i++) {
         int st = 0;
-        if (kids[i] > 0 && (waitpid(kids[i], &st, 0) != kids[i] || !WIFEXITED(st) ||
-                            WEXITSTATUS(st) != 0))
+        if (kids[i] > 0 &&
+            (waitpid(kids[i], &st, 0) != kids[i] || !WIFEXITED(st) || WEXITSTATUS(st) != 0))
             bad = 1;
     }
     if (cfg.wl != WL_IDLE)
@@ -1123,23 +1149,22 @@ static int run_parent(void)
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: wnc-loadgen fanout|chat|idle|joinstorm|ops|selftest [options]\n"
-            "  --url http://127.0.0.1:PORT   the stack (required but for selftest)\n"
-            "  --rooms R --viewers V         rooms and subscribed viewers per room\n"
-            "  --rate F                      actions per second per room (fanout, chat)\n"
-            "  --duration S --warmup S       measured and unmeasured seconds\n"
-            "  --conns K                     REST keep-alive connections (64)\n"
-            "  --inflight N                  ops: requests in flight (= conns)\n"
-            "  --handshakes H                concurrent WebSocket handshakes (256)\n"
-            "  --idle-wait S                 idle: seconds to wait before sampling (5)\n"
-            "  --src-addrs N                 spread sockets over 127.0.0.1..N\n"
-            "  --stack-pid PID --run-dir DIR server processes to sample\n"
-            "  --json FILE --label TEXT      result file and run name\n"
-            "  --procs N                     split rooms over N generator processes\n"
-            "                                (fanout, chat, idle; beats RLIMIT_NOFILE)\n"
-            "  --frame-bytes N               selftest frame payload size (200)\n"
-            "  --header                      print the table header and exit\n");
+    fprintf(stderr, "usage: wnc-loadgen fanout|chat|idle|joinstorm|ops|selftest [options]\n"
+                    "  --url http://127.0.0.1:PORT   the stack (required but for selftest)\n"
+                    "  --rooms R --viewers V         rooms and subscribed viewers per room\n"
+                    "  --rate F                      actions per second per room (fanout, chat)\n"
+                    "  --duration S --warmup S       measured and unmeasured seconds\n"
+                    "  --conns K                     REST keep-alive connections (64)\n"
+                    "  --inflight N                  ops: requests in flight (= conns)\n"
+                    "  --handshakes H                concurrent WebSocket handshakes (256)\n"
+                    "  --idle-wait S                 idle: seconds to wait before sampling (5)\n"
+                    "  --src-addrs N                 spread sockets over 127.0.0.1..N\n"
+                    "  --stack-pid PID --run-dir DIR server processes to sample\n"
+                    "  --json FILE --label TEXT      result file and run name\n"
+                    "  --procs N                     split rooms over N generator processes\n"
+                    "                                (fanout, chat, idle; beats RLIMIT_NOFILE)\n"
+                    "  --frame-bytes N               selftest frame payload size (200)\n"
+                    "  --header                      print the table header and exit\n");
     exit(2);
 }
 
@@ -1246,8 +1271,7 @@ int main(int argc, char **argv)
     parse_url(url);
     if (cfg.rooms < 1 || cfg.viewers < 0 || cfg.conns < 1 || cfg.handshakes < 1)
         die("rooms, conns and handshakes must be >= 1, viewers >= 0");
-    int multi = cfg.procs > 1 &&
-                (cfg.wl == WL_FANOUT || cfg.wl == WL_CHAT || cfg.wl == WL_IDLE);
+    int multi = cfg.procs > 1 && (cfg.wl == WL_FANOUT || cfg.wl == WL_CHAT || cfg.wl == WL_IDLE);
     int parent_bad = 0;
     lat = calloc(1, sizeof *lat);
     rest_lat = calloc(1, sizeof *rest_lat);
@@ -1265,7 +1289,8 @@ int main(int argc, char **argv)
         }
     }
     size_t subs = cfg.wl == WL_FANOUT || cfg.wl == WL_CHAT || cfg.wl == WL_IDLE
-                      ? (size_t)cfg.rooms * (size_t)cfg.viewers : 0;
+                      ? (size_t)cfg.rooms * (size_t)cfg.viewers
+                      : 0;
     raise_nofile(subs + (size_t)cfg.conns);
     if (lg_loop_init() < 0)
         die("epoll_create1 failed");
@@ -1329,6 +1354,8 @@ int main(int argc, char **argv)
         }
     }
 summary:
+    /* One last sample: VmHWM holds each process's peak of the window. */
+    next_proc_sample_ns = 0;
     maybe_sample_peak();
     res.p50 = hist_quantile(lat, 0.50) / 1000.0;
     res.p95 = hist_quantile(lat, 0.95) / 1000.0;

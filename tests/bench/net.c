@@ -103,15 +103,14 @@ static int lg_connect(const struct sockaddr_in *addr)
         struct sockaddr_in src;
         memset(&src, 0, sizeof src);
         src.sin_family = AF_INET;
-        src.sin_addr.s_addr = htonl(0x7f000000u |
-            (uint32_t)(g_src_first + (int)(g_src_next++ % (unsigned)g_src_count)));
+        src.sin_addr.s_addr = htonl(
+            0x7f000000u | (uint32_t)(g_src_first + (int)(g_src_next++ % (unsigned)g_src_count)));
         if (bind(fd, (const struct sockaddr *)&src, sizeof src) < 0) {
             close(fd);
             return -1;
         }
     }
-    if (connect(fd, (const struct sockaddr *)addr, sizeof *addr) < 0 &&
-        errno != EINPROGRESS) {
+    if (connect(fd, (const struct sockaddr *)addr, sizeof *addr) < 0 && errno != EINPROGRESS) {
         int e = errno;
         close(fd);
         errno = e;
@@ -208,12 +207,11 @@ struct http_pool *http_pool_new(const struct sockaddr_in *addr, int nconns)
     return p;
 }
 
-void http_submit(struct http_pool *p, const char *method, const char *path,
-                 const char *token, const char *body, http_cb cb, void *ctx)
+void http_submit(struct http_pool *p, const char *method, const char *path, const char *token,
+                 const char *body, http_cb cb, void *ctx)
 {
     size_t blen = body ? strlen(body) : 0;
-    size_t cap = strlen(method) + strlen(path) + (token ? strlen(token) : 0) +
-                 blen + 200;
+    size_t cap = strlen(method) + strlen(path) + (token ? strlen(token) : 0) + blen + 200;
     struct http_req *r = malloc(sizeof *r + cap);
     if (r == NULL)
         abort();
@@ -237,8 +235,7 @@ void http_submit(struct http_pool *p, const char *method, const char *path,
                      "Authorization: Bearer %s\r\n\r\n",
                      method, path, token);
     else
-        n = snprintf(r->data, cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
-                     method, path);
+        n = snprintf(r->data, cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", method, path);
     r->len = (size_t)n;
     r->next = NULL;
     r->cb = cb;
@@ -357,8 +354,7 @@ static void pool_kick(struct http_pool *p)
 
 /* Case-insensitive search for a header's value in [h, end); returns a
  * pointer to the value or NULL. */
-static const char *http_header(const char *h, const char *end, const char *name,
-                               size_t *vlen)
+static const char *http_header(const char *h, const char *end, const char *name, size_t *vlen)
 {
     size_t nlen = strlen(name);
     const char *line = h;
@@ -440,8 +436,8 @@ static int http_try_response(struct http_conn *c)
     size_t vlen;
     const char *v;
     int close_after = 0;
-    if ((v = http_header(hfirst, hend, "Connection", &vlen)) != NULL &&
-        vlen >= 5 && strncasecmp(v, "close", 5) == 0)
+    if ((v = http_header(hfirst, hend, "Connection", &vlen)) != NULL && vlen >= 5 &&
+        strncasecmp(v, "close", 5) == 0)
         close_after = 1;
 
     const char *body = c->rbuf + hdr_len;
@@ -452,8 +448,8 @@ static int http_try_response(struct http_conn *c)
         if (c->rlen < hdr_len + body_len)
             return 0;
         consumed = hdr_len + body_len;
-    } else if ((v = http_header(hfirst, hend, "Transfer-Encoding", &vlen)) != NULL &&
-               vlen >= 7 && strncasecmp(v, "chunked", 7) == 0) {
+    } else if ((v = http_header(hfirst, hend, "Transfer-Encoding", &vlen)) != NULL && vlen >= 7 &&
+               strncasecmp(v, "chunked", 7) == 0) {
         decoded = malloc(c->rlen - hdr_len + 1);
         if (decoded == NULL)
             abort();
@@ -759,8 +755,7 @@ static long ws_handshake(struct ws_conn *w, const unsigned char *buf, size_t len
     lg_base64(digest, sizeof digest, expect);
     size_t vlen;
     const char *first = memchr(buf, '\n', (size_t)(hend - (const char *)buf));
-    const char *v = http_header(first ? first + 1 : hend, hend,
-                                "Sec-WebSocket-Accept", &vlen);
+    const char *v = http_header(first ? first + 1 : hend, hend, "Sec-WebSocket-Accept", &vlen);
     if (v == NULL || vlen != strlen(expect) || memcmp(v, expect, vlen) != 0) {
         ws_counters.accept_mismatch++;
         w->http_status = 101;

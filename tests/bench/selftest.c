@@ -7,6 +7,7 @@
  * including the per-event JSON field extraction, and reports frames/s and
  * its own CPU time.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -18,7 +19,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 
 #include "lg.h"
 
@@ -45,10 +45,14 @@ static void blast_frame(int fin, int op, const char *p, size_t n)
     o[h++] = (unsigned char)((fin ? 0x80 : 0) | op);
     if (n < 126) {
         o[h++] = (unsigned char)n;
-    } else {
+    } else if (n < 65536) {
         o[h++] = 126;
         o[h++] = (unsigned char)(n >> 8);
         o[h++] = (unsigned char)n;
+    } else {
+        o[h++] = 127;
+        for (int i = 7; i >= 0; i--)
+            o[h++] = (unsigned char)((uint64_t)n >> (8 * i));
     }
     memcpy(o + h, p, n);
     blast_len += h + n;
@@ -56,17 +60,21 @@ static void blast_frame(int fin, int op, const char *p, size_t n)
 
 static void build_blast(int frame_bytes)
 {
+    /* Up to 1 MiB payloads: exercises the 16- and 64-bit length forms and
+     * frames larger than the shared read buffer. */
+    if (frame_bytes > (1 << 20))
+        frame_bytes = 1 << 20;
     blast = malloc((size_t)BLAST_FRAMES * (size_t)(frame_bytes + 600) + 4096);
     if (blast == NULL)
         abort();
-    char pad[4096];
+    static char pad[1 << 20];
     int padn = frame_bytes > 190 ? frame_bytes - 190 : 0;
     if (padn > (int)sizeof pad - 1)
         padn = (int)sizeof pad - 1;
     memset(pad, 'x', (size_t)padn);
     pad[padn] = '\0';
     for (int i = 0; i < BLAST_FRAMES; i++) {
-        char ev[4800];
+        static char ev[(1 << 20) + 600];
         int n = snprintf(ev, sizeof ev,
                          "{\"type\":\"video.seek\",\"seq\":%d,\"at\":1700000000000,"
                          "\"data\":{\"video\":{\"url\":\"https://example.com/%s.mp4\","
@@ -147,7 +155,8 @@ static void fake_server(int lfd, int conns)
                     int rn = snprintf(resp, sizeof resp,
                                       "HTTP/1.1 101 Switching Protocols\r\n"
                                       "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                                      "Sec-WebSocket-Accept: %s\r\n\r\n", acc);
+                                      "Sec-WebSocket-Accept: %s\r\n\r\n",
+                                      acc);
                     if (write(c->fd, resp, (size_t)rn) != rn)
                         continue;
                     c->open = 1;
@@ -224,8 +233,8 @@ int selftest_run(int conns, double seconds, int frame_bytes,
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t alen = sizeof a;
-    if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof a) < 0 ||
-        listen(lfd, 4096) < 0 || getsockname(lfd, (struct sockaddr *)&a, &alen) < 0) {
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(lfd, 4096) < 0 ||
+        getsockname(lfd, (struct sockaddr *)&a, &alen) < 0) {
         perror("selftest: listen");
         return 2;
     }
@@ -266,7 +275,6 @@ int selftest_run(int conns, double seconds, int frame_bytes,
         lg_loop_once(10);
     double dt = (double)(lg_now_ns() - t0) / 1e9;
     double cpu = st_cpu() - c0;
-    if (getenv("LG_DEBUG")) fprintf(stderr, "totals frames=%llu msgs=%llu pings=%llu frags=%llu pongs=%llu\n", (unsigned long long)ws_counters.frames, (unsigned long long)st_messages, (unsigned long long)ws_counters.pings, (unsigned long long)ws_counters.fragments, (unsigned long long)ws_counters.pongs_sent);
     kill(child, SIGTERM);
     waitpid(child, NULL, 0);
     double fps = (double)(ws_counters.frames - f0) / dt;
@@ -274,10 +282,8 @@ int selftest_run(int conns, double seconds, int frame_bytes,
     printf("selftest: %d/%d connections open in %.2f s; %.0f frames/s, %.0f messages/s, "
            "%.1f MB/s, %llu pings answered, %llu fragments, %llu protocol errors, "
            "%llu accept mismatches; client CPU %.2f cores (%.3f us/frame)\n",
-           st_open, conns, open_s, fps, mps,
-           (double)(ws_counters.bytes - b0) / dt / 1e6,
-           (unsigned long long)(ws_counters.pings - p0),
-           (unsigned long long)ws_counters.fragments,
+           st_open, conns, open_s, fps, mps, (double)(ws_counters.bytes - b0) / dt / 1e6,
+           (unsigned long long)(ws_counters.pings - p0), (unsigned long long)ws_counters.fragments,
            (unsigned long long)ws_counters.protocol_errors,
            (unsigned long long)ws_counters.accept_mismatch, cpu / dt,
            fps > 0 ? cpu / dt * 1e6 / fps : 0);

@@ -53,8 +53,7 @@ static void sha1_block(uint32_t h[5], const unsigned char *p)
 
 void lg_sha1(const void *data, size_t len, unsigned char out[20])
 {
-    uint32_t h[5] = {0x67452301u, 0xefcdab89u, 0x98badcfeu, 0x10325476u,
-                     0xc3d2e1f0u};
+    uint32_t h[5] = {0x67452301u, 0xefcdab89u, 0x98badcfeu, 0x10325476u, 0xc3d2e1f0u};
     const unsigned char *p = data;
     size_t left = len;
     while (left >= 64) {

@@ -76,8 +76,8 @@ void hist_merge(struct hist *into, const struct hist *from)
 
 /* ---- /proc sampling ------------------------------------------------------- */
 
-const char *const proc_group_name[PG__MAX] = {"nginx", "wnc-fcgi", "wnc-pushd",
-                                              "redis-server", "other"};
+const char *const proc_group_name[PG__MAX] = {"nginx", "wnc-fcgi", "wnc-pushd", "redis-server",
+                                              "other"};
 
 /* Processes on a test box: a few hundred; the table grows if needed. */
 struct proc_row {
@@ -94,8 +94,7 @@ static char g_run_dir[4096];
 void proc_set_targets(int stack_pid, const char *run_dir)
 {
     g_stack_pid = stack_pid;
-    if (run_dir)
-        snprintf(g_run_dir, sizeof g_run_dir, "%s", run_dir);
+    snprintf(g_run_dir, sizeof g_run_dir, "%s", run_dir ? run_dir : "");
 }
 
 static int proc_group_of(const char *comm)
@@ -136,8 +135,8 @@ static int proc_read_stat(int pid, struct proc_row *row)
     char state;
     int ppid;
     unsigned long utime, stime;
-    if (sscanf(rp + 2, "%c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-               &state, &ppid, &utime, &stime) != 4)
+    if (sscanf(rp + 2, "%c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &state, &ppid, &utime,
+               &stime) != 4)
         return -1;
     static long ticks;
     if (ticks == 0)

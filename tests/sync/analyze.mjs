@@ -69,9 +69,10 @@ export function countEvents(events, type, from, to) {
 
 /*
  * Per-participant report. windows: [{name, start, end, playing}] (ms); the
- * participant's own join (if late) is a window too. Returns summary numbers.
+ * participant's own join (if late) is a window too; playerAt: when its page
+ * first had a <video> element. Returns summary numbers.
  */
-export function summarize({ errs, events, windows, joinedAt }) {
+export function summarize({ errs, events, windows, joinedAt, playerAt = -Infinity }) {
   const steady = [];
   const perEvent = [];
   let steadyMs = 0;
@@ -89,7 +90,8 @@ export function summarize({ errs, events, windows, joinedAt }) {
       rateChanges: countEvents(events, 'ratechange', start, w.end),
     });
     if (w.playing) {
-      const from = start + STEADY_AFTER_MS;
+      /* A late joiner's page needs time to load before its player exists at all. */
+      const from = Math.max(start, playerAt) + STEADY_AFTER_MS;
       const to = w.end - 150; /* the next event's own delivery lag */
       if (to > from) {
         steadyMs += to - from;

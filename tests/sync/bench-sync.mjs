@@ -2,7 +2,7 @@
 /*
  * make bench-sync: how closely real browsers follow the room's video state.
  *
- *   node tests/sync/bench-sync.mjs [--quick] [--mock] [--page harness|room]
+ *   node tests/sync/bench-sync.mjs [--quick]
  *
  * Starts a private stack (tests/lib/stack.mjs), makes a test video with
  * ffmpeg (cached in var/media/), serves it with Range support, opens one host
@@ -18,27 +18,22 @@
  * and applied. The expected position comes from the server's own answers.
  *
  * --quick: a ~40 s scenario for CI; it asserts only that it measured.
- * --mock: use a Node stand-in for the API instead of the C stack (development
- * only; its numbers do not describe the product).
  * Writes results/bench-sync-<timestamp>.json.
  */
-import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { testVideo, startMediaServer } from './media.mjs';
 import { errors, summarize, percentile } from './analyze.mjs';
+import { startStack } from '../lib/stack.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..', '..');
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
-const MOCK = args.includes('--mock');
-const PAGE = (args.find((a) => a.startsWith('--page=')) || (MOCK ? '--page=harness' : '--page=room')).slice(7);
 const SAMPLE_MS = 100;
-const CSP =
-  "default-src 'self'; script-src 'self' https://www.youtube.com https://s.ytimg.com; frame-src https://www.youtube.com https://www.youtube-nocookie.com; img-src 'self' data: https://i.ytimg.com; media-src 'self' http: https: blob:; connect-src 'self' ws: wss: http: https:; style-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 /* Scenario: [action, body, seconds to hold afterwards]. */
 const SCENARIO = QUICK
@@ -115,25 +110,11 @@ async function main() {
   const t0 = Date.now();
   const loadBefore = os.loadavg();
   const file = await testVideo({ seconds: SCENARIO.video });
-  let stack = null;
-  let media;
-  let mock = null;
-  let origin;
-  if (MOCK) {
-    const { mockApi } = await import('./mock-api.mjs');
-    mock = mockApi({ webDir: path.join(ROOT, 'web'), benchDir: HERE });
-    mock.server = await startMediaServer({}, mock.handler);
-    mock.attach(mock.server.server);
-    origin = mock.server.url;
-    media = await startMediaServer({ '/sync.webm': file });
-  } else {
-    const { startStack } = await import('../lib/stack.mjs');
-    stack = await startStack({
-      env: { WNC_RATE_LIMIT: '100000', WNC_CONTROL_RATE: '10000', WNC_CHAT_RATE: '1000', WNC_MAX_SUBS_PER_IP: '1000', WNC_SYNC_INTERVAL_MS: '2000', WNC_GRACE_MS: '30000' },
-    });
-    media = await startMediaServer({ '/sync.webm': file });
-    origin = stack.url;
-  }
+  const stack = await startStack({
+    env: { WNC_RATE_LIMIT: '100000', WNC_CONTROL_RATE: '10000', WNC_CHAT_RATE: '1000', WNC_MAX_SUBS_PER_IP: '1000', WNC_SYNC_INTERVAL_MS: '2000', WNC_GRACE_MS: '30000' },
+  });
+  const media = await startMediaServer({ '/sync.webm': file });
+  const origin = stack.url;
   const videoUrl = `${media.url}/sync.webm`;
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -156,13 +137,6 @@ async function main() {
     async function open(p) {
       const ctx = await browser.newContext({ viewport: { width: 800, height: 600 } });
       await ctx.addInitScript(INIT(p.skew));
-      if (!MOCK && PAGE === 'harness') {
-        await ctx.route('**/__bench/*', (route) => {
-          const name = path.basename(new URL(route.request().url()).pathname);
-          const types = { '.html': 'text/html', '.mjs': 'text/javascript', '.css': 'text/css' };
-          route.fulfill({ status: 200, headers: { 'Content-Type': types[path.extname(name)] || 'text/plain', 'Content-Security-Policy': CSP }, body: readFileSync(path.join(HERE, name)) });
-        });
-      }
       const page = await ctx.newPage();
       page.on('pageerror', (e) => problems.push(`${p.name}: page error: ${e.message}`));
       page.on('console', (m) => {
@@ -173,14 +147,10 @@ async function main() {
       p.samples = [];
       p.events = [];
       p.joinedAt = Date.now() + clockCheck.offset;
-      if (PAGE === 'room') {
-        await ctx.addInitScript(({ roomId: r, id }) => {
-          sessionStorage.setItem(`wnc:identity:${r}`, JSON.stringify(id));
-        }, { roomId, id: { userId: p.userId, token: p.token, name: `Bench ${p.name}` } });
-        await page.goto(`${origin}/room/${roomId}`);
-      } else {
-        await page.goto(`${origin}/__bench/harness.html#room=${roomId}&token=${encodeURIComponent(p.token)}&host=${p.host ? 1 : 0}`);
-      }
+      await ctx.addInitScript(({ roomId: r, id }) => {
+        sessionStorage.setItem(`wnc:identity:${r}`, JSON.stringify(id));
+      }, { roomId, id: { userId: p.userId, token: p.token, name: `Bench ${p.name}` } });
+      await page.goto(`${origin}/room/${roomId}`);
       await page.evaluate((ms) => window.__bench.start(ms), SAMPLE_MS);
       await page.waitForSelector('.wnc-video', { timeout: 15000 });
     }
@@ -258,14 +228,17 @@ async function main() {
       const ws = windows.map((w) => ({ ...w }));
       if (p.late) ws.unshift({ name: 'join', start: p.joinedAt, end: ws.find((w) => w.start > p.joinedAt)?.start ?? Infinity, playing: true });
       const lateWs = p.late ? ws.filter((w) => w.name === 'join' || w.start >= p.joinedAt) : ws;
-      const s = summarize({ errs, events, windows: lateWs, joinedAt: p.late ? p.joinedAt : -Infinity });
+      const firstPlayer = samples.find((x) => Number.isFinite(x[1]));
+      const playerAt = firstPlayer ? firstPlayer[0] : Infinity;
+      const s = summarize({ errs, events, windows: lateWs, joinedAt: p.late ? p.joinedAt : -Infinity, playerAt: p.late ? playerAt : -Infinity });
+      if (p.late) s.pageToPlayerMs = Math.round(playerAt - p.joinedAt);
       const stats = await p.page.evaluate(() => document.querySelector('.wnc-video')?.wncArea?.stats() ?? null).catch(() => null);
       report.participants[p.name] = { skewMs: p.skew, late: !!p.late, pageClock: p.pageClock, ...s, engine: stats, trace: errs.map((e) => [Math.round(e.t), Math.round(e.err * 10000) / 10, Math.round(e.rate * 1000) / 1000, Math.round(e.engineErr * 10000) / 10]) };
     }
 
     /* Print. */
     const line = (cols) => cols.map((c, i) => String(c ?? '-').padStart(i ? 13 : 9)).join(' ');
-    console.log(`\nbench-sync ${QUICK ? '(quick) ' : ''}${MOCK ? '[MOCK API] ' : ''}page=${PAGE}; server clock offset ${clockCheck.offset.toFixed(2)} ms (rtt ${clockCheck.rtt.toFixed(2)} ms); load average ${loadBefore[0].toFixed(1)} -> ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs`);
+    console.log(`\nbench-sync ${QUICK ? '(quick) ' : ''}page=room; server clock offset ${clockCheck.offset.toFixed(2)} ms (rtt ${clockCheck.rtt.toFixed(2)} ms); load average ${loadBefore[0].toFixed(1)} -> ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs`);
     console.log(line(['who', 'skew ms', 'median ms', 'p95 ms', 'max ms', 'steady s', 'seeks', 'rate chg', 'rc/min*']));
     for (const [name, r] of Object.entries(report.participants)) {
       console.log(line([name, r.skewMs, r.medianMs, r.p95Ms, r.maxMs, r.steadySeconds, r.seeks, r.rateChanges, r.steadyRateChangesPerMin]));
@@ -287,14 +260,16 @@ async function main() {
       p95Ms: Math.max(...all.map((r) => r.p95Ms ?? Infinity)),
       convergeMs: Math.max(...all.flatMap((r) => r.perEvent.filter((e) => e.event !== 'set').map((e) => e.convergeMs ?? Infinity))),
     };
+    for (const [name, r] of Object.entries(report.participants)) {
+      if (r.pageToPlayerMs !== undefined) console.log(`${name}: navigation start to <video> element ${r.pageToPlayerMs} ms (page load, room fetch, realtime; included in its join time)`);
+    }
     console.log(`\nworst participant: median ${worst.medianMs} ms, p95 ${worst.p95Ms} ms; slowest convergence ${worst.convergeMs} ms`);
     if (problems.length) console.log(`page problems:\n  ${problems.slice(0, 10).join('\n  ')}`);
 
     const out = {
       when: new Date().toISOString(),
       mode: QUICK ? 'quick' : 'full',
-      api: MOCK ? 'mock' : 'stack',
-      page: PAGE,
+      page: 'room',
       sampleMs: SAMPLE_MS,
       scenario: SCENARIO,
       serverClock: clockCheck,
@@ -318,12 +293,8 @@ async function main() {
     }
   } finally {
     await browser.close().catch(() => {});
-    if (mock) {
-      mock.close();
-      await mock.server.close();
-    }
     await media.close().catch(() => {});
-    if (stack) await stack.stop().catch(() => {});
+    await stack.stop().catch(() => {});
   }
 }
 

@@ -13,7 +13,7 @@
  */
 import { ServerClock } from './sync/clock.js';
 import { SyncEngine } from './sync/engine.js';
-import { sameMedia } from './sync/expected.js';
+import { sameMedia, stateKey } from './sync/expected.js';
 import { createPlayer } from './player/player.js';
 
 /* Longest URL the server accepts (DESIGN §3), in bytes. */
@@ -265,7 +265,9 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
       loadError = null;
     } else {
       const current = player ? player.video : loading ? loading.video : prev;
-      const sameAsLoaded = current && sameMedia(current, video) && (player || loading || loadError);
+      /* After a failed load, any new state for the same media is another try. */
+      const retry = loadError && stateKey(prev) !== stateKey(video);
+      const sameAsLoaded = current && sameMedia(current, video) && (player || loading || (loadError && !retry));
       if (!sameAsLoaded) loadMedia(video);
       else if (engine) engine.setState(video);
     }
