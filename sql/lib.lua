@@ -190,6 +190,21 @@ local function remove_member(m, reason, events)
   return false
 end
 
+-- Removes m and closes the channel its connections listen on: the events go out on the old
+-- channel (m hears its own user.left), then every subscriber is disconnected and the others
+-- reconnect to the new one. Returns the script's 204 result.
+local function remove_and_close(m, reason)
+  local events = {}
+  if remove_member(m, reason, events) then
+    return result(204, '', events, {'SREM active-rooms ' .. room_id(), 'CLOSE ' .. channel()})
+  end
+  touch()
+  local old = channel()
+  local close = rotate_channel()
+  pinned_channel = old
+  return result(204, '', events, {close})
+end
+
 local function presence_timer(uid, at)
   return 'ZADD timers:presence ' .. int(at) .. ' ' .. room_id() .. '|' .. uid
 end
