@@ -13,7 +13,8 @@
 struct store;
 struct publisher;
 
-/* Per-thread connections, owned by the thread that serves requests. */
+/* What a serving thread uses: its own Redis connection, and the process's shared (queued,
+ * thread-safe) publisher. */
 struct worker {
     struct store *store;
     struct publisher *pub;

@@ -1,5 +1,6 @@
 #include "exec.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,29 @@
 #define EXEC_ROOM_KEYS 6
 #define EXEC_STD_ARGS 8
 #define EXEC_FOLLOWUP_MAX_WORDS 8
+#define EXEC_ROOM_LOCKS 64
+
+/* Threads of one process run a room's script and queue its events under the room's lock, so
+ * the publisher queue holds a room's events in commit (seq) order. Rooms hash onto a few locks;
+ * Redis runs scripts one at a time anyway, so this costs no parallelism worth having. */
+static pthread_mutex_t exec_room_locks[EXEC_ROOM_LOCKS];
+static pthread_once_t exec_room_locks_once = PTHREAD_ONCE_INIT;
+
+static void exec_room_locks_init(void)
+{
+    for (int i = 0; i < EXEC_ROOM_LOCKS; i++)
+        pthread_mutex_init(&exec_room_locks[i], NULL);
+}
+
+static pthread_mutex_t *exec_room_lock(const char *room_id)
+{
+    unsigned h = 5381;
+
+    pthread_once(&exec_room_locks_once, exec_room_locks_init);
+    for (const char *p = room_id; *p != '\0'; p++)
+        h = h * 33 + (unsigned char)*p;
+    return &exec_room_locks[h % EXEC_ROOM_LOCKS];
+}
 
 long long exec_now_ms(void)
 {
@@ -90,9 +114,13 @@ enum wnc_err exec_room(struct store *st, struct publisher *pub, enum script_id s
         argv[EXEC_STD_ARGS + a] = args[a];
         argl[EXEC_STD_ARGS + a] = lens ? lens[a] : strlen(args[a]);
     }
+    pthread_mutex_t *lock = exec_room_lock(room_id);
+    pthread_mutex_lock(lock);
     e = store_eval(st, script, EXEC_ROOM_KEYS, keys, EXEC_STD_ARGS + nargs, argv, argl, &r);
-    if (e != E_OK)
+    if (e != E_OK) {
+        pthread_mutex_unlock(lock);
         return e;
+    }
 
     /* status, body, channel, #events, events..., #follow-ups, follow-ups... */
     memset(out, 0, sizeof(*out));
@@ -100,6 +128,7 @@ enum wnc_err exec_room(struct store *st, struct publisher *pub, enum script_id s
         r.lens[2] >= sizeof(out->channel)) {
         log_error("exec: %s returned a malformed reply", script_name(script));
         store_reply_free(&r);
+        pthread_mutex_unlock(lock);
         return E_INTERNAL;
     }
     out->status = atoi(r.items[0]);
@@ -116,6 +145,7 @@ enum wnc_err exec_room(struct store *st, struct publisher *pub, enum script_id s
     n = exec_count(&r, i++);
     for (int f = 0; f < n && i < r.n; f++, i++)
         exec_followup(st, pub, r.items[i]);
+    pthread_mutex_unlock(lock);
     store_reply_free(&r);
     return E_OK;
 }

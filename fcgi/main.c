@@ -1,5 +1,6 @@
 /* wnc-fcgi: the FastCGI workers. One process, config.workers threads, each with its own Redis
- * and publisher connections, all accepting on one unix socket. SIGTERM or SIGINT stops it. */
+ * connection, all accepting on one unix socket, and one queued publisher (its own thread and
+ * connection to nchan) they share. SIGTERM or SIGINT stops it. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 static volatile sig_atomic_t main_stop;
 static int main_listen_fd;
+static struct publisher *main_publisher;
 
 static void main_handle(struct http_request *req, void *arg)
 {
@@ -25,17 +27,16 @@ static void *main_thread(void *arg)
 {
     struct worker w = {
         .store = store_open(config.redis_host, config.redis_port),
-        .pub = publisher_open(config.publish_socket),
+        .pub = main_publisher,
     };
 
     (void)arg;
-    if (w.store == NULL || w.pub == NULL) {
+    if (w.store == NULL) {
         log_error("fcgi: out of memory");
         exit(1);
     }
     http_serve(main_listen_fd, main_handle, &w, &main_stop);
     store_close(w.store);
-    publisher_close(w.pub);
     return NULL;
 }
 
@@ -56,6 +57,9 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
 
     if ((main_listen_fd = http_listen(config.fcgi_socket)) < 0)
+        return 1;
+    main_publisher = publisher_open(config.publish_socket);
+    if (main_publisher == NULL || publisher_start_queue(main_publisher) != E_OK)
         return 1;
     threads = calloc((size_t)config.workers, sizeof(*threads));
     if (threads == NULL)

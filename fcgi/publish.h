@@ -1,7 +1,16 @@
 /* The publisher: posts event envelopes to nchan's internal publisher location over one
- * persistent HTTP/1.1 connection on a unix socket (one struct publisher per thread). It
- * reconnects after any error. Publishing is best effort: the state change has already happened
- * in Redis, and clients repair a missed event from the seq gap. */
+ * persistent HTTP/1.1 connection on a unix socket. It reconnects after any error. Publishing
+ * is best effort: the state change has already happened in Redis, and clients repair a missed
+ * event from the seq gap.
+ *
+ * Two modes. A plain publisher (pushd, tests) sends one request and waits for nchan's answer.
+ * After publisher_start_queue it owns a thread instead: publisher_send and
+ * publisher_close_channel then only append to a queue (safe from any thread) and return E_OK;
+ * the thread writes the queued requests in order, pipelined on its one connection, and reads
+ * the answers afterwards. nchan answers a publish only once it has handed the message to every
+ * local subscriber, so waiting for it in the request path capped a worker thread at a few
+ * hundred actions per second; and one ordered connection per process keeps a room's events in
+ * the order the workers queue them. */
 #ifndef WNC_PUBLISH_H
 #define WNC_PUBLISH_H
 
@@ -14,14 +23,19 @@ struct publisher;
 /* Returns a publisher for the socket path (not yet connected), or NULL when out of memory. */
 struct publisher *publisher_open(const char *socket_path);
 
-/* Harmless no-op for NULL. */
+/* Switches pub to queued mode (see above). Returns E_OK, or E_INTERNAL if the thread could not
+ * start (pub then stays synchronous). */
+enum wnc_err publisher_start_queue(struct publisher *pub);
+
+/* Flushes the queue (queued mode), then frees pub. Harmless no-op for NULL. */
 void publisher_close(struct publisher *pub);
 
-/* Publishes json[0..len) to a channel ("<room>-<epoch>"). E_OK once nchan accepted it. */
+/* Publishes json[0..len) to a channel ("<room>-<epoch>"). Synchronous mode: E_OK once nchan
+ * accepted it. Queued mode: E_OK once queued (json is copied). */
 enum wnc_err publisher_send(struct publisher *pub, const char *channel, const char *json,
                             size_t len);
 
-/* Deletes a channel, which disconnects all its subscribers. */
+/* Deletes a channel, which disconnects all its subscribers; queued behind earlier sends. */
 enum wnc_err publisher_close_channel(struct publisher *pub, const char *channel);
 
 #endif

@@ -118,6 +118,8 @@ run() {
   fi
   redis-cli -p "$CUR_REDIS_PORT" info all >"$OUT/$name.redis.txt" 2>/dev/null || true
   stop_stack
+  # Undelivered events are explained on stderr even when the run passes.
+  grep -h '^lost:' "$WORK/$name.err" | sed 's/^/  /' >&2 || true
   if [ $rc != 0 ]; then
     FAILED+=("$name")
     echo "  ^ $name FAILED (exit $rc):" >&2

@@ -121,7 +121,10 @@ struct sent {
     uint64_t k;
     uint64_t t;
     uint32_t expected;
+    uint32_t got;  /* deliveries seen */
+    uint16_t room; /* low bits of the room index, for the loss report */
     uint8_t measured;
+    uint8_t ok; /* answered 2xx */
 };
 
 static struct http_pool *pool;
@@ -461,6 +464,7 @@ static void on_message(struct ws_conn *w, const char *data, size_t len, uint64_t
     struct sent *s = &ring[k & (SENT_RING - 1)];
     if (k == 0 || s->k != k)
         return;
+    s->got++;
     if (s->measured) {
         ctr.delivered++;
         hist_add(lat, (t - s->t) / 1000);
@@ -524,6 +528,8 @@ static void action_done(void *ctx, int status, const char *body, size_t len, uin
     struct sent *s = &ring[k & (SENT_RING - 1)];
     int measured = s->k == k && s->measured;
     if (status >= 200 && status < 300) {
+        if (s->k == k)
+            s->ok = 1;
         if (measured) {
             ctr.actions_ok++;
             hist_add(rest_lat, (lg_now_ns() - t_submit) / 1000);
@@ -552,6 +558,9 @@ static void send_action(uint32_t r, int measured, int chat)
     s->k = k;
     s->t = lg_now_ns();
     s->expected = rm->n_open;
+    s->got = 0;
+    s->ok = 0;
+    s->room = (uint16_t)r;
     s->measured = (uint8_t)measured;
     char path[64], body[96];
     uint64_t a = rm->actions++;
@@ -793,6 +802,36 @@ static int drain_done(void)
     return http_outstanding(pool) == 0 && ctr.delivered >= ctr.expected;
 }
 
+/* Explains a non-zero loss on stderr: which answered actions were not
+ * delivered to everybody, and when they were sent relative to the end of
+ * the window (losses only at the very end point at a flush problem, not
+ * at a drop). */
+static void report_losses(uint64_t t_end)
+{
+    uint64_t n = 0, partial = 0, none = 0;
+    for (uint64_t k = next_k; k > 0 && next_k - k < SENT_RING; k--) {
+        const struct sent *s = &ring[k & (SENT_RING - 1)];
+        if (s->k != k || !s->measured || !s->ok || s->got >= s->expected)
+            continue;
+        n++;
+        if (s->got == 0)
+            none++;
+        else
+            partial++;
+        if (n <= 5)
+            fprintf(stderr,
+                    "lost: action k=%llu room %u got %u of %u deliveries, sent %.1f ms "
+                    "before the end of the window\n",
+                    (unsigned long long)k, (unsigned)s->room, s->got, s->expected,
+                    t_end > s->t ? (double)(t_end - s->t) / 1e6 : 0.0);
+    }
+    if (n > 0)
+        fprintf(stderr,
+                "lost: %llu answered actions short of deliveries (%llu got none, "
+                "%llu partial)\n",
+                (unsigned long long)n, (unsigned long long)none, (unsigned long long)partial);
+}
+
 /* Requests still unanswered after the drain: a saturated server. */
 static void count_unanswered(void)
 {
@@ -840,6 +879,7 @@ static void run_events(int chat, uint64_t t0)
     window_end(&win);
     run_until(drain_done, DRAIN_MAX_NS);
     count_unanswered();
+    report_losses(t_end);
     proc_sample(&res.loaded, 1);
     res.events_in_s = (double)ctr.actions_ok / res.wall_s;
     res.deliveries_s = (double)ctr.delivered / res.wall_s;
