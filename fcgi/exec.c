@@ -12,7 +12,7 @@
 #include "publish.h"
 #include "store.h"
 
-#define EXEC_ROOM_KEYS 6
+#define EXEC_ROOM_KEYS 7
 #define EXEC_STD_ARGS 8
 #define EXEC_FOLLOWUP_MAX_WORDS 8
 #define EXEC_ROOM_LOCKS 64

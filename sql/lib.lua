@@ -1,7 +1,7 @@
 -- lib.lua: helpers shared by the room scripts; fcgi/script.c prepends this file to each one.
 --
 -- Room scripts take KEYS = room:{id}, members:{id}, names:{id}, auth:{id}, chat:{id},
--- limits:{id} (all in the room's hash slot) and the standard ARGV:
+-- limits:{id}, users:{id} (all in the room's hash slot) and the standard ARGV:
 --   1 now (ms)  2 room TTL (s)  3 grace (ms)  4 chat rate  5 control rate  6 typing TTL (ms)
 --   7 sync interval (ms)  8 token digest ('' when none); their own arguments start at 9.
 -- They return a flat array:
@@ -19,9 +19,13 @@
 -- A member record (members:{id} field = user id) is JSON: id, name, key (lower-case name),
 -- tok (token digest), isHost, joinedAt, order (join order), online, conns (open
 -- subscriptions), offlineSince, typingUntil. Only id, name, isHost, joinedAt and online are
--- ever sent to clients.
-local K_ROOM, K_MEMBERS, K_NAMES, K_AUTH, K_CHAT, K_LIMITS =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+-- ever sent to clients: users:{id} keeps that public JSON ready, prefixed with a sort key
+-- (host flag, join order), so that returning the room costs no JSON work per member on Redis'
+-- one thread (joins into big rooms were bound by it).
+local K_ROOM, K_MEMBERS, K_NAMES, K_AUTH, K_CHAT, K_LIMITS, K_USERS =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local ROOM_KEYS = 7
+local USER_SORT_KEY_LEN = 11
 local NOW = tonumber(ARGV[1])
 local TTL = tonumber(ARGV[2])
 local GRACE_MS = tonumber(ARGV[3])
@@ -54,8 +58,14 @@ local function get_member(uid)
   return cjson.decode(raw)
 end
 
+local function public_user(m)
+  return {id = m.id, name = m.name, isHost = m.isHost, joinedAt = m.joinedAt, online = m.online}
+end
+
 local function put_member(m)
   redis.call('HSET', K_MEMBERS, m.id, cjson.encode(m))
+  redis.call('HSET', K_USERS, m.id, (m.isHost and '0' or '1') .. string.format('%010d', m.order) ..
+    cjson.encode(public_user(m)))
 end
 
 -- The member the request's token belongs to, or an error.
@@ -72,10 +82,6 @@ local function require_host(m)
   if not m.isHost then fail('not_host') end
 end
 
-local function public_user(m)
-  return {id = m.id, name = m.name, isHost = m.isHost, joinedAt = m.joinedAt, online = m.online}
-end
-
 -- Members, hosts first, then in join order.
 local function sorted_members()
   local list = {}
@@ -88,8 +94,9 @@ local function sorted_members()
 end
 
 local function room_json()
-  local users = {}
-  for i, m in ipairs(sorted_members()) do users[i] = cjson.encode(public_user(m)) end
+  local users = redis.call('HVALS', K_USERS)
+  table.sort(users)
+  for i, u in ipairs(users) do users[i] = string.sub(u, USER_SORT_KEY_LEN + 1) end
   local meta = redis.call('HMGET', K_ROOM, 'createdAt', 'seq', 'video')
   return '{"id":"' .. room_id() .. '","createdAt":' .. meta[1] .. ',"seq":' .. meta[2] ..
          ',"users":[' .. table.concat(users, ',') .. '],"video":' .. (meta[3] or 'null') .. '}'
@@ -113,7 +120,7 @@ local function envelope(kind, seq, data_json)
 end
 
 local function touch()
-  for i = 1, 6 do redis.call('EXPIRE', KEYS[i], TTL) end
+  for i = 1, ROOM_KEYS do redis.call('EXPIRE', KEYS[i], TTL) end
 end
 
 -- Fixed-window limit per member and action class, kept in the room's limits hash.
@@ -160,13 +167,14 @@ end
 -- true is returned.
 local function remove_member(m, reason, events)
   redis.call('HDEL', K_MEMBERS, m.id)
+  redis.call('HDEL', K_USERS, m.id)
   redis.call('HDEL', K_NAMES, m.key)
   redis.call('HDEL', K_AUTH, m.tok)
   redis.call('HDEL', K_LIMITS, m.id .. '|chat', m.id .. '|control', m.id .. '|typing')
   if redis.call('HLEN', K_MEMBERS) == 0 then
     local seq = current_seq() + 1
     pinned_channel = channel()
-    redis.call('DEL', K_ROOM, K_MEMBERS, K_NAMES, K_AUTH, K_CHAT, K_LIMITS)
+    redis.call('DEL', K_ROOM, K_MEMBERS, K_NAMES, K_AUTH, K_CHAT, K_LIMITS, K_USERS)
     events[#events + 1] = envelope('user.left', seq,
       cjson.encode({userId = m.id, reason = reason}))
     events[#events + 1] = envelope('room.closed', seq + 1, '{"reason":"empty"}')

@@ -159,6 +159,7 @@ test('a kick reconnects the others without presence noise', async () => {
 test('leave: 204, the token stops working, the last host leaving hands off', async () => {
   const { roomId, host, guests: [bob, carol] } = await makeRoom(req, 'Alice', ['Bob', 'Carol']);
   const ws = await subscribeWs(stack.port, roomId, carol.token);
+  await ws.next((e) => e.type === 'user.presence' && e.data.userId === carol.userId);
   assert.equal((await req('POST', `/api/rooms/${roomId}/leave`, null, host.token)).status, 204);
   assert.deepEqual((await ws.next('user.left')).data, { userId: host.userId, reason: 'left' });
   // Online members are preferred: Carol is subscribed, Bob is not.

@@ -52,14 +52,15 @@ static void call_free(struct call *c)
 static enum wnc_err call(struct call *c, enum script_id script, const char *room,
                          const char *digest, long long now, const char *const *args)
 {
-    static const char *const prefixes[6] = {"room", "members", "names", "auth", "chat", "limits"};
-    char keys_buf[6][32], std[7][32];
-    const char *keys[6], *argv[16];
+    static const char *const prefixes[7] = {"room", "members", "names", "auth",
+                                            "chat", "limits",  "users"};
+    char keys_buf[7][32], std[7][32];
+    const char *keys[7], *argv[16];
     int nargs = 0;
     size_t i;
 
     call_free(c);
-    for (int k = 0; k < 6; k++) {
+    for (int k = 0; k < 7; k++) {
         snprintf(keys_buf[k], sizeof(keys_buf[k]), "%s:{%s}", prefixes[k], room);
         keys[k] = keys_buf[k];
     }
@@ -75,7 +76,7 @@ static enum wnc_err call(struct call *c, enum script_id script, const char *room
     argv[nargs++] = digest;
     for (int a = 0; args != NULL && args[a] != NULL; a++)
         argv[nargs++] = args[a];
-    c->e = store_eval(st, script, 6, keys, nargs, argv, NULL, &c->r);
+    c->e = store_eval(st, script, 7, keys, nargs, argv, NULL, &c->r);
     if (c->e != E_OK) {
         memset(&c->r, 0, sizeof(c->r));
         return c->e;
@@ -684,9 +685,9 @@ static void test_last_member_leaving_deletes_the_room(void)
     CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_VIDEO, ROOM, a.digest, t + 3,
                                ARGS("set", "https://e.com/a.mp4", "file", "")),
                           E_OK);
-    CU_ASSERT_EQUAL(room_key_count(ROOM), 6);
+    CU_ASSERT_EQUAL(room_key_count(ROOM), 7);
     CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_LEAVE, ROOM, b.digest, t + 4, NULL), E_OK);
-    CU_ASSERT_EQUAL(room_key_count(ROOM), 6);
+    CU_ASSERT_EQUAL(room_key_count(ROOM), 7);
     long long seq = room_seq(ROOM);
 
     CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_LEAVE, ROOM, a.digest, t + 5, NULL), E_OK);
@@ -865,8 +866,9 @@ static void test_chat_binary_safe(void)
     long long t = 1700000000000LL;
     struct member a;
     struct call c = {0};
-    const char *keys[6] = {"room:{" ROOM "}", "members:{" ROOM "}", "names:{" ROOM "}",
-                           "auth:{" ROOM "}", "chat:{" ROOM "}",    "limits:{" ROOM "}"};
+    const char *keys[7] = {"room:{" ROOM "}", "members:{" ROOM "}", "names:{" ROOM "}",
+                           "auth:{" ROOM "}", "chat:{" ROOM "}",    "limits:{" ROOM "}",
+                           "users:{" ROOM "}"};
     char now[32], ttl[16], grace[16], cr[16], ctl[16], typ[16], syn[16];
     struct store_reply r;
 
@@ -883,7 +885,7 @@ static void test_chat_binary_safe(void)
     for (int i = 0; i < 8; i++)
         lens[i] = strlen(args[i]);
     lens[8] = 3;
-    CU_ASSERT_EQUAL_FATAL(store_eval(st, SCRIPT_CHAT_POST, 6, keys, 9, args, lens, &r), E_OK);
+    CU_ASSERT_EQUAL_FATAL(store_eval(st, SCRIPT_CHAT_POST, 7, keys, 9, args, lens, &r), E_OK);
     CU_ASSERT_TRUE(r.n >= 2 && r.items[1] != NULL && strstr(r.items[1], "a\\u0000b") != NULL);
     store_reply_free(&r);
     call_free(&c);
@@ -1433,7 +1435,7 @@ static void test_room_gc(void)
     CU_ASSERT_EQUAL_FATAL(create(&a, ROOM, "Alice", t), E_OK);
     CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_CHAT_POST, ROOM, a.digest, t, ARGS("hi")), E_OK);
     long long keys = room_key_count(ROOM);
-    CU_ASSERT_EQUAL(keys, 6);
+    CU_ASSERT_EQUAL(keys, 7);
 
     /* A live room is left alone. */
     CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_ROOM_GC, ROOM, "", t, NULL), E_OK);

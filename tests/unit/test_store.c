@@ -160,12 +160,12 @@ static void test_eval_script(void)
 /* A room script's failure through store_eval: state.lua on a room that does not exist. */
 static void test_eval_error_mapping(void)
 {
-    const char *keys[] = {"room:{NOROOM}", "members:{NOROOM}", "names:{NOROOM}",
-                          "auth:{NOROOM}", "chat:{NOROOM}",    "limits:{NOROOM}"};
+    const char *keys[] = {"room:{NOROOM}", "members:{NOROOM}", "names:{NOROOM}", "auth:{NOROOM}",
+                          "chat:{NOROOM}", "limits:{NOROOM}",  "users:{NOROOM}"};
     const char *args[] = {"1000", "60", "300", "20", "40", "200", "1000", "digest"};
     struct store_reply r = {0};
 
-    CU_ASSERT_EQUAL(store_eval(st, SCRIPT_STATE, 6, keys, 8, args, NULL, &r), E_ROOM_NOT_FOUND);
+    CU_ASSERT_EQUAL(store_eval(st, SCRIPT_STATE, 7, keys, 8, args, NULL, &r), E_ROOM_NOT_FOUND);
     CU_ASSERT_EQUAL(r.n, 0);
     store_reply_free(&r);
 }
