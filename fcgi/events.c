@@ -13,7 +13,7 @@
 #include "store.h"
 #include "valid.h"
 
-#define EVENTS_SUBS_KEY_TTL_S 86400
+#define EVENTS_SUBS_KEY_TTL_S 86400 /* a counter left by a crash fades within a day */
 
 void events_subscribe(struct api_ctx *c)
 {
@@ -61,7 +61,7 @@ void events_subscribe(struct api_ctx *c)
 /* Both hooks: +1 or -1 connection for the member and the address. */
 static void events_hook(struct api_ctx *c, int delta)
 {
-    char room[16], user[48], channel[32], ip[64], key[80];
+    char room[16], user[48], channel[32], ip[64], key[80], ttl[16];
     struct exec_result r;
 
     if (!http_query_param(c->req, "room", room, sizeof(room)) ||
@@ -75,7 +75,8 @@ static void events_hook(struct api_ctx *c, int delta)
     if (http_query_param(c->req, "ip", ip, sizeof(ip)) && *ip) {
         snprintf(key, sizeof(key), "subs:{%s}", ip);
         const char *incr[] = {delta > 0 ? "INCR" : "DECR", key};
-        const char *expire[] = {"EXPIRE", key, "86400"};
+        snprintf(ttl, sizeof(ttl), "%d", EVENTS_SUBS_KEY_TTL_S);
+        const char *expire[] = {"EXPIRE", key, ttl};
         store_command(c->w->store, 2, incr, NULL, NULL);
         store_command(c->w->store, 3, expire, NULL, NULL);
     }
