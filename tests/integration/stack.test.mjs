@@ -8,7 +8,7 @@ import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startStack, freePort } from '../lib/stack.mjs';
-import { api, sleep } from '../lib/client.mjs';
+import { api, sleep, subscribeWs } from '../lib/client.mjs';
 
 let stack, req;
 before(async () => { stack = await startStack(); req = api(stack.url); });
@@ -103,7 +103,7 @@ test('Redis going away gives 503 JSON errors; coming back recovers without a res
   const redisPort = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wnc-redis-'));
   let redis = spawnRedis(redisPort, dir);
-  const s = await startStack({ env: { WNC_REDIS_EXTERNAL: '1' }, redisPort });
+  const s = await startStack({ env: { WNC_REDIS_EXTERNAL: '1', WNC_GRACE_MS: '1000' }, redisPort });
   try {
     const r = api(s.url);
     await waitFor(async () => (await r('GET', '/health')).status === 200);
@@ -125,6 +125,15 @@ test('Redis going away gives 503 JSON errors; coming back recovers without a res
     const again = await r('POST', '/api/rooms', { hostName: 'Carol' });
     assert.equal(again.status, 201, 'scripts are reloaded after the restart');
     assert.equal(readFileSync(path.join(s.runDir, 'fcgi.pid'), 'utf8').trim(), fcgiPid, 'same workers');
+    // pushd reconnected too: a member who never connects is removed after the grace.
+    const pushdPid = Number(readFileSync(path.join(s.runDir, 'pushd.pid'), 'utf8').trim());
+    process.kill(pushdPid, 0);
+    const joined = await r('POST', `/api/rooms/${again.json.roomId}/join`, { userName: 'Ghost' });
+    assert.equal(joined.status, 201);
+    const ws = await subscribeWs(s.port, again.json.roomId, again.json.token);
+    const left = await ws.next('user.left', 4000);
+    assert.deepEqual(left.data, { userId: joined.json.userId, reason: 'timeout' });
+    ws.terminate();
   } finally {
     await s.stop();
     redis.kill('SIGKILL');
