@@ -7,14 +7,15 @@ cd "$(dirname "$0")/.."
 
 RUN_PKGS="nginx libnginx-mod-nchan redis-server libfcgi-dev libhiredis-dev libjson-c-dev \
 libcunit1-dev pkg-config gcc make curl"
-TEST_PKGS="chromium ffmpeg nodejs"
+TEST_PKGS="chromium ffmpeg nodejs npm"
 
 missing=""
 want=$RUN_PKGS
 [ "${1:-c}" = all ] && want="$RUN_PKGS $TEST_PKGS"
 for p in $want; do
-  # nodejs may come from outside Debian (nvm, nodesource): a working `node` is enough.
+  # Node may come from outside Debian (nvm, nodesource): working commands are enough.
   if [ "$p" = nodejs ] && command -v node >/dev/null 2>&1; then continue; fi
+  if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then continue; fi
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
