@@ -12,8 +12,6 @@
 #include "publish.h"
 #include "store.h"
 
-#define EXEC_ROOM_KEYS 7
-#define EXEC_STD_ARGS 8
 #define EXEC_FOLLOWUP_MAX_WORDS 8
 #define EXEC_ROOM_LOCKS 64
 
@@ -77,46 +75,54 @@ static int exec_count(const struct store_reply *r, size_t i)
     return atoi(r->items[i]);
 }
 
+enum wnc_err exec_prepare(struct exec_call *call, const char *room_id, long long now_ms,
+                          const char *token_digest, int nargs, const char **args,
+                          const size_t *lens)
+{
+    static const char *const prefixes[EXEC_ROOM_KEYS] = {"room", "members", "names", "auth",
+                                                         "chat", "limits",  "users"};
+    const int numbers[EXEC_STD_ARGS - 2] = {config.room_ttl_s,    config.grace_ms,
+                                            config.chat_rate,     config.control_rate,
+                                            config.typing_ttl_ms, config.sync_interval_ms};
+
+    if (nargs < 0 || nargs > EXEC_MAX_ARGS)
+        return E_INTERNAL;
+    for (int k = 0; k < EXEC_ROOM_KEYS; k++) {
+        snprintf(call->keys_buf[k], sizeof(call->keys_buf[k]), "%s:{%s}", prefixes[k], room_id);
+        call->keys[k] = call->keys_buf[k];
+    }
+    snprintf(call->std[0], sizeof(call->std[0]), "%lld", now_ms);
+    for (int a = 1; a < EXEC_STD_ARGS - 1; a++)
+        snprintf(call->std[a], sizeof(call->std[a]), "%d", numbers[a - 1]);
+    for (int a = 0; a < EXEC_STD_ARGS - 1; a++) {
+        call->argv[a] = call->std[a];
+        call->lens[a] = strlen(call->std[a]);
+    }
+    call->argv[EXEC_STD_ARGS - 1] = token_digest;
+    call->lens[EXEC_STD_ARGS - 1] = strlen(token_digest);
+    for (int a = 0; a < nargs; a++) {
+        call->argv[EXEC_STD_ARGS + a] = args[a];
+        call->lens[EXEC_STD_ARGS + a] = lens ? lens[a] : strlen(args[a]);
+    }
+    call->argc = EXEC_STD_ARGS + nargs;
+    return E_OK;
+}
+
 enum wnc_err exec_room(struct store *st, struct publisher *pub, enum script_id script,
                        const char *room_id, const char *token_digest, int nargs, const char **args,
                        const size_t *lens, struct exec_result *out)
 {
-    char keys_buf[EXEC_ROOM_KEYS][32], std[EXEC_STD_ARGS - 1][32];
-    const char *keys[EXEC_ROOM_KEYS], *argv[EXEC_STD_ARGS + EXEC_MAX_ARGS];
-    size_t argl[EXEC_STD_ARGS + EXEC_MAX_ARGS];
-    static const char *const prefixes[EXEC_ROOM_KEYS] = {"room", "members", "names",
-                                                         "auth", "chat",    "limits"};
+    struct exec_call call;
     struct store_reply r;
     enum wnc_err e;
     size_t i;
     int n;
 
-    if (nargs > EXEC_MAX_ARGS)
-        return E_INTERNAL;
-    for (int k = 0; k < EXEC_ROOM_KEYS; k++) {
-        snprintf(keys_buf[k], sizeof(keys_buf[k]), "%s:{%s}", prefixes[k], room_id);
-        keys[k] = keys_buf[k];
-    }
-    snprintf(std[0], sizeof(std[0]), "%lld", exec_now_ms());
-    snprintf(std[1], sizeof(std[1]), "%d", config.room_ttl_s);
-    snprintf(std[2], sizeof(std[2]), "%d", config.grace_ms);
-    snprintf(std[3], sizeof(std[3]), "%d", config.chat_rate);
-    snprintf(std[4], sizeof(std[4]), "%d", config.control_rate);
-    snprintf(std[5], sizeof(std[5]), "%d", config.typing_ttl_ms);
-    snprintf(std[6], sizeof(std[6]), "%d", config.sync_interval_ms);
-    for (int a = 0; a < EXEC_STD_ARGS - 1; a++) {
-        argv[a] = std[a];
-        argl[a] = strlen(std[a]);
-    }
-    argv[EXEC_STD_ARGS - 1] = token_digest;
-    argl[EXEC_STD_ARGS - 1] = strlen(token_digest);
-    for (int a = 0; a < nargs; a++) {
-        argv[EXEC_STD_ARGS + a] = args[a];
-        argl[EXEC_STD_ARGS + a] = lens ? lens[a] : strlen(args[a]);
-    }
+    if ((e = exec_prepare(&call, room_id, exec_now_ms(), token_digest, nargs, args, lens)) != E_OK)
+        return e;
     pthread_mutex_t *lock = exec_room_lock(room_id);
     pthread_mutex_lock(lock);
-    e = store_eval(st, script, EXEC_ROOM_KEYS, keys, EXEC_STD_ARGS + nargs, argv, argl, &r);
+    e = store_eval(st, script, EXEC_ROOM_KEYS, call.keys, call.argc, call.argv, call.lens, &r);
     if (e != E_OK) {
         pthread_mutex_unlock(lock);
         return e;

@@ -13,6 +13,20 @@ struct store;
 struct publisher;
 
 #define EXEC_MAX_ARGS 8
+#define EXEC_ROOM_KEYS 7
+#define EXEC_STD_ARGS 8
+
+/* The keys and arguments of one room script call, laid out as sql/lib.lua expects them: the
+ * room's keys, the standard arguments, then the script's own. Filled by exec_prepare; the
+ * pointers in argv point into the struct itself or into the caller's args. */
+struct exec_call {
+    char keys_buf[EXEC_ROOM_KEYS][32];
+    char std[EXEC_STD_ARGS - 1][32];
+    const char *keys[EXEC_ROOM_KEYS];
+    const char *argv[EXEC_STD_ARGS + EXEC_MAX_ARGS];
+    size_t lens[EXEC_STD_ARGS + EXEC_MAX_ARGS];
+    int argc;
+};
 
 struct exec_result {
     int status; /* HTTP status the script chose */
@@ -28,6 +42,12 @@ struct exec_result {
 enum wnc_err exec_room(struct store *st, struct publisher *pub, enum script_id script,
                        const char *room_id, const char *token_digest, int nargs, const char **args,
                        const size_t *lens, struct exec_result *out);
+
+/* Lays out a call of a room script at time now_ms (exec_room uses the server's clock; tests
+ * pass their own). Returns E_INTERNAL when nargs exceeds EXEC_MAX_ARGS. */
+enum wnc_err exec_prepare(struct exec_call *call, const char *room_id, long long now_ms,
+                          const char *token_digest, int nargs, const char **args,
+                          const size_t *lens);
 
 /* Runs one follow-up: "CLOSE <channel>" deletes an nchan channel (pub may be NULL), anything
  * else is a Redis command ("ZADD timers:sync 123 ABC123"). Failures are logged, not

@@ -11,7 +11,6 @@
 #include "valid.h"
 
 #define ROUTE_MAX_FIELDS 2
-#define ROUTE_MAX_SEGMENTS 8
 
 enum route_flags {
     ROUTE_TOKEN = 1 << 0,          /* a bearer token for the room is required */

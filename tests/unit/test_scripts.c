@@ -52,31 +52,19 @@ static void call_free(struct call *c)
 static enum wnc_err call(struct call *c, enum script_id script, const char *room,
                          const char *digest, long long now, const char *const *args)
 {
-    static const char *const prefixes[7] = {"room", "members", "names", "auth",
-                                            "chat", "limits",  "users"};
-    char keys_buf[7][32], std[7][32];
-    const char *keys[7], *argv[16];
-    int nargs = 0;
+    struct exec_call ec;
+    const char *own[EXEC_MAX_ARGS];
+    int nown = 0;
     size_t i;
 
     call_free(c);
-    for (int k = 0; k < 7; k++) {
-        snprintf(keys_buf[k], sizeof(keys_buf[k]), "%s:{%s}", prefixes[k], room);
-        keys[k] = keys_buf[k];
+    while (args != NULL && args[nown] != NULL && nown < EXEC_MAX_ARGS) {
+        own[nown] = args[nown];
+        nown++;
     }
-    snprintf(std[0], sizeof(std[0]), "%lld", now);
-    snprintf(std[1], sizeof(std[1]), "%d", config.room_ttl_s);
-    snprintf(std[2], sizeof(std[2]), "%d", config.grace_ms);
-    snprintf(std[3], sizeof(std[3]), "%d", config.chat_rate);
-    snprintf(std[4], sizeof(std[4]), "%d", config.control_rate);
-    snprintf(std[5], sizeof(std[5]), "%d", config.typing_ttl_ms);
-    snprintf(std[6], sizeof(std[6]), "%d", config.sync_interval_ms);
-    for (int a = 0; a < 7; a++)
-        argv[nargs++] = std[a];
-    argv[nargs++] = digest;
-    for (int a = 0; args != NULL && args[a] != NULL; a++)
-        argv[nargs++] = args[a];
-    c->e = store_eval(st, script, 7, keys, nargs, argv, NULL, &c->r);
+    if ((c->e = exec_prepare(&ec, room, now, digest, nown, own, NULL)) != E_OK)
+        return c->e;
+    c->e = store_eval(st, script, EXEC_ROOM_KEYS, ec.keys, ec.argc, ec.argv, ec.lens, &c->r);
     if (c->e != E_OK) {
         memset(&c->r, 0, sizeof(c->r));
         return c->e;
