@@ -78,7 +78,8 @@ static void events_hook(struct api_ctx *c, int delta)
         snprintf(ttl, sizeof(ttl), "%d", EVENTS_SUBS_KEY_TTL_S);
         const char *expire[] = {"EXPIRE", key, ttl};
         store_command(c->w->store, 2, incr, NULL, NULL);
-        store_command(c->w->store, 3, expire, NULL, NULL);
+        if (delta > 0) /* a new subscription refreshes the counter's lifetime; a close need not */
+            store_command(c->w->store, 3, expire, NULL, NULL);
     }
     const char *args[] = {c->user_id, delta > 0 ? "1" : "-1", channel};
     if (exec_room(c->w->store, c->w->pub, SCRIPT_PRESENCE, c->room_id, "", 3, args, NULL, &r) ==

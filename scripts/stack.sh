@@ -68,7 +68,7 @@ if [ "${WNC_REDIS_EXTERNAL:-0}" = 1 ]; then :; else
 # which then stops them in order: nginx first, Redis last.
 setsid redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$RUN_DIR/redis" \
   --appendonly "$WNC_REDIS_APPENDONLY" --save "" --daemonize no \
-  --logfile "$RUN_DIR/logs/redis.log" --pidfile "$RUN_DIR/redis.pid" &
+  --logfile "$RUN_DIR/logs/redis.log" &
 pids+=($!); echo $! > "$RUN_DIR/redis.pid"
 fi
 for _ in $(seq 100); do
