@@ -206,9 +206,8 @@ test('two pushd instances fire each expiry once', async () => {
   }
 });
 
-test('pushd survives a Redis restart and resumes its timers', async () => {
-  // Covered end to end in stack.test.mjs for the workers; here pushd keeps running after
-  // Redis refuses connections for a while.
+test('pushd reconnects after Redis drops its connection and its timers still fire', async () => {
+  // A real Redis restart (with the workers and pushd) is covered in stack.test.mjs.
   const pushdPid = Number(execFileSync('cat', [path.join(stack.runDir, 'pushd.pid')], { encoding: 'utf8' }));
   const cli = (...args) => execFileSync('redis-cli', ['-p', String(stack.redisPort), ...args], { encoding: 'utf8' });
   cli('CLIENT', 'KILL', 'TYPE', 'normal');
