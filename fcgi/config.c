@@ -6,6 +6,8 @@
 
 #include "log.h"
 
+#define CONFIG_CAUSE_LEN 160 /* bytes for why a value was refused */
+
 struct config config;
 
 #ifndef WNC_DEFAULT_SQL_DIR
@@ -21,6 +23,7 @@ static const struct config_string {
     {"WNC_SQL_DIR", WNC_DEFAULT_SQL_DIR, offsetof(struct config, sql_dir)},
     {"WNC_FCGI_SOCKET", "var/fcgi.sock", offsetof(struct config, fcgi_socket)},
     {"WNC_PUBLISH_SOCKET", "var/publish.sock", offsetof(struct config, publish_socket)},
+    {"WNC_TRUSTED_PROXIES", "", offsetof(struct config, trusted_proxies)},
 };
 
 static const struct config_number {
@@ -46,6 +49,7 @@ static const struct config_number {
 int config_load(void)
 {
     char *base = (char *)&config;
+    char cause[CONFIG_CAUSE_LEN];
 
     for (size_t i = 0; i < sizeof(config_strings) / sizeof(config_strings[0]); i++) {
         const char *value = getenv(config_strings[i].name);
@@ -68,6 +72,13 @@ int config_load(void)
             }
         }
         *(int *)(base + n->offset) = (int)number;
+    }
+    if (addr_cidrs_parse(config.trusted_proxies, &config.trusted_proxy_cidrs, cause,
+                         sizeof(cause)) != 0) {
+        log_error("config: WNC_TRUSTED_PROXIES=\"%s\" is not a list of addresses or CIDR "
+                  "ranges: %s",
+                  config.trusted_proxies, cause);
+        return -1;
     }
     return 0;
 }

@@ -3,6 +3,8 @@
 #ifndef WNC_CONFIG_H
 #define WNC_CONFIG_H
 
+#include "addr.h"
+
 struct config {
     const char *redis_host;
     int redis_port;
@@ -21,12 +23,15 @@ struct config {
     int control_rate; /* control actions (video, typing, promote, kick) per user per 10 s */
     int max_users;    /* members per room */
     int pushd_tick_ms;
+    const char *trusted_proxies;           /* WNC_TRUSTED_PROXIES as given ("" trusts no proxy) */
+    struct addr_cidrs trusted_proxy_cidrs; /* the same, parsed by config_load */
 };
 
 extern struct config config;
 
 /* Reads the environment into `config`. Returns 0, or -1 after logging which variable is out of
- * range (startup may exit on that). */
+ * range or malformed, and why (startup may exit on that). Call it before the worker threads
+ * start: they read `config` without a lock. */
 int config_load(void);
 
 #endif

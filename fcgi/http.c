@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "buf.h"
+#include "config.h"
 #include "log.h"
 
 int http_listen(const char *socket_path)
@@ -187,7 +189,9 @@ void http_serve(int fd, http_handler handle, void *arg, volatile sig_atomic_t *s
         req.path = http_param(&fcgx, "SCRIPT_NAME");
         req.query = http_param(&fcgx, "QUERY_STRING");
         req.content_type = http_param(&fcgx, "CONTENT_TYPE");
-        req.remote_addr = http_param(&fcgx, "REMOTE_ADDR");
+        addr_client(&config.trusted_proxy_cidrs, http_param(&fcgx, "REMOTE_ADDR"),
+                    http_param(&fcgx, "HTTP_X_FORWARDED_FOR"), req.remote_addr);
+        addr_limit_key(req.remote_addr, req.limit_key);
         req.authorization = http_param(&fcgx, "HTTP_AUTHORIZATION");
         req.upgrade = http_param(&fcgx, "HTTP_UPGRADE");
         req.accept = http_param(&fcgx, "HTTP_ACCEPT");

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include "addr.h"
 #include "err.h"
 
 #define HTTP_MAX_BODY 16384 /* equal to nginx's client_max_body_size */
@@ -18,11 +19,15 @@ struct http_request {
     const char *path;
     const char *query;         /* "" when absent */
     const char *content_type;  /* "" when absent */
-    const char *remote_addr;   /* "" when absent */
     const char *authorization; /* "" when absent */
     const char *upgrade;       /* the Upgrade header, "" when absent */
     const char *accept;        /* the Accept header, "" when absent */
-    char *body;                /* NUL-terminated; NULL when empty */
+    /* The client's address in canonical text: REMOTE_ADDR, or when that is a trusted proxy
+     * (WNC_TRUSTED_PROXIES) the client it names in X-Forwarded-For (addr_client); "" when
+     * unknown. limit_key is what per-IP limits count under (addr_limit_key: IPv6 by /64). */
+    char remote_addr[ADDR_TEXT_LEN];
+    char limit_key[ADDR_TEXT_LEN];
+    char *body; /* NUL-terminated; NULL when empty */
     size_t body_len;
     int replied;
     char headers[HTTP_MAX_EXTRA_HEADERS];

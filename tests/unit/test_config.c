@@ -1,5 +1,6 @@
-/* config.c: defaults and the bounds of every numeric variable. The suite saves the variables
- * it touches and restores them (and the config the other suites read) when it ends. */
+/* config.c: defaults, the bounds of every numeric variable, the trusted proxy list. The suite
+ * saves the variables it touches and restores them (and the config the other suites read) when
+ * it ends. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,8 +8,8 @@
 #include "unit.h"
 
 static const char *const touched[] = {
-    "WNC_REDIS_HOST", "WNC_REDIS_PORT", "WNC_WORKERS",    "WNC_ROOM_TTL_S",
-    "WNC_GRACE_MS",   "WNC_MAX_USERS",  "WNC_RATE_LIMIT", "WNC_PUSHD_TICK_MS",
+    "WNC_REDIS_HOST", "WNC_REDIS_PORT", "WNC_WORKERS",       "WNC_ROOM_TTL_S",      "WNC_GRACE_MS",
+    "WNC_MAX_USERS",  "WNC_RATE_LIMIT", "WNC_PUSHD_TICK_MS", "WNC_TRUSTED_PROXIES",
 };
 #define NTOUCHED (sizeof(touched) / sizeof(touched[0]))
 static char *saved[NTOUCHED];
@@ -50,9 +51,9 @@ static void config_teardown(void)
 
 static void test_defaults(void)
 {
-    static const char *const unset[] = {"WNC_REDIS_HOST",   "WNC_REDIS_PORT", "WNC_WORKERS",
-                                        "WNC_ROOM_TTL_S",   "WNC_MAX_USERS",  "WNC_RATE_LIMIT",
-                                        "WNC_PUSHD_TICK_MS"};
+    static const char *const unset[] = {"WNC_REDIS_HOST",    "WNC_REDIS_PORT",     "WNC_WORKERS",
+                                        "WNC_ROOM_TTL_S",    "WNC_MAX_USERS",      "WNC_RATE_LIMIT",
+                                        "WNC_PUSHD_TICK_MS", "WNC_TRUSTED_PROXIES"};
 
     for (size_t i = 0; i < sizeof(unset) / sizeof(unset[0]); i++)
         unsetenv(unset[i]);
@@ -65,6 +66,8 @@ static void test_defaults(void)
     CU_ASSERT_EQUAL(config.max_users, 1000);
     CU_ASSERT_EQUAL(config.rate_limit, 360);
     CU_ASSERT_EQUAL(config.pushd_tick_ms, 100);
+    CU_ASSERT_STRING_EQUAL(config.trusted_proxies, "");
+    CU_ASSERT_EQUAL(config.trusted_proxy_cidrs.n, 0);
     /* main.c's test timings came through. */
     CU_ASSERT_EQUAL(config.grace_ms, 300);
     CU_ASSERT_EQUAL(config.typing_ttl_ms, 200);
@@ -98,6 +101,13 @@ static void test_bounds(void)
         {"WNC_MAX_USERS", "2", 1},
         {"WNC_PUSHD_TICK_MS", "10001", 0},
         {"WNC_RATE_LIMIT", "4294967297", 0},
+        {"WNC_TRUSTED_PROXIES", "127.0.0.1", 1},
+        {"WNC_TRUSTED_PROXIES", "10.0.0.0/8, 2001:db8::/32 ::1", 1},
+        {"WNC_TRUSTED_PROXIES", " , ", 1},
+        {"WNC_TRUSTED_PROXIES", "10.0.0.1/8", 0},
+        {"WNC_TRUSTED_PROXIES", "10.0.0.0/33", 0},
+        {"WNC_TRUSTED_PROXIES", "proxy.example", 0},
+        {"WNC_TRUSTED_PROXIES", "127.0.0.1;10.0.0.1", 0},
     };
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -111,6 +121,9 @@ static void test_bounds(void)
     setenv("WNC_REDIS_PORT", "12345", 1);
     CU_ASSERT_EQUAL(config_load(), 0);
     CU_ASSERT_EQUAL(config.redis_port, 12345);
+    setenv("WNC_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8", 1);
+    CU_ASSERT_EQUAL(config_load(), 0);
+    CU_ASSERT_EQUAL(config.trusted_proxy_cidrs.n, 2);
 }
 
 static const struct unit_test config_tests[] = {

@@ -31,6 +31,7 @@ void unit_check(int ok, unsigned line, const char *file, const char *fmt, ...)
 long long unit_mono_ms(void);
 
 int test_valid_register(void);
+int test_addr_register(void);
 int test_jsonx_register(void);
 int test_err_register(void);
 int test_buf_register(void);
