@@ -62,7 +62,18 @@ void video_seek(struct api_ctx *c);
 void video_rate(struct api_ctx *c);
 
 /* events.c */
+enum events_transport { EVENTS_WEBSOCKET, EVENTS_EVENTSOURCE, EVENTS_LONGPOLL, EVENTS__MAX };
+void events_ticket(struct api_ctx *c);
 void events_subscribe(struct api_ctx *c);
+/* The transport nchan will serve: WebSocket only for a genuine handshake (Upgrade: websocket
+ * and Connection listing upgrade), EventSource for an event-stream Accept without Upgrade,
+ * long-poll for anything else. */
+enum events_transport events_transport_of(const char *upgrade, const char *connection,
+                                          const char *accept);
+/* Whether the request carries a resume id in any form nchan would read. */
+int events_has_resume_id(const struct http_request *req);
+/* How long a long-poll waits (s): half the grace period, at least 1. */
+int events_poll_timeout_s(void);
 void events_hook_sub(struct api_ctx *c);
 void events_hook_unsub(struct api_ctx *c);
 

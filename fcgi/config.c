@@ -2,9 +2,19 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "exec.h"
 #include "log.h"
+
+static int config_instance_valid(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= EXEC_INSTANCE_MAX && strspn(s, EXEC_INSTANCE_CHARS) == n;
+}
 
 #define CONFIG_CAUSE_LEN 160 /* bytes for why a value was refused */
 
@@ -23,6 +33,8 @@ static const struct config_string {
     {"WNC_SQL_DIR", WNC_DEFAULT_SQL_DIR, offsetof(struct config, sql_dir)},
     {"WNC_FCGI_SOCKET", "var/fcgi.sock", offsetof(struct config, fcgi_socket)},
     {"WNC_PUBLISH_SOCKET", "var/publish.sock", offsetof(struct config, publish_socket)},
+    {"WNC_INSTANCE", "", offsetof(struct config, instance)}, /* "": the host name */
+    {"WNC_FCGI_SOCKET_GROUP", "", offsetof(struct config, fcgi_socket_group)},
     {"WNC_TRUSTED_PROXIES", "", offsetof(struct config, trusted_proxies)},
 };
 
@@ -78,6 +90,18 @@ int config_load(void)
         log_error("config: WNC_TRUSTED_PROXIES=\"%s\" is not a list of addresses or CIDR "
                   "ranges: %s",
                   config.trusted_proxies, cause);
+        return -1;
+    }
+    if (*config.instance == '\0') {
+        static char host[EXEC_INSTANCE_MAX + 1];
+        if (gethostname(host, sizeof(host)) != 0)
+            snprintf(host, sizeof(host), "localhost");
+        host[sizeof(host) - 1] = '\0';
+        config.instance = host;
+    }
+    if (!config_instance_valid(config.instance)) {
+        log_error("config: WNC_INSTANCE=\"%s\" must be 1 to %d letters, digits, '.', '_' or '-'",
+                  config.instance, EXEC_INSTANCE_MAX);
         return -1;
     }
     return 0;

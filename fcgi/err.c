@@ -12,6 +12,12 @@ static const struct {
     [E_INVALID_FIELD] = {400, "invalid_field", "a field has an invalid value"},
     [E_MISSING_FIELD] = {400, "missing_field", "a required field is missing"},
     [E_UNKNOWN_FIELD] = {400, "unknown_field", "the request has a field this route does not take"},
+    [E_TOKEN_IN_URL] = {400, "token_in_url",
+                        "tokens never go in URLs: get a ticket from POST "
+                        "/api/rooms/{id}/events/ticket and subscribe with ?ticket="},
+    [E_RESUME_ID] = {400, "resume_not_supported",
+                     "resume ids (If-None-Match, If-Modified-Since, Last-Event-ID, last_event_id) "
+                     "are not accepted: fetch the room state instead"},
     [E_INVALID_ROOM_ID] = {400, "invalid_room_id", "room codes are 6 letters or digits"},
     [E_INVALID_USER_ID] = {400, "invalid_user_id", "user ids are UUIDs"},
     [E_UNAUTHORIZED] = {401, "unauthorized", "a valid token for this room is required"},

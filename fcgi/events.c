@@ -1,88 +1,287 @@
-/* Realtime subscriptions. GET /api/rooms/{id}/events checks the token and hands the request to
- * nchan with X-Accel-Redirect; nchan then calls the hooks when a WebSocket or EventSource
- * subscription opens and closes, which count the member's connections (presence) and the
- * client address's open subscriptions (the per-IP limit). nchan fires no hooks for long-poll,
- * so each poll itself counts as a sign of life (presence.lua with delta 0). */
+/* Realtime subscriptions.
+ *
+ * POST /api/rooms/{id}/events/ticket trades the bearer token for a single-use ticket, because
+ * browsers cannot send headers on WebSocket/EventSource and a token in a URL ends up in logs.
+ * GET /api/rooms/{id}/events (with ?ticket= or a Bearer header) checks the member, takes a place
+ * under the per-address subscription cap, and hands the request to nchan with X-Accel-Redirect:
+ * a genuine WebSocket handshake to the WebSocket location, an event-stream Accept to the
+ * EventSource one, anything else to long-poll (which ends within its timeout). No client resume
+ * id may reach nchan (an id on an empty or expired channel crashes an nginx worker), so they
+ * are refused here as well as in nginx.
+ *
+ * nchan then calls the hooks when a WebSocket or EventSource stream opens and closes: each
+ * stream is a lease (sql/presence.lua) owned by the nginx worker process holding it, so pushd
+ * can close the leases of a worker that died without firing hooks. nchan fires no hooks for
+ * long-poll, so each poll itself counts as a sign of life. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api.h"
 #include "config.h"
 #include "log.h"
+#include "proc.h"
 #include "store.h"
 #include "valid.h"
 
-#define EVENTS_SUBS_KEY_TTL_S 86400 /* a counter left by a crash fades within a day */
+#define EVENTS_TICKET_TTL_MS 30000
+#define EVENTS_STREAM_RESERVE_MS 10000 /* a stream's place until its subscribe hook holds it */
+#define EVENTS_POLL_SLACK_MS 5000      /* a long-poll's place outlives its timeout by this */
+#define EVENTS_CAP_RETRY_AFTER "5"
+#define EVENTS_REDIRECT_MAX 320
+#define EVENTS_CHANNEL_MAX 32
+
+/* The internal nchan locations of nginx/wnc-site.conf.in. */
+static const char *const events_locations[EVENTS__MAX] = {
+    [EVENTS_WEBSOCKET] = "sub", [EVENTS_EVENTSOURCE] = "sub", [EVENTS_LONGPOLL] = "poll"};
+
+/* Whether the comma-separated header value list holds token (case-insensitive). */
+static int events_list_has(const char *list, const char *token)
+{
+    size_t n = strlen(token);
+
+    for (const char *p = list; *p != '\0';) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *end = p + strcspn(p, ",");
+        const char *last = end;
+        while (last > p && (last[-1] == ' ' || last[-1] == '\t'))
+            last--;
+        if ((size_t)(last - p) == n && strncasecmp(p, token, n) == 0)
+            return 1;
+        p = end;
+    }
+    return 0;
+}
+
+enum events_transport events_transport_of(const char *upgrade, const char *connection,
+                                          const char *accept)
+{
+    if (strcasecmp(upgrade, "websocket") == 0 && events_list_has(connection, "upgrade"))
+        return EVENTS_WEBSOCKET;
+    if (*upgrade == '\0' && strstr(accept, "text/event-stream") != NULL)
+        return EVENTS_EVENTSOURCE;
+    return EVENTS_LONGPOLL;
+}
+
+/* Whether the query string has a parameter whose (URL-decoded) name is name, any case. */
+static int events_query_has(const char *query, const char *name)
+{
+    for (const char *p = query; *p != '\0';) {
+        const char *end = p + strcspn(p, "&");
+        const char *n = name;
+        int match = 1;
+        for (const char *q = p; q < end && *q != '='; q++) {
+            int c = (unsigned char)*q;
+            if (c == '%' && end - q > 2) {
+                char hex[3] = {q[1], q[2], '\0'};
+                c = (int)strtol(hex, NULL, 16);
+                q += 2;
+            }
+            if (*n == '\0' || (c | 0x20) != (*n | 0x20)) {
+                match = 0;
+                break;
+            }
+            n++;
+        }
+        if (match && *n == '\0')
+            return 1;
+        p = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+int events_has_resume_id(const struct http_request *req)
+{
+    return *http_header(req, "HTTP_IF_NONE_MATCH") != '\0' ||
+           *http_header(req, "HTTP_IF_MODIFIED_SINCE") != '\0' ||
+           *http_header(req, "HTTP_LAST_EVENT_ID") != '\0' ||
+           events_query_has(req->query, "last_event_id");
+}
+
+void events_ticket(struct api_ctx *c)
+{
+    char ticket[TOKEN_LEN + 1], digest[SHA256_HEX_LEN + 1], ttl[16], body[160];
+    const char *args[] = {digest, ttl};
+    struct exec_result r;
+    enum wnc_err e;
+
+    /* A ticket has a token's form (room prefix, 256 random bits) but lives in another table,
+     * so neither can stand in for the other. */
+    if ((e = ids_token(c->room_id, ticket)) != E_OK) {
+        http_reply_error(c->req, e, NULL, NULL);
+        return;
+    }
+    sha256_hex(ticket, strlen(ticket), digest);
+    snprintf(ttl, sizeof(ttl), "%d", EVENTS_TICKET_TTL_MS);
+    e = exec_room(c->w->store, c->w->pub, SCRIPT_TICKET, c->room_id, c->token_digest, 2, args,
+                  NULL, &r);
+    if (e != E_OK) {
+        if (e == E_RATE_LIMITED)
+            http_add_header(c->req, "Retry-After", "10");
+        http_reply_error(c->req, e, NULL, NULL);
+        return;
+    }
+    int n = snprintf(body, sizeof(body), "{\"ticket\":\"%s\",\"expiresAt\":%.*s}", ticket,
+                     (int)r.body_len, r.body);
+    exec_result_free(&r);
+    http_reply(c->req, 201, body, (size_t)n);
+}
+
+/* Takes a place for connection cid under the cap of the client's address. Returns 0, or -1
+ * after answering 429 (or 503). */
+static int events_reserve_or_reply(struct api_ctx *c, const char *limit_key, const char *cid,
+                                   long long until)
+{
+    char key[16 + EXEC_LIMIT_KEY_MAX], now[24], cap[16], until_s[24];
+    const char *keys[] = {key}, *args[] = {now, cap, cid, until_s};
+    struct store_reply r;
+    enum wnc_err e;
+    int taken;
+
+    snprintf(key, sizeof(key), "subs:{%s}", limit_key);
+    snprintf(now, sizeof(now), "%lld", exec_now_ms());
+    snprintf(cap, sizeof(cap), "%d", config.max_subs_per_ip);
+    snprintf(until_s, sizeof(until_s), "%lld", until);
+    if ((e = store_eval(c->w->store, SCRIPT_SUBS_RESERVE, 1, keys, 4, args, NULL, &r)) != E_OK) {
+        http_reply_error(c->req, e, NULL, NULL);
+        return -1;
+    }
+    taken = r.n == 1 && r.items[0] != NULL && strcmp(r.items[0], "1") == 0;
+    store_reply_free(&r);
+    if (!taken) {
+        http_add_header(c->req, "Retry-After", EVENTS_CAP_RETRY_AFTER);
+        http_reply_error(c->req, E_TOO_MANY_SUBSCRIPTIONS, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
 
 void events_subscribe(struct api_ctx *c)
 {
-    char redirect[200], key[80];
-    const char *argv[] = {"GET", key};
-    struct store_reply r;
+    char ticket[TOKEN_LEN + 2], ticket_digest[SHA256_HEX_LEN + 1] = "";
+    char redirect[EVENTS_REDIRECT_MAX], cid[EXEC_CONN_ID_MAX + 1];
+    const char *limit_key = *c->req->limit_key ? c->req->limit_key : "-";
+    const char *args[] = {ticket_digest};
     struct exec_result res;
+    enum events_transport transport;
     enum wnc_err e;
-    long open = 0;
-    int long_poll;
+    long long now = exec_now_ms(), until;
 
-    e = exec_room(c->w->store, c->w->pub, SCRIPT_SUBSCRIBE, c->room_id, c->token_digest, 0, NULL,
-                  NULL, &res);
+    if (events_has_resume_id(c->req)) {
+        http_reply_error(c->req, E_RESUME_ID, NULL, NULL);
+        return;
+    }
+    if (events_query_has(c->req->query, "token")) {
+        http_reply_error(c->req, E_TOKEN_IN_URL, "token", NULL);
+        return;
+    }
+    if (http_query_param(c->req, "ticket", ticket, sizeof(ticket))) {
+        if ((e = valid_token(ticket, c->room_id)) != E_OK) {
+            http_reply_error(c->req, e, "ticket", NULL);
+            return;
+        }
+        sha256_hex(ticket, strlen(ticket), ticket_digest);
+    } else if (*c->token_digest == '\0') {
+        http_reply_error(c->req, E_UNAUTHORIZED, NULL,
+                         "a ticket (?ticket=) or an Authorization: Bearer header is required");
+        return;
+    }
+    /* A ticket is the credential when there is one; the token is not looked at then. */
+    e = exec_room(c->w->store, c->w->pub, SCRIPT_SUBSCRIBE, c->room_id,
+                  *ticket_digest ? "" : c->token_digest, 1, args, NULL, &res);
     if (e != E_OK) {
         http_reply_error(c->req, e, NULL, NULL);
         return;
     }
-    snprintf(key, sizeof(key), "subs:{%.45s}", c->req->remote_addr);
-    if ((e = store_command(c->w->store, 2, argv, NULL, &r)) == E_OK) {
-        open = r.n == 1 && r.items[0] ? atol(r.items[0]) : 0;
-        store_reply_free(&r);
+    transport = events_transport_of(c->req->upgrade, http_header(c->req, "HTTP_CONNECTION"),
+                                     c->req->accept);
+    if (transport == EVENTS_LONGPOLL) {
+        /* One place per member's long-poll, renewed by each poll. */
+        snprintf(cid, sizeof(cid), "p%s", res.body);
+        until = now + (long long)events_poll_timeout_s() * 1000 + EVENTS_POLL_SLACK_MS;
+    } else {
+        e = ids_conn(cid);
+        until = now + EVENTS_STREAM_RESERVE_MS;
     }
-    if (e != E_OK || open >= config.max_subs_per_ip) {
+    if (e != E_OK || !exec_is_conn_id(cid) || !exec_is_limit_key(limit_key)) {
         exec_result_free(&res);
-        http_reply_error(c->req, e != E_OK ? e : E_TOO_MANY_SUBSCRIPTIONS, NULL, NULL);
+        http_reply_error(c->req, E_INTERNAL, NULL, NULL);
         return;
     }
-    long_poll = *c->req->upgrade == '\0' && strstr(c->req->accept, "text/event-stream") == NULL;
-    if (long_poll) {
-        const char *args[] = {res.body, "0", res.channel};
-        struct exec_result poll;
-        if (exec_room(c->w->store, c->w->pub, SCRIPT_PRESENCE, c->room_id, "", 3, args, NULL,
-                      &poll) == E_OK)
-            exec_result_free(&poll);
+    if (events_reserve_or_reply(c, limit_key, cid, until) != 0) {
+        exec_result_free(&res);
+        return;
     }
-    /* The user id and address come from the server, never from the client. */
-    snprintf(redirect, sizeof(redirect), "/_wnc/%s/%s?room=%s&user=%s&ip=%.45s",
-             long_poll ? "poll" : "sub", res.channel, c->room_id, res.body, c->req->remote_addr);
+    if (transport == EVENTS_LONGPOLL) {
+        const char *poll[] = {res.body, "poll", res.channel, cid, limit_key, ""};
+        struct exec_result p;
+        if (exec_room(c->w->store, c->w->pub, SCRIPT_PRESENCE, c->room_id, "", 6, poll, NULL,
+                      &p) == E_OK)
+            exec_result_free(&p);
+    }
+    /* The user id, address and connection id come from the server, never from the client;
+     * they travel in the internal URL to the hooks (nginx evaluates hook URLs on the real
+     * request, and hooks see no client address of their own). */
+    snprintf(redirect, sizeof(redirect), "/_wnc/%s/%s?room=%s&user=%s&ip=%s&cid=%s",
+             events_locations[transport], res.channel, c->room_id, res.body, limit_key, cid);
     exec_result_free(&res);
     http_add_header(c->req, "X-Accel-Redirect", redirect);
     http_add_header(c->req, "X-Accel-Buffering", "no");
     http_reply(c->req, 200, "", 0);
 }
 
-/* Both hooks: +1 or -1 connection for the member and the address. */
-static void events_hook(struct api_ctx *c, int delta)
+int events_poll_timeout_s(void)
 {
-    char room[16], user[48], channel[32], ip[64], key[80], ttl[16];
+    /* Half the grace period: a poll must end early enough for the next to keep the member
+     * online (scripts/stack.sh renders nginx's nchan_subscriber_timeout the same way). */
+    return config.grace_ms / 2000 > 0 ? config.grace_ms / 2000 : 1;
+}
+
+/* The lease owner for nginx worker pid: "instance/pid/start". The start time is read once per
+ * pid per thread (nginx has a handful of workers). A pid /proc cannot show gets start 0,
+ * which pushd reads as "judge by the pid alone". */
+static void events_owner(const char *pid_text, char out[EXEC_OWNER_MAX + 1])
+{
+    static __thread long cached_pid;
+    static __thread unsigned long long cached_start;
+    long pid = atol(pid_text);
+    unsigned long long start = 0;
+
+    if (pid == cached_pid && pid != 0) {
+        start = cached_start;
+    } else if (proc_start_time(pid, &start) == 0) {
+        cached_pid = pid, cached_start = start;
+    } else {
+        start = 0;
+    }
+    snprintf(out, EXEC_OWNER_MAX + 1, "%s/%ld/%llu", config.instance, pid, start);
+}
+
+/* Both hooks: a stream of the member opened or closed. */
+static void events_hook(struct api_ctx *c, const char *op)
+{
+    char room[16], user[48], channel[EVENTS_CHANNEL_MAX], ip[EXEC_LIMIT_KEY_MAX + 2];
+    char cid[EXEC_CONN_ID_MAX + 2], pid[24], owner[EXEC_OWNER_MAX + 1];
     struct exec_result r;
 
     if (!http_query_param(c->req, "room", room, sizeof(room)) ||
         valid_room_id(room, c->room_id) != E_OK ||
         !http_query_param(c->req, "user", user, sizeof(user)) ||
         valid_user_id(user, c->user_id) != E_OK ||
-        !http_query_param(c->req, "channel", channel, sizeof(channel))) {
+        !http_query_param(c->req, "channel", channel, sizeof(channel)) ||
+        strncmp(channel, c->room_id, ROOM_ID_LEN) != 0 ||
+        !http_query_param(c->req, "ip", ip, sizeof(ip)) || !exec_is_limit_key(ip) ||
+        !http_query_param(c->req, "cid", cid, sizeof(cid)) || !exec_is_conn_id(cid) ||
+        !http_query_param(c->req, "pid", pid, sizeof(pid)) || strlen(pid) > 18 ||
+        strspn(pid, "0123456789") != strlen(pid) || *pid == '\0') {
         http_reply_error(c->req, E_INVALID_FIELD, NULL, NULL);
         return;
     }
-    if (http_query_param(c->req, "ip", ip, sizeof(ip)) && *ip) {
-        snprintf(key, sizeof(key), "subs:{%s}", ip);
-        const char *incr[] = {delta > 0 ? "INCR" : "DECR", key};
-        snprintf(ttl, sizeof(ttl), "%d", EVENTS_SUBS_KEY_TTL_S);
-        const char *expire[] = {"EXPIRE", key, ttl};
-        store_command(c->w->store, 2, incr, NULL, NULL);
-        if (delta > 0) /* a new subscription refreshes the counter's lifetime; a close need not */
-            store_command(c->w->store, 3, expire, NULL, NULL);
-    }
-    const char *args[] = {c->user_id, delta > 0 ? "1" : "-1", channel};
-    if (exec_room(c->w->store, c->w->pub, SCRIPT_PRESENCE, c->room_id, "", 3, args, NULL, &r) ==
+    events_owner(pid, owner);
+    const char *args[] = {c->user_id, op, channel, cid, ip, owner};
+    if (exec_room(c->w->store, c->w->pub, SCRIPT_PRESENCE, c->room_id, "", 6, args, NULL, &r) ==
         E_OK)
         exec_result_free(&r);
     http_reply(c->req, 204, "", 0);
@@ -90,10 +289,10 @@ static void events_hook(struct api_ctx *c, int delta)
 
 void events_hook_sub(struct api_ctx *c)
 {
-    events_hook(c, 1);
+    events_hook(c, "open");
 }
 
 void events_hook_unsub(struct api_ctx *c)
 {
-    events_hook(c, -1);
+    events_hook(c, "close");
 }

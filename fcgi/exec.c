@@ -11,8 +11,11 @@
 #include "log.h"
 #include "publish.h"
 #include "store.h"
+#include "valid.h"
 
-#define EXEC_FOLLOWUP_MAX_WORDS 8
+#define EXEC_FOLLOWUP_MAX_WORDS 4
+#define EXEC_FOLLOWUP_MAX 256
+#define EXEC_GLOBAL_KEY_MAX 128
 #define EXEC_ROOM_LOCKS 64
 
 /* Threads of one process run a room's script and queue its events under the room's lock, so
@@ -45,26 +48,188 @@ long long exec_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void exec_followup(struct store *st, struct publisher *pub, const char *command)
+/* The follow-ups a room script may ask for: a word and its arguments (sql/lib.lua lists
+ * them). Each argument is checked against its form, and every room id must be the script's
+ * own room, so no script result can become an arbitrary Redis command or reach another room. */
+enum exec_followup_kind {
+    FOLLOWUP_INDEX,
+    FOLLOWUP_UNINDEX,
+    FOLLOWUP_TIMER,
+    FOLLOWUP_CLOSE,
+    FOLLOWUP_SUBS_HOLD,
+    FOLLOWUP_SUBS_RELEASE,
+    FOLLOWUP_OWNER_ADD,
+    FOLLOWUP_OWNER_DEL,
+    FOLLOWUP__MAX
+};
+
+static const struct exec_followup_form {
+    const char *word;
+    int nargs;
+} exec_followup_forms[FOLLOWUP__MAX] = {
+    [FOLLOWUP_INDEX] = {"index", 1},         [FOLLOWUP_UNINDEX] = {"unindex", 1},
+    [FOLLOWUP_TIMER] = {"timer", 3},         [FOLLOWUP_CLOSE] = {"close", 1},
+    [FOLLOWUP_SUBS_HOLD] = {"subs_hold", 2}, [FOLLOWUP_SUBS_RELEASE] = {"subs_release", 2},
+    [FOLLOWUP_OWNER_ADD] = {"owner_add", 2}, [FOLLOWUP_OWNER_DEL] = {"owner_del", 2},
+};
+
+/* Timer sets pushd runs; entries are "ROOM" (sync) or "ROOM|user id" (the others). */
+static const char *const exec_timer_kinds[] = {"presence", "typing", "linger", "sync"};
+
+/* Whether every character of s is in set and its length is in [1, max]. */
+static int exec_word_is(const char *s, const char *set, size_t max)
 {
-    char copy[256], *words[EXEC_FOLLOWUP_MAX_WORDS], *save = NULL;
+    size_t n = strlen(s);
+    return n >= 1 && n <= max && strspn(s, set) == n;
+}
+
+/* "ROOM" equal to room_id, optionally followed by sep and a tail checked by is_tail. */
+static int exec_room_prefixed(const char *s, const char *room_id, char sep,
+                              int (*is_tail)(const char *))
+{
+    if (strncmp(s, room_id, ROOM_ID_LEN) != 0)
+        return 0;
+    if (s[ROOM_ID_LEN] == '\0')
+        return is_tail == NULL;
+    return is_tail != NULL && s[ROOM_ID_LEN] == sep && is_tail(s + ROOM_ID_LEN + 1);
+}
+
+static int exec_is_user(const char *s)
+{
+    char out[USER_ID_LEN + 1];
+    return valid_user_id(s, out) == E_OK && strcmp(out, s) == 0;
+}
+
+static int exec_is_digits(const char *s)
+{
+    return exec_word_is(s, "0123456789", 18);
+}
+
+int exec_is_conn_id(const char *s)
+{
+    return exec_word_is(s, "0123456789abcdef-p", EXEC_CONN_ID_MAX);
+}
+
+int exec_is_limit_key(const char *s)
+{
+    return exec_word_is(s, "0123456789abcdef.:-", EXEC_LIMIT_KEY_MAX);
+}
+
+/* "instance/pid/start": see proc.h. */
+int exec_is_owner(const char *s)
+{
+    const char *a = strchr(s, '/'), *b = a ? strchr(a + 1, '/') : NULL;
+    char inst[EXEC_OWNER_MAX + 1], pid[24];
+
+    if (b == NULL || strlen(s) > EXEC_OWNER_MAX || (size_t)(a - s) >= sizeof(inst) ||
+        (size_t)(b - a - 1) >= sizeof(pid))
+        return 0;
+    memcpy(inst, s, (size_t)(a - s));
+    inst[a - s] = '\0';
+    memcpy(pid, a + 1, (size_t)(b - a - 1));
+    pid[b - a - 1] = '\0';
+    return exec_word_is(inst, EXEC_INSTANCE_CHARS, EXEC_INSTANCE_MAX) && exec_is_digits(pid) &&
+           exec_is_digits(b + 1);
+}
+
+static int exec_followup_valid(enum exec_followup_kind kind, char **args, const char *room_id)
+{
+    switch (kind) {
+    case FOLLOWUP_INDEX:
+    case FOLLOWUP_UNINDEX:
+        return exec_room_prefixed(args[0], room_id, 0, NULL);
+    case FOLLOWUP_TIMER:
+        for (size_t k = 0; k < sizeof(exec_timer_kinds) / sizeof(exec_timer_kinds[0]); k++)
+            if (strcmp(args[0], exec_timer_kinds[k]) == 0)
+                return exec_is_digits(args[1]) &&
+                       exec_room_prefixed(args[2], room_id, '|',
+                                          strcmp(args[0], "sync") == 0 ? NULL : exec_is_user);
+        return 0;
+    case FOLLOWUP_CLOSE:
+        return exec_room_prefixed(args[0], room_id, '-', exec_is_digits);
+    case FOLLOWUP_SUBS_HOLD:
+    case FOLLOWUP_SUBS_RELEASE:
+        return exec_is_limit_key(args[0]) && exec_is_conn_id(args[1]);
+    case FOLLOWUP_OWNER_ADD:
+    case FOLLOWUP_OWNER_DEL:
+        return exec_is_owner(args[0]) && exec_room_prefixed(args[1], room_id, '|', exec_is_conn_id);
+    default:
+        return 0;
+    }
+}
+
+/* Runs one checked follow-up. */
+static enum wnc_err exec_followup_run(struct store *st, struct publisher *pub,
+                                      enum exec_followup_kind kind, char **args)
+{
+    char key[EXEC_GLOBAL_KEY_MAX], key2[EXEC_GLOBAL_KEY_MAX], owner[EXEC_OWNER_MAX + 1];
+    const char *argv[4];
+    enum wnc_err e;
+
+    switch (kind) {
+    case FOLLOWUP_INDEX:
+    case FOLLOWUP_UNINDEX:
+        argv[0] = kind == FOLLOWUP_INDEX ? "SADD" : "SREM", argv[1] = "active-rooms";
+        argv[2] = args[0];
+        return store_command(st, 3, argv, NULL, NULL);
+    case FOLLOWUP_TIMER:
+        snprintf(key, sizeof(key), "timers:%s", args[0]);
+        argv[0] = "ZADD", argv[1] = key, argv[2] = args[1], argv[3] = args[2];
+        return store_command(st, 4, argv, NULL, NULL);
+    case FOLLOWUP_CLOSE:
+        return pub != NULL ? publisher_close_channel(pub, args[0]) : E_OK;
+    case FOLLOWUP_SUBS_HOLD:
+        snprintf(key, sizeof(key), "subs:{%s}", args[0]);
+        argv[0] = "ZADD", argv[1] = key, argv[2] = "+inf", argv[3] = args[1];
+        return store_command(st, 4, argv, NULL, NULL);
+    case FOLLOWUP_SUBS_RELEASE:
+        snprintf(key, sizeof(key), "subs:{%s}", args[0]);
+        argv[0] = "ZREM", argv[1] = key, argv[2] = args[1];
+        return store_command(st, 3, argv, NULL, NULL);
+    case FOLLOWUP_OWNER_ADD:
+    case FOLLOWUP_OWNER_DEL:
+        snprintf(key, sizeof(key), "owner:{%s}", args[0]);
+        argv[0] = kind == FOLLOWUP_OWNER_ADD ? "SADD" : "SREM", argv[1] = key, argv[2] = args[1];
+        if ((e = store_command(st, 3, argv, NULL, NULL)) != E_OK || kind == FOLLOWUP_OWNER_DEL)
+            return e;
+        /* The instance's index of owners, which its pushd sweeps (proc.h). */
+        snprintf(owner, sizeof(owner), "%s", args[0]);
+        *strchr(owner, '/') = '\0';
+        snprintf(key2, sizeof(key2), "owners:{%s}", owner);
+        argv[0] = "SADD", argv[1] = key2, argv[2] = args[0];
+        return store_command(st, 3, argv, NULL, NULL);
+    default:
+        return E_INTERNAL;
+    }
+}
+
+enum wnc_err exec_followup(struct store *st, struct publisher *pub, const char *room_id,
+                           const char *command)
+{
+    char copy[EXEC_FOLLOWUP_MAX], *words[EXEC_FOLLOWUP_MAX_WORDS + 1], *save = NULL;
     int n = 0;
 
-    if (strncmp(command, "CLOSE ", 6) == 0) {
-        if (pub != NULL)
-            publisher_close_channel(pub, command + 6);
-        return;
-    }
     if (strlen(command) >= sizeof(copy)) {
         log_error("exec: follow-up too long");
-        return;
+        return E_INTERNAL;
     }
     strcpy(copy, command);
-    for (char *w = strtok_r(copy, " ", &save); w != NULL && n < EXEC_FOLLOWUP_MAX_WORDS;
+    for (char *w = strtok_r(copy, " ", &save); w != NULL && n <= EXEC_FOLLOWUP_MAX_WORDS;
          w = strtok_r(NULL, " ", &save))
         words[n++] = w;
-    if (store_command(st, n, (const char **)words, NULL, NULL) != E_OK)
-        log_warn("exec: follow-up %s failed", words[0]);
+    for (int k = 0; n > 0 && k < FOLLOWUP__MAX; k++) {
+        if (strcmp(words[0], exec_followup_forms[k].word) != 0)
+            continue;
+        if (n - 1 != exec_followup_forms[k].nargs ||
+            !exec_followup_valid((enum exec_followup_kind)k, words + 1, room_id))
+            break;
+        enum wnc_err e = exec_followup_run(st, pub, (enum exec_followup_kind)k, words + 1);
+        if (e != E_OK)
+            log_warn("exec: follow-up %s for room %s failed: %s", words[0], room_id, err_code(e));
+        return e;
+    }
+    log_error("exec: refusing malformed follow-up from a script of room %s", room_id);
+    return E_INTERNAL;
 }
 
 /* Parses an item of the reply as a non-negative count. */
@@ -79,8 +244,8 @@ enum wnc_err exec_prepare(struct exec_call *call, const char *room_id, long long
                           const char *token_digest, int nargs, const char **args,
                           const size_t *lens)
 {
-    static const char *const prefixes[EXEC_ROOM_KEYS] = {"room", "members", "names", "auth",
-                                                         "chat", "limits",  "users"};
+    static const char *const prefixes[EXEC_ROOM_KEYS] = {
+        "room", "members", "names", "auth", "chat", "limits", "users", "leases", "tickets"};
     const int numbers[EXEC_STD_ARGS - 2] = {config.room_ttl_s,    config.grace_ms,
                                             config.chat_rate,     config.control_rate,
                                             config.typing_ttl_ms, config.sync_interval_ms};
@@ -150,7 +315,7 @@ enum wnc_err exec_room(struct store *st, struct publisher *pub, enum script_id s
             publisher_send(pub, out->channel, r.items[i], r.lens[i]);
     n = exec_count(&r, i++);
     for (int f = 0; f < n && i < r.n; f++, i++)
-        exec_followup(st, pub, r.items[i]);
+        exec_followup(st, pub, room_id, r.items[i]);
     pthread_mutex_unlock(lock);
     store_reply_free(&r);
     return E_OK;

@@ -13,7 +13,7 @@ struct store;
 struct publisher;
 
 #define EXEC_MAX_ARGS 8
-#define EXEC_ROOM_KEYS 7
+#define EXEC_ROOM_KEYS 9
 #define EXEC_STD_ARGS 8
 
 /* The keys and arguments of one room script call, laid out as sql/lib.lua expects them: the
@@ -49,10 +49,23 @@ enum wnc_err exec_prepare(struct exec_call *call, const char *room_id, long long
                           const char *token_digest, int nargs, const char **args,
                           const size_t *lens);
 
-/* Runs one follow-up: "CLOSE <channel>" deletes an nchan channel (pub may be NULL), anything
- * else is a Redis command ("ZADD timers:sync 123 ABC123"). Failures are logged, not
- * returned. */
-void exec_followup(struct store *st, struct publisher *pub, const char *command);
+/* Runs one follow-up of a script of room_id (the typed forms listed in sql/lib.lua), after
+ * checking its form: anything else is refused and logged. "close" is a no-op when pub is
+ * NULL. Returns E_OK, E_INTERNAL for a refused follow-up, or the store's error. */
+enum wnc_err exec_followup(struct store *st, struct publisher *pub, const char *room_id,
+                           const char *command);
+
+/* Forms shared with the events handler and pushd: a connection id (16 hex digits for a
+ * stream, "p" and a user id for a member's long-poll), a per-address limit key (addr.h),
+ * and a lease owner "instance/pid/start" (proc.h). Each returns 1 when s has the form. */
+#define EXEC_CONN_ID_MAX 40
+#define EXEC_LIMIT_KEY_MAX 45
+#define EXEC_INSTANCE_MAX 64
+#define EXEC_INSTANCE_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+#define EXEC_OWNER_MAX (EXEC_INSTANCE_MAX + 48)
+int exec_is_conn_id(const char *s);
+int exec_is_limit_key(const char *s);
+int exec_is_owner(const char *s);
 
 void exec_result_free(struct exec_result *r);
 

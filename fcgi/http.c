@@ -203,3 +203,8 @@ void http_serve(int fd, http_handler handle, void *arg, volatile sig_atomic_t *s
     }
     FCGX_Free(&fcgx, 1);
 }
+
+const char *http_header(const struct http_request *req, const char *param)
+{
+    return http_param(req->fcgx, param);
+}

@@ -61,6 +61,11 @@ void http_reply_error(struct http_request *req, enum wnc_err e, const char *fiel
  * present and it fits, 0 otherwise. */
 int http_query_param(const struct http_request *req, const char *name, char *out, size_t size);
 
+/* The FastCGI parameter param of the request ("HTTP_CONNECTION", ...), "" when absent; for
+ * headers read by one handler only (the common ones are fields above). Lives as long as the
+ * request. */
+const char *http_header(const struct http_request *req, const char *param);
+
 /* Reads the request's body (up to HTTP_MAX_BODY). Called by the dispatcher for routes that take
  * one. */
 enum wnc_err http_read_body(struct http_request *req);

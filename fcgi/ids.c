@@ -84,3 +84,18 @@ enum wnc_err ids_token(const char *room_id, char out[TOKEN_LEN + 1])
     out[TOKEN_LEN] = '\0';
     return E_OK;
 }
+
+enum wnc_err ids_conn(char out[CONN_ID_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char r[CONN_ID_BYTES];
+
+    if (ids_random(r, sizeof(r)) != E_OK)
+        return E_INTERNAL;
+    for (int i = 0; i < CONN_ID_BYTES; i++) {
+        out[2 * i] = hex[r[i] >> 4];
+        out[2 * i + 1] = hex[r[i] & 15];
+    }
+    out[CONN_ID_LEN] = '\0';
+    return E_OK;
+}

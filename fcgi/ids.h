@@ -10,11 +10,17 @@
 #define TOKEN_SECRET_BYTES 32                          /* 256 bits */
 #define TOKEN_SECRET_LEN 43                            /* base64url, no padding */
 #define TOKEN_LEN (ROOM_ID_LEN + 1 + TOKEN_SECRET_LEN) /* "<ROOM>.<secret>" */
+#define CONN_ID_BYTES 8
+#define CONN_ID_LEN (2 * CONN_ID_BYTES) /* lower-case hex */
 
 enum wnc_err ids_room(char out[ROOM_ID_LEN + 1]);
 enum wnc_err ids_user(char out[USER_ID_LEN + 1]);
 /* A bearer token bound to one room: the room id, a dot, then 256 random bits. The prefix lets a
  * token of another room be told apart (403) from an unknown one (401); it is not secret. */
 enum wnc_err ids_token(const char *room_id, char out[TOKEN_LEN + 1]);
+
+/* A connection id for one event stream (a lease, see sql/presence.lua): 64 random bits in hex.
+ * Not a secret; unique enough that two live streams never share one. */
+enum wnc_err ids_conn(char out[CONN_ID_LEN + 1]);
 
 #endif

@@ -1,10 +1,14 @@
 /* wnc-fcgi: the FastCGI workers. One process, config.workers threads, each with its own Redis
  * connection, all accepting on one unix socket, and one queued publisher (its own thread and
  * connection to nchan) they share. SIGTERM or SIGINT stops it. */
+#include <errno.h>
+#include <grp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "http.h"
@@ -40,6 +44,26 @@ static void *main_thread(void *arg)
     return NULL;
 }
 
+/* Hands the socket to WNC_FCGI_SOCKET_GROUP (mode 0660 stays): nginx's workers run as an
+ * unprivileged user that must connect, while nobody else may. Returns 0 or -1 after logging. */
+static int main_socket_group(void)
+{
+    struct group *g;
+
+    if (*config.fcgi_socket_group == '\0')
+        return 0;
+    if ((g = getgrnam(config.fcgi_socket_group)) == NULL) {
+        log_error("config: WNC_FCGI_SOCKET_GROUP=\"%s\" is not a group", config.fcgi_socket_group);
+        return -1;
+    }
+    if (chown(config.fcgi_socket, (uid_t)-1, g->gr_gid) != 0) {
+        log_error("fcgi: cannot give %s to group %s: %s", config.fcgi_socket,
+                  config.fcgi_socket_group, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int main(void)
 {
     sigset_t stop_signals;
@@ -56,7 +80,7 @@ int main(void)
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if ((main_listen_fd = http_listen(config.fcgi_socket)) < 0)
+    if ((main_listen_fd = http_listen(config.fcgi_socket)) < 0 || main_socket_group() != 0)
         return 1;
     main_publisher = publisher_open(config.publish_socket);
     if (main_publisher == NULL || publisher_start_queue(main_publisher) != E_OK)

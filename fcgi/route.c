@@ -15,10 +15,9 @@
 enum route_flags {
     ROUTE_TOKEN = 1 << 0,          /* a bearer token for the room is required */
     ROUTE_TOKEN_OPTIONAL = 1 << 1, /* a token is used when present */
-    ROUTE_TOKEN_IN_QUERY = 1 << 2, /* ?token= accepted too (browsers' WebSocket/EventSource) */
-    ROUTE_BODY = 1 << 3,           /* a JSON object body is required */
-    ROUTE_BODY_OPTIONAL = 1 << 4,  /* a JSON object body is read when present */
-    ROUTE_NO_RATELIMIT = 1 << 5,
+    ROUTE_BODY = 1 << 2,           /* a JSON object body is required */
+    ROUTE_BODY_OPTIONAL = 1 << 3,  /* a JSON object body is read when present */
+    ROUTE_NO_RATELIMIT = 1 << 4,
 };
 
 struct route {
@@ -71,11 +70,13 @@ static const struct route routes[] = {
      ROUTE_TOKEN | ROUTE_BODY,
      {"position", NULL}},
     {"POST", "/api/rooms/{room}/video/rate", video_rate, ROUTE_TOKEN | ROUTE_BODY, {"rate", NULL}},
-    {"GET",
-     "/api/rooms/{room}/events",
-     events_subscribe,
-     ROUTE_TOKEN | ROUTE_TOKEN_IN_QUERY,
+    {"POST",
+     "/api/rooms/{room}/events/ticket",
+     events_ticket,
+     ROUTE_TOKEN | ROUTE_BODY_OPTIONAL,
      {NULL}},
+    /* A ticket (?ticket=) or a Bearer header: the handler decides (never ?token=). */
+    {"GET", "/api/rooms/{room}/events", events_subscribe, ROUTE_TOKEN_OPTIONAL, {NULL}},
     /* nchan's subscribe/unsubscribe hooks: nginx only reaches these from `internal`
      * locations, never from a client. */
     {"POST", "/_wnc/hook/sub", events_hook_sub, ROUTE_NO_RATELIMIT, {NULL}},
@@ -122,7 +123,7 @@ static int route_ratelimit_or_reply(struct api_ctx *c)
     enum wnc_err e;
     long count, ttl;
 
-    snprintf(key, sizeof(key), "rl:{%.45s}", req->remote_addr);
+    snprintf(key, sizeof(key), "rl:{%s}", req->limit_key);
     snprintf(window, sizeof(window), "%d", config.rate_window_s);
     e = store_eval(c->w->store, SCRIPT_RATELIMIT, 1, keys, 2, args, NULL, &r);
     if (e != E_OK) {
@@ -146,7 +147,7 @@ static int route_ratelimit_or_reply(struct api_ctx *c)
     return 0;
 }
 
-/* Finds the token (Authorization: Bearer, or ?token= where allowed) and checks its form and
+/* Finds the token (Authorization: Bearer; never the URL) and checks its form and
  * room. Returns 0 to go on, or -1 after answering 401/403. */
 static int route_token_or_reply(struct api_ctx *c, const struct route *route)
 {
@@ -162,9 +163,6 @@ static int route_token_or_reply(struct api_ctx *c, const struct route *route)
     } else if (*auth != '\0') {
         http_reply_error(c->req, E_UNAUTHORIZED, NULL, "use Authorization: Bearer <token>");
         return -1;
-    } else if ((route->flags & ROUTE_TOKEN_IN_QUERY) &&
-               http_query_param(c->req, "token", c->token, sizeof(c->token))) {
-        /* found in the query */
     } else {
         if (route->flags & ROUTE_TOKEN) {
             http_reply_error(c->req, E_UNAUTHORIZED, NULL, NULL);

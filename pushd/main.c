@@ -2,8 +2,10 @@
  * Redis sorted sets (presence grace, typing expiry, sync beacons) and runs the room script for
  * each, publishing what they return; every few seconds it also checks a slice of active-rooms
  * for rooms that expired. Claims are atomic (sql/claim.lua), so several pushd instances can
- * run side by side without firing anything twice. It keeps no state of its own: after a
- * restart of itself or of Redis it picks up where the sets are. */
+ * run side by side without firing anything twice. Every couple of seconds it also closes the
+ * event-stream leases of this instance's nginx workers that died (proc.h), so presence and the
+ * per-address caps heal after a crash, a reload or a restart. It keeps no state of its own:
+ * after a restart of itself or of Redis it picks up where the sets are. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include "exec.h"
 #include "ids.h"
 #include "log.h"
+#include "proc.h"
 #include "publish.h"
 #include "script.h"
 #include "store.h"
@@ -22,6 +25,8 @@
 #define PUSHD_CLAIM_BATCH 200
 #define PUSHD_GC_INTERVAL_MS 5000
 #define PUSHD_GC_BATCH "100"
+#define PUSHD_OWNER_SWEEP_MS 2000
+#define PUSHD_OWNER_KEY_MAX (16 + EXEC_OWNER_MAX)
 
 static volatile sig_atomic_t pushd_stop;
 
@@ -41,6 +46,7 @@ static const struct pushd_timer pushd_timers[] = {
     {"timers:presence", SCRIPT_TIMEOUT, 1},
     {"timers:typing", SCRIPT_TYPING_EXPIRE, 1},
     {"timers:sync", SCRIPT_SYNC_BEACON, 0},
+    {"timers:linger", SCRIPT_LINGER, 1},
 };
 
 /* Runs the room script for one claimed entry. */
@@ -114,13 +120,74 @@ static void pushd_gc(struct store *st, struct publisher *pub, char cursor[32])
     store_reply_free(&r);
 }
 
+/* Closes the leases of one dead owner (an nginx worker that crashed or stopped without
+ * firing unsubscribe hooks), one room script each, then forgets the owner. The scripts'
+ * follow-ups remove each lease from the owner's set, so a sweep cut short resumes next time. */
+static void pushd_release_owner(struct store *st, struct publisher *pub, const char *owners_key,
+                                const char *owner)
+{
+    char key[PUSHD_OWNER_KEY_MAX];
+    const char *members[] = {"SMEMBERS", key}, *forget[] = {"SREM", owners_key, owner};
+    struct store_reply r;
+    size_t closed = 0;
+
+    snprintf(key, sizeof(key), "owner:{%s}", owner);
+    if (store_command(st, 2, members, NULL, &r) != E_OK)
+        return;
+    for (size_t i = 0; i < r.n; i++) {
+        const char *entry = r.items[i], *bar = entry ? strchr(entry, '|') : NULL;
+        char room[ROOM_ID_LEN + 1], id[ROOM_ID_LEN + 1];
+        struct exec_result res;
+        if (bar == NULL || bar - entry != ROOM_ID_LEN || !exec_is_conn_id(bar + 1))
+            continue;
+        memcpy(id, entry, ROOM_ID_LEN);
+        id[ROOM_ID_LEN] = '\0';
+        if (valid_room_id(id, room) != E_OK)
+            continue;
+        const char *args[] = {"", "close", "", bar + 1, "-", owner};
+        if (exec_room(st, pub, SCRIPT_PRESENCE, room, "", 6, args, NULL, &res) == E_OK) {
+            exec_result_free(&res);
+            closed++;
+        }
+    }
+    if (closed == r.n) {
+        const char *drop[] = {"DEL", key};
+        store_command(st, 2, drop, NULL, NULL);
+        store_command(st, 3, forget, NULL, NULL);
+    }
+    log_info("pushd: nginx worker %s is gone; closed %zu of its %zu stream(s)", owner, closed,
+             r.n);
+    store_reply_free(&r);
+}
+
+/* Checks which nginx workers of this instance that hold streams still live (proc.h). */
+static void pushd_sweep_owners(struct store *st, struct publisher *pub)
+{
+    char key[PUSHD_OWNER_KEY_MAX];
+    const char *argv[] = {"SMEMBERS", key};
+    struct store_reply r;
+
+    snprintf(key, sizeof(key), "owners:{%s}", config.instance);
+    if (store_command(st, 2, argv, NULL, &r) != E_OK)
+        return;
+    for (size_t i = 0; i < r.n; i++) {
+        const char *owner = r.items[i];
+        const char *pid_at = owner && exec_is_owner(owner) ? strchr(owner, '/') + 1 : NULL;
+        if (pid_at == NULL)
+            continue;
+        if (proc_alive(atol(pid_at), strtoull(strchr(pid_at, '/') + 1, NULL, 10)) == 0)
+            pushd_release_owner(st, pub, key, owner);
+    }
+    store_reply_free(&r);
+}
+
 int main(void)
 {
     struct sigaction sa;
     struct store *st;
     struct publisher *pub;
     char gc_cursor[32] = "0";
-    long long next_gc = 0;
+    long long next_gc = 0, next_sweep = 0;
     int redis_ok = 1;
 
     log_init("wnc-pushd");
@@ -146,6 +213,10 @@ int main(void)
 
         for (size_t i = 0; i < sizeof(pushd_timers) / sizeof(pushd_timers[0]) && ok; i++)
             ok = pushd_run_timer(st, pub, &pushd_timers[i]) == 0;
+        if (ok && exec_now_ms() >= next_sweep) {
+            pushd_sweep_owners(st, pub);
+            next_sweep = exec_now_ms() + PUSHD_OWNER_SWEEP_MS;
+        }
         if (ok && exec_now_ms() >= next_gc) {
             pushd_gc(st, pub, gc_cursor);
             next_gc = exec_now_ms() + PUSHD_GC_INTERVAL_MS;

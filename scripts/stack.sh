@@ -28,6 +28,26 @@ export LISTEN=$WNC_HOST:$PORT
 export WEB_ROOT=${WNC_WEB_ROOT:-$ROOT/web}
 export CONF_DIR=$RUN_DIR
 export ACCESS_LOG=${WNC_ACCESS_LOG:-$RUN_DIR/logs/access.log}
+export ERROR_LOG=$RUN_DIR/logs/nginx-error.log
+
+# nginx's workers never run as root: started as root, they drop to nobody/nogroup, which must
+# reach the run directory and the FastCGI socket (given to that group) and read the web root.
+NGINX_USER=""
+if [ "$(id -u)" = 0 ]; then
+  NGINX_USER=nobody; NGINX_GROUP=nogroup
+  export WNC_FCGI_SOCKET_GROUP=$NGINX_GROUP
+  chmod 0711 "$RUN_DIR"
+  if ! runuser -u "$NGINX_USER" -- test -x "$RUN_DIR"; then
+    echo "stack: $NGINX_USER cannot reach $RUN_DIR (a parent directory is closed to others);" \
+         "set WNC_RUN_DIR to a directory under /tmp or /run" >&2
+    exit 1
+  fi
+  if ! runuser -u "$NGINX_USER" -- test -r "$WEB_ROOT/index.html"; then
+    # A checkout in a private directory: serve a readable copy of the front end instead.
+    rm -rf "$RUN_DIR/web" && cp -R "$WEB_ROOT" "$RUN_DIR/web" && chmod -R a+rX "$RUN_DIR/web"
+    export WEB_ROOT=$RUN_DIR/web
+  fi
+fi
 
 # As many descriptors as the hard limit allows: every viewer holds one in nginx.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -81,10 +101,9 @@ setsid "$WNC_BIN_DIR/wnc-pushd" 2>>"$RUN_DIR/logs/pushd.log" &
 pids+=($!); echo $! > "$RUN_DIR/pushd.pid"
 
 "$ROOT/scripts/render-nginx.sh" "$ROOT/nginx/wnc-site.conf.in" > "$RUN_DIR/wnc-site.conf"
-cp "$ROOT/nginx/wnc-fastcgi.conf" "$RUN_DIR/wnc-fastcgi.conf"
+cp "$ROOT/nginx/wnc-fastcgi.conf" "$ROOT/nginx/wnc-headers.conf" "$RUN_DIR/"
 {
-  # A root master would switch workers to `nobody`, who cannot reach our sockets or files.
-  [ "$(id -u)" = 0 ] && echo "user root;"
+  if [ -n "$NGINX_USER" ]; then echo "user $NGINX_USER $NGINX_GROUP;"; fi
   "$ROOT/scripts/render-nginx.sh" "$ROOT/nginx/nginx.conf.in"
 } > "$RUN_DIR/nginx.conf"
 setsid nginx -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/logs/nginx-error.log" &

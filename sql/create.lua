@@ -11,4 +11,4 @@ redis.call('HSET', K_NAMES, ARGV[11], uid)
 redis.call('HSET', K_AUTH, TOKEN, uid)
 touch()
 return result(201, '{"roomId":"' .. room_id() .. '","userId":"' .. uid .. '","room":' ..
-  room_json() .. '}', {}, {'SADD active-rooms ' .. room_id(), presence_timer(uid, NOW + GRACE_MS)})
+  room_json() .. '}', {}, {'index ' .. room_id(), presence_timer(uid, NOW + GRACE_MS)})

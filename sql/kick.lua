@@ -1,9 +1,18 @@
 -- kick.lua: a host removes a member and revokes its token.  ARGV 9 target user id
--- Returns 204 and user.left with reason kicked (+ hand-off, room.closed and the channel close
--- as leave.lua).
+-- Returns 204 and user.left with reason kicked (+ hand-off, or room.closed). The kicked
+-- member's streams must close now, and nchan can only close a whole channel: the room moves
+-- to a new channel, user.left goes out on the old one (everyone hears it, in seq order), then
+-- the old channel is closed. The others reconnect once, onto the new channel.
 local m = authenticate()
 require_host(m)
 rate_limit(m.id, 'control', CONTROL_RATE)
 local target = get_member(ARGV[9])
 if not target then fail('user_not_found') end
-return remove_and_close(target, 'kicked')
+local events = {}
+local gone = remove_member(target, 'kicked', events)
+if gone then return result(204, '', events, removal_followups(true)) end
+touch()
+local old = channel()
+redis.call('HINCRBY', K_ROOM, 'epoch', 1)
+pinned_channel = old -- the events go out on the channel the kicked member listens to
+return result(204, '', events, {'close ' .. old})

@@ -1,30 +1,42 @@
 -- lib.lua: helpers shared by the room scripts; fcgi/script.c prepends this file to each one.
 --
 -- Room scripts take KEYS = room:{id}, members:{id}, names:{id}, auth:{id}, chat:{id},
--- limits:{id}, users:{id} (all in the room's hash slot) and the standard ARGV:
+-- limits:{id}, users:{id}, leases:{id}, tickets:{id} (all in the room's hash slot) and the
+-- standard ARGV:
 --   1 now (ms)  2 room TTL (s)  3 grace (ms)  4 chat rate  5 control rate  6 typing TTL (ms)
 --   7 sync interval (ms)  8 token digest ('' when none); their own arguments start at 9.
 -- They return a flat array:
 --   status, body, channel, #events, events..., #follow-ups, follow-ups...
--- The events go to the nchan channel named `channel`: '<room>-<epoch>'. The epoch changes when
--- a member is kicked or leaves, and the follow-up 'CLOSE <old channel>' makes the caller
--- delete the old channel, which disconnects every subscriber: the others reconnect (and are
--- authorized again onto the new channel), the removed member cannot. That is how "only
--- members receive a room's events" holds for connections opened before a removal.
--- Any other follow-up is a space-separated command on a global index (active-rooms, timers:*)
--- that the caller runs after the script: global keys live outside the room's slot, and every
--- index entry is a hint that the timer scripts re-check, so running it late is harmless.
+-- The events go to the nchan channel named `channel`: '<room>-<epoch>'. The epoch changes only
+-- when a host kicks a member: the follow-up 'close <old channel>' makes the caller delete the
+-- old channel, which disconnects every subscriber of it; the others reconnect (authorized
+-- again onto the new channel), the removed member cannot. A leave or a timeout touches nobody
+-- else: the leaver closes its own stream, and linger.lua catches one that does not.
+-- Follow-ups are typed, space-separated words that fcgi/exec.c validates before acting, so a
+-- script result can never become an arbitrary Redis command:
+--   index ROOM | unindex ROOM              active-rooms membership
+--   timer KIND AT ENTRY                    ZADD timers:KIND (presence, typing, sync, linger)
+--   close CHANNEL                          delete the room's old nchan channel
+--   subs_hold IPKEY CID | subs_release IPKEY CID    the per-address subscription cap
+--   owner_add OWNER ROOM|CID | owner_del OWNER ROOM|CID   which nginx worker holds a lease
+-- Global keys live outside the room's slot; every index entry is a hint that the timer scripts
+-- re-check, so running a follow-up late (or twice) is harmless.
 -- Failures raise {err = 'WNC <code>'}; the code words are those of fcgi/err.c.
 --
 -- A member record (members:{id} field = user id) is JSON: id, name, key (lower-case name),
--- tok (token digest), isHost, joinedAt, order (join order), online, conns (open
--- subscriptions), offlineSince, typingUntil. Only id, name, isHost, joinedAt and online are
--- ever sent to clients: users:{id} keeps that public JSON ready, prefixed with a sort key
--- (host flag, join order), so that returning the room costs no JSON work per member on Redis'
--- one thread (joins into big rooms were bound by it).
-local K_ROOM, K_MEMBERS, K_NAMES, K_AUTH, K_CHAT, K_LIMITS, K_USERS =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local ROOM_KEYS = 7
+-- tok (token digest), isHost, joinedAt, order (join order), online, conns (open WebSocket and
+-- EventSource subscriptions, i.e. its leases), offlineSince, pollSeen, typingUntil. Only id,
+-- name, isHost, joinedAt and online are ever sent to clients: users:{id} keeps that public
+-- JSON ready, prefixed with a sort key (host flag, join order), so that returning the room
+-- costs no JSON work per member on Redis' one thread (joins into big rooms were bound by it).
+--
+-- A lease (leases:{id} field = connection id) is one open subscription: 'uid channel ipkey
+-- owner', where owner names the nginx worker process holding it ('instance/pid/start'). A
+-- value '-' is a tombstone: the close of a connection whose open has not arrived yet (the two
+-- nchan hooks run on different worker threads), so that the late open is ignored.
+local K_ROOM, K_MEMBERS, K_NAMES, K_AUTH, K_CHAT, K_LIMITS, K_USERS, K_LEASES, K_TICKETS =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local ROOM_KEYS = 9
 local USER_SORT_KEY_LEN = 11
 local NOW = tonumber(ARGV[1])
 local TTL = tonumber(ARGV[2])
@@ -35,6 +47,11 @@ local TYPING_TTL_MS = tonumber(ARGV[6])
 local SYNC_INTERVAL_MS = tonumber(ARGV[7])
 local TOKEN = ARGV[8]
 local RATE_WINDOW_MS = 10000
+-- How long a leaver's client has to close its own streams before linger.lua retires the
+-- channel (a well-behaved client closes them at once).
+local LINGER_MS = 5000
+local TICKETS_SWEEP_AT = 64
+local TICKETS_SWEEP_EVERY_MS = 10000
 
 local function fail(code)
   error({err = 'WNC ' .. code})
@@ -144,13 +161,6 @@ local function channel()
   return room_id() .. '-' .. (redis.call('HGET', K_ROOM, 'epoch') or '0')
 end
 
--- Moves the room to a new channel; returns the follow-up that closes the old one.
-local function rotate_channel()
-  local old = channel()
-  redis.call('HINCRBY', K_ROOM, 'epoch', 1)
-  return 'CLOSE ' .. old
-end
-
 local function result(status, body, events, followups)
   local out = {status, body or '', channel()}
   events, followups = events or {}, followups or {}
@@ -170,11 +180,12 @@ local function remove_member(m, reason, events)
   redis.call('HDEL', K_USERS, m.id)
   redis.call('HDEL', K_NAMES, m.key)
   redis.call('HDEL', K_AUTH, m.tok)
-  redis.call('HDEL', K_LIMITS, m.id .. '|chat', m.id .. '|control', m.id .. '|typing')
+  redis.call('HDEL', K_LIMITS, m.id .. '|chat', m.id .. '|control', m.id .. '|typing',
+    m.id .. '|ticket')
   if redis.call('HLEN', K_MEMBERS) == 0 then
     local seq = current_seq() + 1
     pinned_channel = channel()
-    redis.call('DEL', K_ROOM, K_MEMBERS, K_NAMES, K_AUTH, K_CHAT, K_LIMITS, K_USERS)
+    redis.call('DEL', unpack(KEYS, 1, ROOM_KEYS))
     events[#events + 1] = envelope('user.left', seq,
       cjson.encode({userId = m.id, reason = reason}))
     events[#events + 1] = envelope('room.closed', seq + 1, '{"reason":"empty"}')
@@ -198,21 +209,21 @@ local function remove_member(m, reason, events)
   return false
 end
 
--- Removes m and closes the channel its connections listen on: the events go out on the old
--- channel (m hears its own user.left), then every subscriber is disconnected and the others
--- reconnect to the new one. Returns the script's 204 result.
-local function remove_and_close(m, reason)
-  local events = {}
-  if remove_member(m, reason, events) then
-    return result(204, '', events, {'SREM active-rooms ' .. room_id(), 'CLOSE ' .. channel()})
+-- The follow-ups of a removal: when the room is gone, it leaves the index and its channel
+-- closes (room.closed went out on it first).
+local function removal_followups(room_gone, followups)
+  followups = followups or {}
+  if room_gone then
+    followups[#followups + 1] = 'unindex ' .. room_id()
+    followups[#followups + 1] = 'close ' .. channel()
   end
-  touch()
-  local old = channel()
-  local close = rotate_channel()
-  pinned_channel = old
-  return result(204, '', events, {close})
+  return followups
+end
+
+local function timer(kind, at, entry)
+  return 'timer ' .. kind .. ' ' .. int(at) .. ' ' .. entry
 end
 
 local function presence_timer(uid, at)
-  return 'ZADD timers:presence ' .. int(at) .. ' ' .. room_id() .. '|' .. uid
+  return timer('presence', at, room_id() .. '|' .. uid)
 end

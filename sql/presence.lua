@@ -1,41 +1,93 @@
--- presence.lua: a subscription of a member opened (+1) or closed (-1), or a long-poll request
--- arrived (0: nchan fires no hooks for long-poll, so each poll keeps the member online for
--- another grace period).
--- ARGV 9 user id  10 delta  11 the subscription's channel
--- A close on a retired channel (leave/kick moved the room to a new one and closed the old, so
--- every member is reconnecting) counts the connection but announces nothing: the member is
--- back in a moment, and if not, the grace timer still removes it.
+-- presence.lua: a member's subscription opened or closed, or a long-poll request arrived.
+-- ARGV 9 user id ('' when unknown: a lost connection found by pushd)  10 op: 'open', 'close'
+-- or 'poll'  11 the subscription's channel  12 connection id  13 the client address's limit
+-- key  14 owner (the nginx worker process holding the connection, 'instance/pid/start')
+-- Every WebSocket or EventSource subscription is a lease (see lib.lua): nchan's subscribe hook
+-- opens it, its unsubscribe hook closes it, and pushd closes the leases of an nginx worker
+-- that died (no hook fires then). Opening or closing the same lease twice changes nothing,
+-- and a close that overtakes its open leaves a tombstone so the late open is ignored: counts
+-- cannot drift whatever the order or the faults. nchan fires no hooks for long-poll, so each
+-- poll ('poll') keeps the member online for another grace period instead.
 -- Several tabs are one member online: only the first open and the last close change presence
--- (user.presence). The last close starts the grace period (a timer pushd runs).
-if not room_exists() then return result(204, '') end
-local m = get_member(ARGV[9])
-if not m then return result(204, '') end
-local was = m.conns or 0
-local delta = tonumber(ARGV[10])
-m.conns = math.max(0, was + delta)
+-- (user.presence). The last close starts the grace period (a timer pushd runs). A close on a
+-- retired channel (a kick moved the room to a new one and closed the old, so every member is
+-- reconnecting) announces nothing: the member is back in a moment, and if not, the grace
+-- timer still removes it.
+-- Returns 204, with the follow-ups that keep the per-address cap and the owner index in step.
+local uid, op, chan, cid, ipkey, owner = ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14]
 local events, followups = {}, {}
-local retired = ARGV[11] ~= nil and ARGV[11] ~= '' and ARGV[11] ~= channel()
-if delta == 0 then
-  m.pollSeen = NOW
+local exists = room_exists()
+
+local function online(m)
   if not m.online then
     m.online = true
-    events[1] = envelope('user.presence', next_seq(), cjson.encode({userId = m.id, online = true}))
-  end
-  followups[1] = presence_timer(m.id, NOW + GRACE_MS)
-elseif was == 0 and m.conns > 0 then
-  m.offlineSince = nil
-  if not m.online then
-    m.online = true
-    events[1] = envelope('user.presence', next_seq(), cjson.encode({userId = m.id, online = true}))
-  end
-elseif was > 0 and m.conns == 0 then
-  m.offlineSince = NOW
-  followups[1] = presence_timer(m.id, NOW + GRACE_MS)
-  if not retired then
-    m.online = false
-    events[1] = envelope('user.presence', next_seq(), cjson.encode({userId = m.id, online = false}))
+    events[#events + 1] = envelope('user.presence', next_seq(),
+      cjson.encode({userId = m.id, online = true}))
   end
 end
-put_member(m)
-touch()
+
+if op == 'poll' then
+  local m = exists and get_member(uid)
+  if not m then return result(204, '') end
+  m.pollSeen = NOW
+  online(m)
+  put_member(m)
+  touch()
+  return result(204, '', events, {presence_timer(m.id, NOW + GRACE_MS)})
+end
+
+local lease = exists and redis.call('HGET', K_LEASES, cid)
+if op == 'open' then
+  if lease then
+    if lease == '-' then -- its close came first: the connection is already gone
+      redis.call('HDEL', K_LEASES, cid)
+      return result(204, '', {}, {'subs_release ' .. ipkey .. ' ' .. cid})
+    end
+    return result(204, '')
+  end
+  local m = exists and get_member(uid)
+  if not m then -- removed meanwhile: nothing to count, and nothing to hold
+    return result(204, '', {}, {'subs_release ' .. ipkey .. ' ' .. cid})
+  end
+  redis.call('HSET', K_LEASES, cid, uid .. ' ' .. chan .. ' ' .. ipkey .. ' ' .. owner)
+  m.conns = (m.conns or 0) + 1
+  if m.conns == 1 then
+    m.offlineSince = nil
+    online(m)
+  end
+  put_member(m)
+  touch()
+  return result(204, '', events, {'subs_hold ' .. ipkey .. ' ' .. cid,
+    'owner_add ' .. owner .. ' ' .. room_id() .. '|' .. cid})
+end
+
+-- op == 'close'
+if not lease or lease == '-' then
+  if uid == '' then -- pushd sweeping a lease that is already closed
+    return result(204, '', {}, {'owner_del ' .. owner .. ' ' .. room_id() .. '|' .. cid})
+  end
+  if exists and not lease then
+    redis.call('HSET', K_LEASES, cid, '-') -- the open is still on its way
+  end
+  return result(204, '', {}, {'subs_release ' .. ipkey .. ' ' .. cid})
+end
+redis.call('HDEL', K_LEASES, cid)
+local luid, lchan, lip, lowner = string.match(lease, '^(%S+) (%S+) (%S+) (%S+)$')
+followups = {'subs_release ' .. lip .. ' ' .. cid,
+  'owner_del ' .. lowner .. ' ' .. room_id() .. '|' .. cid}
+local m = get_member(luid)
+if m and (m.conns or 0) > 0 then
+  m.conns = m.conns - 1
+  if m.conns == 0 then
+    m.offlineSince = NOW
+    followups[#followups + 1] = presence_timer(m.id, NOW + GRACE_MS)
+    if lchan == channel() and m.online then
+      m.online = false
+      events[1] = envelope('user.presence', next_seq(),
+        cjson.encode({userId = m.id, online = false}))
+    end
+  end
+  put_member(m)
+  touch()
+end
 return result(204, '', events, followups)

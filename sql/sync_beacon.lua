@@ -6,4 +6,4 @@ if not raw then return result(200, '') end
 local video = cjson.decode(raw)
 if not video.playing then return result(200, '') end
 return result(200, '', {envelope('video.sync', current_seq(), '{"video":' .. raw .. '}')},
-  {'ZADD timers:sync ' .. int(NOW + SYNC_INTERVAL_MS) .. ' ' .. room_id()})
+  {timer('sync', NOW + SYNC_INTERVAL_MS, room_id())})

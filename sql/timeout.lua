@@ -10,8 +10,6 @@ if NOW < deadline then
   return result(200, '', {}, {presence_timer(m.id, deadline)})
 end
 local events = {}
-if remove_member(m, 'timeout', events) then
-  return result(200, '', events, {'SREM active-rooms ' .. room_id(), 'CLOSE ' .. channel()})
-end
-touch()
-return result(200, '', events)
+local gone = remove_member(m, 'timeout', events)
+if not gone then touch() end
+return result(200, '', events, removal_followups(gone))

@@ -10,7 +10,7 @@ local was = m.typingUntil ~= nil
 local followups = {}
 if typing then
   m.typingUntil = NOW + TYPING_TTL_MS
-  followups[1] = 'ZADD timers:typing ' .. int(m.typingUntil) .. ' ' .. room_id() .. '|' .. m.id
+  followups[1] = timer('typing', m.typingUntil, room_id() .. '|' .. m.id)
 else
   m.typingUntil = nil
 end

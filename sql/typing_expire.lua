@@ -4,8 +4,7 @@ if not room_exists() then return result(200, '') end
 local m = get_member(ARGV[9])
 if not m or not m.typingUntil then return result(200, '') end
 if m.typingUntil > NOW then
-  return result(200, '', {}, {'ZADD timers:typing ' .. int(m.typingUntil) .. ' ' ..
-    room_id() .. '|' .. m.id})
+  return result(200, '', {}, {timer('typing', m.typingUntil, room_id() .. '|' .. m.id)})
 end
 m.typingUntil = nil
 put_member(m)

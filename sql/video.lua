@@ -40,6 +40,6 @@ local event = envelope('video.' .. op, next_seq(), '{"video":' .. json .. '}')
 touch()
 local followups = {}
 if video.playing then
-  followups[1] = 'ZADD timers:sync ' .. int(NOW + SYNC_INTERVAL_MS) .. ' ' .. room_id()
+  followups[1] = timer('sync', NOW + SYNC_INTERVAL_MS, room_id())
 end
 return result(200, '{"video":' .. json .. '}', {event}, followups)

@@ -141,7 +141,7 @@ test('long-poll members count as online while they keep polling', async () => {
   const t0 = Date.now();
   // Bob polls for 2.5 grace periods: each poll returns on the next event (the chats below).
   while (Date.now() - t0 < GRACE_MS * 2.5) {
-    const poll = fetch(`${stack.url}/api/rooms/${roomId}/events?token=${bob.token}`);
+    const poll = fetch(`${stack.url}/api/rooms/${roomId}/events`, { headers: { authorization: `Bearer ${bob.token}` } });
     await sleep(300);
     await req('POST', `/api/rooms/${roomId}/chat`, { text: 'ping' }, host.token);
     assert.equal((await poll).status, 200);

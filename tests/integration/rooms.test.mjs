@@ -243,7 +243,8 @@ test('events reach WebSocket and EventSource subscribers in seq order; strangers
     }
   }
   assert.equal(spy.events.filter((e) => e.type === 'chat.message').length, 0);
-  const refused = await subscribeSse(stack.url, roomId, other.host.token);
+  await assert.rejects(subscribeSse(stack.url, roomId, other.host.token), (e) => e.status === 403);
+  const refused = await subscribeSse(stack.url, roomId, null, { headers: { authorization: `Bearer ${other.host.token}` }, query: '' });
   assert.equal(refused.status, 403);
   ws.terminate(); sse.close(); spy.terminate();
 });
@@ -253,7 +254,7 @@ test('long-poll subscribers get the next event', async () => {
   // The first poll may return Bob's own presence (a poll counts as being online); poll again
   // until the chat message comes, as a long-poll client does.
   const poll = async () => {
-    const res = await fetch(`${stack.url}/api/rooms/${roomId}/events?token=${bob.token}`);
+    const res = await fetch(`${stack.url}/api/rooms/${roomId}/events`, { headers: { authorization: `Bearer ${bob.token}` } });
     assert.equal(res.status, 200);
     return JSON.parse(await res.text());
   };

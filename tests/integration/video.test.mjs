@@ -134,23 +134,25 @@ test('per-member control rate limit', async () => {
 });
 
 test('per-IP rate limit with headers; /health exempt; subscriptions per IP capped', async () => {
-  const s = await startStack({ env: { WNC_RATE_LIMIT: '8', WNC_MAX_SUBS_PER_IP: '2' } });
+  const s = await startStack({ env: { WNC_RATE_LIMIT: '12', WNC_MAX_SUBS_PER_IP: '2' } });
   try {
     const r = api(s.url);
     const { roomId, host } = await makeRoom(r, 'Alice'); // 1 request
-    const a = await subscribeWs(s.port, roomId, host.token); // 2
-    const b = await subscribeWs(s.port, roomId, host.token); // 3
+    const a = await subscribeWs(s.port, roomId, host.token); // 2, 3 (ticket, subscription)
+    const b = await subscribeWs(s.port, roomId, host.token); // 4, 5
     await sleep(200);
-    const third = await r('GET', `/api/rooms/${roomId}/events?token=${host.token}`, null, null, { accept: 'text/event-stream' }); // 4
+    const third = await r('GET', `/api/rooms/${roomId}/events`, null, host.token, { accept: 'text/event-stream' }); // 6
     assert.equal(third.status, 429);
+    assert.equal(third.json.error.code, 'rate_limited');
+    assert.ok(Number(third.headers.get('retry-after')) >= 1);
     a.close();
     await sleep(300);
-    const c = await subscribeWs(s.port, roomId, host.token); // 5
+    const c = await subscribeWs(s.port, roomId, host.token); // 7, 8
     c.terminate(); b.terminate();
     let res;
-    for (let i = 0; i < 3; i++) res = await r('GET', '/api/time'); // 6..8
+    for (let i = 0; i < 4; i++) res = await r('GET', '/api/time'); // 9..12
     assert.equal(res.status, 200);
-    assert.equal(res.headers.get('x-ratelimit-limit'), '8');
+    assert.equal(res.headers.get('x-ratelimit-limit'), '12');
     assert.equal(res.headers.get('x-ratelimit-remaining'), '0');
     const over = await r('GET', '/api/time');
     assert.equal(over.status, 429);

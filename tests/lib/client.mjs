@@ -54,11 +54,34 @@ class EventQueue {
   }
 }
 
-// Opens a WebSocket subscription; resolves once open, rejects with the HTTP status if refused.
-export function subscribeWs(port, roomId, token) {
+// A single-use subscription ticket for a member's token (POST .../events/ticket).
+export async function ticketFor(baseUrl, roomId, token) {
+  const res = await fetch(`${baseUrl}/api/rooms/${roomId}/events/ticket`, {
+    method: 'POST', headers: { authorization: `Bearer ${token}` },
+  });
+  const body = await res.json();
+  if (res.status !== 201) {
+    const err = new Error(`ticket refused: ${res.status} ${JSON.stringify(body)}`);
+    err.status = res.status;
+    throw err;
+  }
+  return body.ticket;
+}
+
+// Opens a WebSocket subscription the way browsers do (a fresh ticket in the URL); resolves
+// once open, rejects with the HTTP status if refused. opts.query replaces the query string
+// (hostile tests), opts.headers adds handshake headers.
+export async function subscribeWs(port, roomId, token, opts = {}) {
+  let query = opts.query;
+  if (query === undefined) {
+    query = token !== undefined ? `?ticket=${encodeURIComponent(await ticketFor(`http://127.0.0.1:${port}`, roomId, token))}` : '';
+  }
+  return openWs(`ws://127.0.0.1:${port}/api/rooms/${roomId}/events${query}`, opts.headers);
+}
+
+export function openWs(url, headers = {}) {
   const q = new EventQueue();
-  const url = `ws://127.0.0.1:${port}/api/rooms/${roomId}/events${token !== undefined ? `?token=${encodeURIComponent(token)}` : ''}`;
-  const ws = new WebSocket(url);
+  const ws = new WebSocket(url, { headers });
   q.ws = ws;
   q.raw = [];
   ws.on('message', (m) => { q.raw.push(String(m)); q.push(JSON.parse(String(m))); });
@@ -77,11 +100,12 @@ export function subscribeWs(port, roomId, token) {
 }
 
 // An EventSource subscriber: fetch with Accept: text/event-stream, parse `data:` lines.
-export async function subscribeSse(baseUrl, roomId, token) {
+export async function subscribeSse(baseUrl, roomId, token, opts = {}) {
   const q = new EventQueue();
   const controller = new AbortController();
-  const res = await fetch(`${baseUrl}/api/rooms/${roomId}/events?token=${encodeURIComponent(token)}`, {
-    headers: { accept: 'text/event-stream' }, signal: controller.signal,
+  const query = opts.query ?? `?ticket=${encodeURIComponent(await ticketFor(baseUrl, roomId, token))}`;
+  const res = await fetch(`${baseUrl}/api/rooms/${roomId}/events${query}`, {
+    headers: { accept: 'text/event-stream', ...(opts.headers || {}) }, signal: controller.signal,
   });
   q.status = res.status;
   q.contentType = res.headers.get('content-type');
