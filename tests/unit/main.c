@@ -99,13 +99,17 @@ static int unit_check_redis(void)
     return ok ? 0 : -1;
 }
 
+/* The suites of proc.c and events.c (tests/unit/test_proc.c, test_events.c). */
+int test_proc_register(void);
+int test_events_register(void);
+
 int main(void)
 {
     static int (*const registers[])(void) = {
-        test_valid_register,   test_addr_register,    test_jsonx_register, test_err_register,
-        test_buf_register,     test_sha256_register,  test_ids_register,   test_config_register,
-        test_script_register,  test_publish_register, test_http_register,  test_store_register,
-        test_scripts_register,
+        test_valid_register,   test_addr_register,    test_jsonx_register,  test_err_register,
+        test_buf_register,     test_sha256_register,  test_ids_register,    test_config_register,
+        test_script_register,  test_publish_register, test_http_register,   test_store_register,
+        test_scripts_register, test_proc_register,    test_events_register,
     };
     const char *port = getenv("WNC_TEST_REDIS_PORT");
     unsigned failures, tests_failed, suites_failed;
