@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DESKTOP, launchBrowser, openPage, seriousErrors, shoot, startTestStack } from './lib/browser.mjs';
+import { DESKTOP, launchBrowser, openPage, seriousErrors, shoot, startTestStack, urlsWithToken } from './lib/browser.mjs';
 import { createRoomViaUi, personRow, waitLive } from './lib/room-helpers.mjs';
 
 let browser;
@@ -96,11 +96,22 @@ describe('transport fallback', () => {
         await guest.page.locator('#messages .msg', { hasText: `burst ${name} 1` }).waitFor();
         await shoot(guest.page, `room-desktop-${expected}`);
         assert.deepEqual(seriousErrors(guest.errors), []);
+        /* The bearer token never travels in a URL: tickets for EventSource, a header for long-poll. */
+        assert.ok(guest.urls.some((u) => /\/events(\?|$)/.test(u)), 'the guest subscribed');
+        assert.deepEqual(urlsWithToken(guest.urls), []);
+        if (expected === 'sse') assert.ok(guest.urls.some((u) => /\/events\?ticket=/.test(u)));
       } finally {
         await guest.context.close();
       }
     });
   }
+
+  test('the WebSocket page never put the token in a URL either', async () => {
+    /* The host has been live on WebSocket through both guests' visits. */
+    assert.ok(host.urls.some((u) => /^ws:.*\/events\?ticket=/.test(u)), 'the host subscribed with a ticket');
+    assert.ok(host.urls.some((u) => /\/events\/ticket$/.test(u)), 'the host asked for a ticket');
+    assert.deepEqual(urlsWithToken(host.urls), []);
+  });
 });
 
 describe('long-poll presence', () => {

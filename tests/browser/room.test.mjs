@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DESKTOP, PHONE, launchBrowser, openPage, seriousErrors, shoot, startTestStack } from './lib/browser.mjs';
+import { DESKTOP, PHONE, launchBrowser, openPage, seriousErrors, shoot, startTestStack, urlsWithToken } from './lib/browser.mjs';
 import { createRoomViaUi, joinByLink, personRow, waitLive } from './lib/room-helpers.mjs';
 
 const HOSTILE = '<img src=x onerror="window.__pwned=1">';
@@ -219,11 +219,45 @@ describe('links and end screens', () => {
       assert.equal(await host.page.evaluate(() => navigator.clipboard.readText()), `${stack.url}/room/${host.roomId}`);
 
       await personRow(host.page, 'Leon').waitFor();
+      await waitLive(guest.page);
+      const hostSockets = host.sockets.length;
+      const guestSocket = guest.sockets.at(-1);
+      assert.equal(guestSocket.isClosed(), false);
+      /*
+       * The leaver closes its own stream (the server no longer does): hold the navigation to
+       * the home page, so the room page is still alive, and its WebSocket must be closed already.
+       */
+      let release;
+      const held = new Promise((r) => {
+        release = r;
+      });
+      let navigating;
+      const requested = new Promise((r) => {
+        navigating = r;
+      });
+      await guest.page.route(`${stack.url}/`, async (route) => {
+        navigating();
+        await held;
+        await route.continue();
+      });
       await guest.page.getByRole('button', { name: 'Leave' }).click();
       await guest.page.getByRole('dialog').getByRole('button', { name: 'Leave' }).click();
+      await requested;
+      const deadline = Date.now() + 3000;
+      while (!guestSocket.isClosed() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const closedBeforeUnload = guestSocket.isClosed();
+      release();
       await guest.page.waitForURL(`${stack.url}/`);
+      await guest.page.unroute(`${stack.url}/`);
+      assert.equal(closedBeforeUnload, true, 'the leaving page closed its WebSocket itself');
       await host.page.getByText('Leon left').waitFor();
       await personRow(host.page, 'Leon').waitFor({ state: 'detached' });
+      /* Someone else leaving does not disconnect the host. */
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(host.sockets.length, hostSockets, 'the host kept its WebSocket');
+      assert.equal(host.sockets.at(-1).isClosed(), false);
+      assert.equal(await host.page.locator('#conn-status').getAttribute('data-state'), 'live');
+      assert.deepEqual(urlsWithToken([...host.urls, ...guest.urls]), []);
     } finally {
       await host.context.close();
       await guest.context.close();

@@ -1,12 +1,17 @@
 /*
  * web/js/events.js without a browser: the resync protocol (buffer, fetch,
- * apply seq > state.seq, refetch on a gap) and the transport fallback
- * (WebSocket -> EventSource -> long-poll), driven with fake transports and
- * fake timers.
+ * apply seq > state.seq, refetch on a gap), the transport fallback
+ * (WebSocket -> EventSource -> long-poll) and the credentials (a fresh
+ * single-use ticket before every WebSocket/EventSource attempt, the bearer
+ * token only in long-poll's Authorization header, never in a URL), driven
+ * with fake transports, a fake ticket endpoint and fake timers.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createEventStream } from '../../web/js/events.js';
+import { createEventStream, eventsPath } from '../../web/js/events.js';
+
+const PATH = '/api/rooms/ABC123/events';
+const TOKEN = 'SeCrEt-bearer-token';
 
 function deferred() {
   let resolve;
@@ -23,8 +28,19 @@ const tick = () => new Promise((r) => setImmediate(r));
 function fakeEnv() {
   let now = 0;
   const timers = [];
+  const listeners = {};
   const env = {
     location: { protocol: 'http:', host: 'example.test' },
+    navigator: { onLine: true },
+    addEventListener(type, fn) {
+      (listeners[type] ||= []).push(fn);
+    },
+    removeEventListener(type, fn) {
+      listeners[type] = (listeners[type] || []).filter((f) => f !== fn);
+    },
+    dispatch(type) {
+      for (const fn of listeners[type] || []) fn();
+    },
     sockets: [],
     sources: [],
     polls: [],
@@ -87,11 +103,43 @@ function fakeEnv() {
   return env;
 }
 
-function harness(overrides = {}) {
+/*
+ * The stream on fake everything. Tickets: 'auto' answers at once with tk1, tk2, ...; 'manual'
+ * leaves each request in log.tickets[i] (a deferred) for the test to settle. `order` records
+ * ticket requests and transport constructions in sequence.
+ */
+async function harness(overrides = {}, { tickets = 'auto' } = {}) {
   const env = fakeEnv();
-  const log = { states: [], events: [], statuses: [], fatal: null, fetches: [] };
+  const log = { states: [], events: [], statuses: [], fatal: null, fetches: [], tickets: [], order: [] };
+  let issued = 0;
+  const Ws = env.WebSocket;
+  env.WebSocket = class extends Ws {
+    constructor(url) {
+      super(url);
+      log.order.push(`ws ${url}`);
+    }
+  };
+  const Es = env.EventSource;
+  env.EventSource = class extends Es {
+    constructor(url) {
+      super(url);
+      log.order.push(`sse ${url}`);
+    }
+  };
   const stream = createEventStream({
-    path: '/api/rooms/ABC123/events?token=t',
+    path: PATH,
+    token: TOKEN,
+    ticket: () => {
+      issued += 1;
+      log.order.push(`ticket ${issued}`);
+      if (tickets === 'auto') {
+        log.tickets.push(`tk${issued}`);
+        return Promise.resolve(`tk${issued}`);
+      }
+      const d = deferred();
+      log.tickets.push(d);
+      return d.promise;
+    },
     env,
     fetchState: () => {
       const d = deferred();
@@ -106,7 +154,13 @@ function harness(overrides = {}) {
     },
     ...overrides,
   });
+  await tick(); /* The first ticket arrives. */
   return { env, log, stream };
+}
+
+/** Every URL the stream asked the fake environment to open. */
+function allUrls(env) {
+  return [...env.sockets.map((s) => s.url), ...env.sources.map((s) => s.url), ...env.polls.map((p) => p.url)];
 }
 
 const ev = (seq, type = 'chat.message') => ({ type, seq, at: 0, data: { n: seq } });
@@ -114,9 +168,9 @@ const state = (seq) => ({ room: { seq, users: [] }, chat: [] });
 
 describe('resync protocol', () => {
   test('buffers while fetching, then applies only seq > state.seq', async () => {
-    const { env, log, stream } = harness();
+    const { env, log, stream } = await harness();
     assert.equal(env.sockets.length, 1);
-    assert.equal(env.sockets[0].url, 'ws://example.test/api/rooms/ABC123/events?token=t');
+    assert.equal(env.sockets[0].url, 'ws://example.test/api/rooms/ABC123/events?ticket=tk1');
     const ws = env.sockets[0];
     ws.open();
     assert.equal(log.fetches.length, 1);
@@ -133,7 +187,7 @@ describe('resync protocol', () => {
   });
 
   test('a gap refetches; duplicates are dropped; typing and fresh beacons pass', async () => {
-    const { env, log, stream } = harness();
+    const { env, log, stream } = await harness();
     const ws = env.sockets[0];
     ws.open();
     log.fetches[0].resolve(state(10));
@@ -159,7 +213,7 @@ describe('resync protocol', () => {
   });
 
   test('a beacon ahead of our seq means we missed something', async () => {
-    const { env, log, stream } = harness();
+    const { env, log, stream } = await harness();
     const ws = env.sockets[0];
     ws.open();
     log.fetches[0].resolve(state(3));
@@ -173,7 +227,7 @@ describe('resync protocol', () => {
   });
 
   test('401 on the state fetch is fatal and closes the stream', async () => {
-    const { env, log } = harness();
+    const { env, log } = await harness();
     env.sockets[0].open();
     log.fetches[0].reject(Object.assign(new Error('nope'), { status: 401 }));
     await tick();
@@ -184,7 +238,7 @@ describe('resync protocol', () => {
   });
 
   test('a transient state-fetch failure is retried', async () => {
-    const { env, log, stream } = harness();
+    const { env, log, stream } = await harness();
     env.sockets[0].open();
     log.fetches[0].reject(Object.assign(new Error('down'), { status: 503 }));
     await tick();
@@ -200,19 +254,19 @@ describe('resync protocol', () => {
 
 describe('transport fallback', () => {
   test('WebSocket failing before open -> EventSource -> long-poll', async () => {
-    const { env, log, stream } = harness();
+    const { env, log, stream } = await harness();
     env.sockets[0].drop();
     assert.equal(stream.status, 'reconnecting');
     /* The probe asks the API why (here: no answer yet, so no verdict). */
     assert.equal(log.fetches.length, 1);
     await env.advance(300);
     assert.equal(env.sources.length, 1);
-    assert.equal(env.sources[0].url, '/api/rooms/ABC123/events?token=t');
+    assert.equal(env.sources[0].url, '/api/rooms/ABC123/events?ticket=tk2');
     env.sources[0].onerror();
     assert.equal(env.sources[0].closed, true);
     await env.advance(300);
     assert.equal(env.polls.length, 1);
-    assert.equal(env.polls[0].url, '/api/rooms/ABC123/events?token=t');
+    assert.equal(env.polls[0].url, '/api/rooms/ABC123/events');
     assert.equal(env.polls[0].init.cache, 'no-store');
     assert.equal(stream.transport, 'poll');
 
@@ -253,7 +307,7 @@ describe('transport fallback', () => {
   });
 
   test('a transport that worked and dropped is tried again first', async () => {
-    const { env, log, stream } = harness();
+    const { env, log, stream } = await harness();
     env.sockets[0].open();
     log.fetches[0].resolve(state(1));
     await tick();
@@ -267,7 +321,7 @@ describe('transport fallback', () => {
   });
 
   test('the probe after a failed connect detects removal (401)', async () => {
-    const { env, log } = harness();
+    const { env, log } = await harness();
     env.sockets[0].drop();
     log.fetches[0].reject(Object.assign(new Error('gone'), { status: 401 }));
     await tick();
@@ -277,9 +331,168 @@ describe('transport fallback', () => {
   });
 
   test('forced transport list is honoured', async () => {
-    const { env, stream } = harness({ transports: ['sse'] });
+    const { env, stream } = await harness({ transports: ['sse'] });
     assert.equal(env.sockets.length, 0);
     assert.equal(env.sources.length, 1);
+    stream.close();
+  });
+});
+
+describe('credentials: tickets, never the token in a URL', () => {
+  test('a fresh ticket is fetched right before every WebSocket/EventSource attempt, never reused', async () => {
+    const { env, log, stream } = await harness();
+    /* Round 1: ws fails, sse fails, poll fails; backoff; round 2 starts over at ws. */
+    env.sockets[0].drop();
+    await env.advance(300);
+    env.sources[0].onerror();
+    await env.advance(300);
+    env.polls[0].resolve({ status: 500, text: async () => '' });
+    await tick();
+    await tick();
+    await env.advance(1100);
+    assert.equal(env.sockets.length, 2);
+    /* Round 2's WebSocket opens and later drops: it is retried (after 1 s) with a new ticket. */
+    env.sockets[1].open();
+    log.fetches.at(-1).resolve(state(1));
+    await tick();
+    env.sockets[1].drop();
+    await env.advance(1100);
+    assert.equal(env.sockets.length, 3);
+    /* Going back online replaces the connection, again with a new ticket. */
+    env.dispatch('online');
+    await tick();
+    assert.equal(env.sockets.length, 4);
+
+    assert.deepEqual(log.order, [
+      'ticket 1',
+      'ws ws://example.test/api/rooms/ABC123/events?ticket=tk1',
+      'ticket 2',
+      'sse /api/rooms/ABC123/events?ticket=tk2',
+      'ticket 3',
+      'ws ws://example.test/api/rooms/ABC123/events?ticket=tk3',
+      'ticket 4',
+      'ws ws://example.test/api/rooms/ABC123/events?ticket=tk4',
+      'ticket 5',
+      'ws ws://example.test/api/rooms/ABC123/events?ticket=tk5',
+    ]);
+    /* The long-poll in between asked for no ticket. */
+    assert.equal(env.polls.length, 1);
+    stream.close();
+  });
+
+  test('a ticket that arrives after its attempt was abandoned is never used', async () => {
+    const { env, log, stream } = await harness({}, { tickets: 'manual' });
+    assert.equal(log.tickets.length, 1);
+    assert.equal(env.sockets.length, 0, 'nothing opens before the ticket is there');
+    /* Going online starts a new attempt while the first ticket is still on its way. */
+    env.dispatch('online');
+    await tick();
+    assert.equal(log.tickets.length, 2);
+    log.tickets[0].resolve('late');
+    log.tickets[1].resolve('fresh');
+    await tick();
+    assert.deepEqual(env.sockets.map((s) => s.url), ['ws://example.test/api/rooms/ABC123/events?ticket=fresh']);
+    /* A ticket request that hangs counts as a failed attempt; its late answer is ignored. */
+    env.sockets[0].drop();
+    await env.advance(300);
+    assert.equal(log.tickets.length, 3);
+    await env.advance(8100);
+    assert.equal(stream.status, 'reconnecting');
+    log.tickets[2].resolve('too-late');
+    await tick();
+    assert.equal(env.sources.length, 0);
+    /* The same transport is tried again after the backoff, with a new ticket request... */
+    await env.advance(1000);
+    assert.equal(log.tickets.length, 4);
+    /* ...whose answer comes after the page closed the stream (leaving, say). */
+    stream.close();
+    log.tickets[3].resolve('after-close');
+    await tick();
+    await env.advance(60000);
+    assert.equal(log.tickets.length, 4);
+    assert.deepEqual(allUrls(env), ['ws://example.test/api/rooms/ABC123/events?ticket=fresh']);
+  });
+
+  test('no URL ever carries the token; long-poll sends it as a header, without resume headers', async () => {
+    const { env, log, stream } = await harness();
+    env.sockets[0].drop();
+    await env.advance(300);
+    env.sources[0].onerror();
+    await env.advance(300);
+    await env.advance(400);
+    log.fetches.at(-1).resolve(state(1));
+    env.polls[0].resolve({ status: 200, text: async () => JSON.stringify(ev(2)) });
+    await tick();
+    await tick();
+    assert.equal(env.polls.length, 2);
+    for (const poll of env.polls) {
+      assert.equal(poll.url, PATH);
+      assert.equal(poll.init.cache, 'no-store');
+      assert.equal(poll.init.headers.Authorization, `Bearer ${TOKEN}`);
+      assert.equal(poll.init.headers.Accept, 'application/json');
+      const names = Object.keys(poll.init.headers).map((n) => n.toLowerCase());
+      for (const banned of ['if-none-match', 'if-modified-since', 'last-event-id']) {
+        assert.ok(!names.includes(banned), `poll sends ${banned}`);
+      }
+    }
+    stream.close();
+
+    const urls = allUrls(env);
+    assert.equal(urls.length, 4);
+    for (const url of urls) {
+      assert.doesNotMatch(url, /[?&]token=/);
+      assert.ok(!url.includes(TOKEN), `token in ${url}`);
+      assert.doesNotMatch(url, /last_event_id/);
+    }
+    assert.equal(eventsPath('ABC123'), PATH);
+    assert.equal(eventsPath('ABC123', TOKEN), PATH, 'no token form left');
+  });
+
+  for (const status of [401, 403, 404]) {
+    test(`a ${status} on the ticket request is fatal: no transport, no retry`, async () => {
+      const { env, log } = await harness({}, { tickets: 'manual' });
+      log.tickets[0].reject(Object.assign(new Error('no'), { status }));
+      await tick();
+      assert.equal(log.fatal && log.fatal.status, status);
+      await env.advance(60000);
+      assert.equal(log.tickets.length, 1);
+      assert.equal(allUrls(env).length, 0);
+    });
+  }
+
+  test('a 503 on the ticket request backs off and tries the same transport again', async () => {
+    const { env, log, stream } = await harness({}, { tickets: 'manual' });
+    const unavailable = () => Object.assign(new Error('busy'), { status: 503 });
+    log.tickets[0].reject(unavailable());
+    await tick();
+    assert.equal(log.fatal, null);
+    assert.equal(stream.status, 'reconnecting');
+    assert.equal(stream.transport, 'ws');
+    await env.advance(900);
+    assert.equal(log.tickets.length, 1, 'not before the first backoff step (1 s)');
+    await env.advance(200);
+    assert.equal(log.tickets.length, 2);
+    log.tickets[1].reject(unavailable());
+    await tick();
+    await env.advance(1900);
+    assert.equal(log.tickets.length, 2, 'the second wait is longer (2 s)');
+    await env.advance(200);
+    assert.equal(log.tickets.length, 3);
+    log.tickets[2].resolve('ok3');
+    await tick();
+    assert.equal(env.sources.length + env.polls.length, 0, 'a ticket failure is not a transport failure');
+    assert.deepEqual(env.sockets.map((s) => s.url), ['ws://example.test/api/rooms/ABC123/events?ticket=ok3']);
+    env.sockets[0].open();
+    log.fetches.at(-1).resolve(state(1));
+    await tick();
+    assert.equal(stream.status, 'live');
+    /* Opening resets the backoff: the next failure waits 1 s again. */
+    env.sockets[0].drop();
+    await env.advance(1100);
+    log.tickets[3].reject(unavailable());
+    await tick();
+    await env.advance(1100);
+    assert.equal(log.tickets.length, 5);
     stream.close();
   });
 });

@@ -2,8 +2,16 @@
  * Realtime events for one room, with the resync protocol of docs/api.md.
  *
  * Transports, tried in order: WebSocket, EventSource, long-poll (a plain fetch
- * loop on the same URL). A transport that fails before it ever opened hands
+ * loop on the same path). A transport that fails before it ever opened hands
  * over to the next one; one that worked and then dropped is retried first.
+ *
+ * The bearer token never goes into a URL. WebSocket and EventSource cannot
+ * send headers, so before every attempt the stream asks for a fresh
+ * single-use ticket (POST .../events/ticket, through options.ticket) and
+ * opens `path?ticket=...`; a ticket is never used twice. Long-poll is a
+ * fetch, so it sends `Authorization: Bearer <token>` instead. No request to
+ * /events carries resume headers (If-None-Match, Last-Event-ID...): fetches
+ * use cache 'no-store' and each EventSource is a new object.
  *
  * The channel is live only, so on every (re)connect: subscribe, buffer
  * events, fetch the room state, apply buffered events whose seq is greater
@@ -35,6 +43,10 @@ const POLL_SETTLE_MS = 700;
 const RETRY_AFTER_DROP_MS = 1000;
 const RETRY_NEXT_TRANSPORT_MS = 200;
 const BACKOFF_MS = [1000, 2000, 5000, 10000, 20000];
+/* A ticket request that has not answered by then counts as a failed attempt. */
+const TICKET_TIMEOUT_MS = 8000;
+/* Transports that need a ticket (they cannot send an Authorization header). */
+const NEEDS_TICKET = new Set(['ws', 'sse']);
 
 /** True for errors that mean this tab can never continue in the room. */
 export function isFatal(err) {
@@ -43,12 +55,17 @@ export function isFatal(err) {
 
 /**
  * Starts the realtime stream. Options:
- *   path        '/api/rooms/ABC123/events?token=...' (same origin)
+ *   path        '/api/rooms/ABC123/events' (same origin, no query: see eventsPath())
+ *   ticket      async () => '<ticket>': a fresh single-use ticket, asked for before every
+ *               WebSocket/EventSource attempt; rejects with {status} errors (401/403/404 fatal,
+ *               anything else retried with backoff)
+ *   token       the bearer token, sent only as an Authorization header by long-poll
  *   fetchState  async () => {room: {seq, ...}, ...}; rejects with {status} errors
  *   onState     (state) => void, called with each fetched state
  *   onEvent     (event) => void, called for each event in order
  *   onStatus    (status, transport) => void; status 'connecting'|'live'|'reconnecting'|'offline'
- *   onFatal     (err) => void, when the state fetch says 401/403/404; the stream is closed then
+ *   onFatal     (err) => void, when the state or ticket fetch says 401/403/404; the stream is
+ *               closed then
  *   transports  subset/order of TRANSPORTS
  *   env         {WebSocket, EventSource, fetch, setTimeout, clearTimeout, location, navigator, addEventListener}
  * Returns {close(), resync(), get transport(), get status()}.
@@ -56,6 +73,8 @@ export function isFatal(err) {
 export function createEventStream(options) {
   const {
     path,
+    ticket,
+    token,
     fetchState,
     onState = () => {},
     onEvent = () => {},
@@ -77,6 +96,8 @@ export function createEventStream(options) {
   let retryTimer = null;
   let refetchTimer = null;
   let settleTimer = null;
+  let ticketTimer = null;
+  let ticketFailures = 0; /* Ticket requests failed in a row (reset when a transport opens). */
 
   let seq = null;
   let syncing = false;
@@ -119,6 +140,7 @@ export function createEventStream(options) {
     clearTimer(retryTimer);
     clearTimer(refetchTimer);
     clearTimer(settleTimer);
+    clearTimer(ticketTimer);
     if (env.removeEventListener) {
       env.removeEventListener('online', onOnline);
       env.removeEventListener('offline', onOffline);
@@ -217,13 +239,17 @@ export function createEventStream(options) {
 
   /* ---- transports ---- */
 
-  function absoluteWsUrl() {
-    const loc = env.location || { protocol: 'http:', host: 'localhost' };
-    return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}${path}`;
+  function withTicket(t) {
+    return `${path}${path.includes('?') ? '&' : '?'}ticket=${encodeURIComponent(t)}`;
   }
 
-  function startWs(cb) {
-    const ws = new env.WebSocket(absoluteWsUrl());
+  function absoluteWsUrl(relative) {
+    const loc = env.location || { protocol: 'http:', host: 'localhost' };
+    return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}${relative}`;
+  }
+
+  function startWs(cb, t) {
+    const ws = new env.WebSocket(absoluteWsUrl(withTicket(t)));
     const timer = setTimer(() => cb.drop(), OPEN_TIMEOUT_MS);
     ws.onopen = () => {
       clearTimer(timer);
@@ -248,8 +274,9 @@ export function createEventStream(options) {
     };
   }
 
-  function startSse(cb) {
-    const es = new env.EventSource(path);
+  function startSse(cb, t) {
+    /* Always a new EventSource: a fresh one never sends Last-Event-ID (the server refuses it). */
+    const es = new env.EventSource(withTicket(t));
     const timer = setTimer(() => cb.drop(), OPEN_TIMEOUT_MS);
     es.onopen = () => {
       clearTimer(timer);
@@ -283,6 +310,8 @@ export function createEventStream(options) {
     };
     /* A long-poll request gives no "subscribed" signal; assume it after a moment. */
     const openTimer = setTimer(markOpen, POLL_OPEN_AFTER_MS);
+    const headers = { Accept: 'application/json' };
+    if (token) headers.Authorization = `Bearer ${token}`;
     (async () => {
       let fastInARow = 0;
       while (!stopped) {
@@ -295,9 +324,10 @@ export function createEventStream(options) {
         }, POLL_MAX_MS);
         let res;
         try {
+          /* no-store: never a conditional request (If-None-Match/If-Modified-Since are refused). */
           res = await env.fetch(path, {
             cache: 'no-store',
-            headers: { Accept: 'application/json' },
+            headers: { ...headers },
             signal: controller ? controller.signal : undefined,
           });
         } catch (err) {
@@ -356,8 +386,8 @@ export function createEventStream(options) {
   const STARTERS = { ws: startWs, sse: startSse, poll: startPoll };
 
   function available(name) {
-    if (name === 'ws') return typeof env.WebSocket === 'function';
-    if (name === 'sse') return typeof env.EventSource === 'function';
+    if (name === 'ws') return typeof env.WebSocket === 'function' && typeof ticket === 'function';
+    if (name === 'sse') return typeof env.EventSource === 'function' && typeof ticket === 'function';
     if (name === 'poll') return typeof env.fetch === 'function';
     return false;
   }
@@ -377,6 +407,7 @@ export function createEventStream(options) {
         if (g !== gen || closed) return;
         opened = true;
         rounds = 0;
+        ticketFailures = 0;
         beginSync();
       },
       message: (text) => {
@@ -397,13 +428,62 @@ export function createEventStream(options) {
         dropped();
       },
     };
+    const name = transports[idx];
+    const start = (t) => {
+      try {
+        current = STARTERS[name](cb, t);
+      } catch (err) {
+        current = null;
+        /* A constructor that throws (blocked by policy, say) counts as a failed attempt. */
+        setTimer(() => cb.drop(), 0);
+      }
+    };
+    if (NEEDS_TICKET.has(name)) fetchTicket(g, start);
+    else start();
+  }
+
+  /*
+   * Asks for a fresh ticket, then calls start(ticket) if this attempt is still the current one.
+   * A ticket that arrives too late is dropped unused: it is single-use and expires on its own.
+   */
+  async function fetchTicket(g, start) {
+    let settled = false;
+    clearTimer(ticketTimer);
+    ticketTimer = setTimer(() => {
+      if (settled || g !== gen || closed) return;
+      settled = true;
+      ticketFailed({ status: -1, code: 'ticket_timeout' });
+    }, TICKET_TIMEOUT_MS);
+    let t;
+    let error = null;
     try {
-      current = STARTERS[transports[idx]](cb);
+      t = await ticket();
+      if (typeof t !== 'string' || !t) error = { status: -1, code: 'no_ticket' };
     } catch (err) {
-      current = null;
-      /* A constructor that throws (blocked by policy, say) counts as a failed attempt. */
-      setTimer(() => cb.drop(), 0);
+      error = err || { status: -1 };
     }
+    if (settled || g !== gen || closed) return;
+    settled = true;
+    clearTimer(ticketTimer);
+    if (error) ticketFailed(error);
+    else start(t);
+  }
+
+  /* The ticket request failed: fatal for 401/403/404, else the same transport again after a backoff. */
+  function ticketFailed(err) {
+    if (closed) return;
+    if (isFatal(err)) {
+      fail(err);
+      return;
+    }
+    gen += 1;
+    current = null;
+    opened = false;
+    ticketFailures += 1;
+    const offline = (env.navigator && env.navigator.onLine === false) || (err && err.status === 0);
+    setStatus(offline ? 'offline' : 'reconnecting');
+    clearTimer(retryTimer);
+    retryTimer = setTimer(connect, BACKOFF_MS[Math.min(ticketFailures - 1, BACKOFF_MS.length - 1)]);
   }
 
   function dropped() {
@@ -445,6 +525,7 @@ export function createEventStream(options) {
     buffer = [];
     opened = false;
     rounds = 0;
+    ticketFailures = 0;
     setStatus('reconnecting');
     connect();
   }
@@ -475,7 +556,7 @@ export function createEventStream(options) {
   };
 }
 
-/** The events path for a room and token. */
-export function eventsPath(roomId, token) {
-  return `/api/rooms/${encodeURIComponent(roomId)}/events?token=${encodeURIComponent(token)}`;
+/** The events path for a room, without credentials (the stream adds `?ticket=` itself). */
+export function eventsPath(roomId) {
+  return `/api/rooms/${encodeURIComponent(roomId)}/events`;
 }

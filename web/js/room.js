@@ -51,6 +51,8 @@ const state = {
   users: [],
   video: null,
   ended: false,
+  /* Set once this tab has confirmed "Leave": from then on its own departure is not news. */
+  leaving: false,
 };
 let api = null; /* request() with the token bound */
 let stream = null;
@@ -98,10 +100,14 @@ function showMessage(kind, title, text, actions) {
   byId('message-title').focus();
 }
 
-function endRoom() {
-  state.ended = true;
+function closeStream() {
   if (stream) stream.close();
   stream = null;
+}
+
+function endRoom() {
+  state.ended = true;
+  closeStream();
   if (area) {
     try {
       area.destroy();
@@ -296,11 +302,13 @@ function setupHeader() {
   byId('leave-room').addEventListener('click', async () => {
     const ok = await confirmDialog('Leave the room?', 'You can join again with the room code.', 'Leave');
     if (!ok) return;
+    state.leaving = true;
     try {
       await api('POST', roomPath(roomId, '/leave'));
     } catch (err) {
       /* Leaving anyway: the server will time us out. */
     }
+    /* endRoom() closes our stream: the server no longer closes streams on a leave. */
     endRoom();
     clearIdentity(roomId);
     window.location.assign('/');
@@ -488,23 +496,37 @@ function setVideo(video) {
 
 /* ---- realtime ---- */
 
+/* A fresh single-use ticket for one WebSocket/EventSource attempt (the token stays in headers). */
+async function eventsTicket() {
+  const res = await api('POST', roomPath(roomId, '/events/ticket'));
+  return res && typeof res.ticket === 'string' ? res.ticket : '';
+}
+
 function startEvents() {
   stream = createEventStream({
-    path: eventsPath(roomId, state.token),
+    path: eventsPath(roomId),
+    ticket: eventsTicket,
+    token: state.token,
     transports,
     fetchState: () => api('GET', roomPath(roomId)),
     onState: applyState,
     onEvent: applyEvent,
     onStatus: setConnStatus,
     onFatal: (err) => {
-      if (err.status === 404) showGone(true);
+      if (state.leaving) endRoom();
+      else if (err.status === 404) showGone(true);
       else showRemoved(false);
     },
   });
 }
 
+/* A tab that goes away in the middle of leaving must not leave its stream behind. */
+window.addEventListener('pagehide', () => {
+  if (state.leaving) closeStream();
+});
+
 function applyState(res) {
-  if (state.ended || !res || !res.room) return;
+  if (state.ended || state.leaving || !res || !res.room) return;
   console.debug('[wnc] state', res.room.seq);
   const wasHost = Boolean(me() && me().isHost);
   state.users = Array.isArray(res.room.users) ? res.room.users : [];
@@ -532,7 +554,7 @@ const LEFT_TEXT = {
 };
 
 function applyEvent(event) {
-  if (state.ended) return;
+  if (state.ended || state.leaving) return;
   console.debug('[wnc] event', event.type, event.seq, event.type.startsWith('user.') ? JSON.stringify(event.data) : '');
   const d = event.data || {};
   switch (event.type) {

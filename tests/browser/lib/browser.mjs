@@ -70,7 +70,10 @@ export async function shoot(page, name, options = {}) {
 /**
  * Opens a new context (its own sessionStorage/localStorage, like another person)
  * and a page in it. Collects console errors and page errors in `errors`
- * (CSP violations show up there). Resolves to {context, page, errors}.
+ * (CSP violations show up there), and every URL the context requests in `urls`
+ * (HTTP requests, EventSource and fetch included, plus WebSocket handshakes, which
+ * Playwright reports as 'websocket' rather than 'request'; the WebSocket objects are
+ * in `sockets`). Resolves to {context, page, errors, debug, urls, sockets}.
  */
 export async function openPage(browser, baseURL, viewport = DESKTOP, extra = {}) {
   const context = await browser.newContext({
@@ -85,12 +88,24 @@ export async function openPage(browser, baseURL, viewport = DESKTOP, extra = {})
   const page = await context.newPage();
   const errors = [];
   const debug = [];
+  const urls = [];
+  const sockets = [];
+  context.on('request', (req) => urls.push(req.url()));
+  page.on('websocket', (ws) => {
+    urls.push(ws.url());
+    sockets.push(ws);
+  });
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
   page.on('console', (msg) => {
     if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
     else if (msg.type() === 'debug') debug.push(`${Date.now() % 100000} ${msg.text()}`);
   });
-  return { context, page, errors, debug };
+  return { context, page, errors, debug, urls, sockets };
+}
+
+/** The URLs among `urls` that carry a bearer token in the query (there must be none). */
+export function urlsWithToken(urls) {
+  return urls.filter((u) => /[?&]token=/i.test(u));
 }
 
 /** Errors worth failing a test for (network 4xx answers we caused on purpose are expected). */
