@@ -28,6 +28,8 @@ int proc_parse_stat(const char *text, unsigned long long *start)
             break;
         if (++field == PROC_START_FIELD) {
             char *end;
+            if (*p < '0' || *p > '9') /* strtoull would take a sign */
+                return -1;
             errno = 0;
             unsigned long long v = strtoull(p, &end, 10);
             if (errno != 0 || end == p || (*end != ' ' && *end != '\0' && *end != '\n'))
@@ -47,7 +49,7 @@ int proc_start_time(long pid, unsigned long long *start)
     ssize_t n;
     int fd;
 
-    if (pid <= 0)
+    if (pid <= 0 || (long)(pid_t)pid != pid)
         return -1;
     snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
@@ -64,7 +66,7 @@ int proc_alive(long pid, unsigned long long start)
 {
     unsigned long long now_start;
 
-    if (pid <= 0)
+    if (pid <= 0 || (long)(pid_t)pid != pid) /* kill(2) would read another pid, even -1 */
         return 0;
     if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
         return 0;

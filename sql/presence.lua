@@ -69,7 +69,9 @@ if not lease or lease == '-' then
   if exists and not lease then
     redis.call('HSET', K_LEASES, cid, '-') -- the open is still on its way
   end
-  return result(204, '', {}, {'subs_release ' .. ipkey .. ' ' .. cid})
+  -- The owner's index may still list it (the room was deleted with its leases).
+  return result(204, '', {}, {'subs_release ' .. ipkey .. ' ' .. cid,
+    'owner_del ' .. owner .. ' ' .. room_id() .. '|' .. cid})
 end
 redis.call('HDEL', K_LEASES, cid)
 local luid, lchan, lip, lowner = string.match(lease, '^(%S+) (%S+) (%S+) (%S+)$')

@@ -77,10 +77,22 @@ test('the landing page is served with a Content-Security-Policy', async () => {
 });
 
 test('internal locations cannot be reached from outside', async () => {
-  for (const p of ['/_wnc/sub/ABC123-1', '/_wnc/hook/sub/ABC123/00000000-0000-4000-8000-000000000000/1.2.3.4', '/pub/ABC123-1']) {
-    const res = await fetch(stack.url + p);
+  // Paths that match the internal locations exactly (not the static 404): without `internal;`
+  // nchan would answer the first two with a stream and the hooks would reach FastCGI (204).
+  const site404 = await (await fetch(`${stack.url}/no-such-page`)).text();
+  const paths = [
+    ['GET', '/_wnc/sub/ABC123-1', { accept: 'text/event-stream' }],
+    ['GET', '/_wnc/poll/ABC123-1', {}],
+    ['POST', '/_wnc/hook/sub/ABC123/00000000-0000-4000-8000-000000000000/ABC123-1/127.0.0.1/0123456789abcdef/1', {}],
+    ['POST', '/_wnc/hook/unsub/ABC123/00000000-0000-4000-8000-000000000000/ABC123-1/127.0.0.1/0123456789abcdef/1', {}],
+  ];
+  for (const [method, p, headers] of paths) {
+    const res = await fetch(stack.url + p, { method, headers, signal: AbortSignal.timeout(3000) });
     assert.equal(res.status, 404, p);
+    assert.notEqual(await res.text(), site404, `${p} fell through to the static site instead`);
   }
+  // The publisher is not on the public server at all.
+  assert.equal((await fetch(`${stack.url}/pub/ABC123-1`)).status, 404);
 });
 
 function spawnRedis(port, dir) {
