@@ -34,6 +34,7 @@ SUFFIX=
 OUT=${WNC_BENCH_RESULTS:-$ROOT/results}/bench-$STAMP$SUFFIX
 mkdir -p "$OUT"
 WORK=$(mktemp -d /tmp/wnc-bench.XXXXXX)
+chmod 0711 "$WORK" # nginx workers run unprivileged and must reach the run directories
 
 # Limits high enough that the benchmark measures the stack, not its abuse protection.
 export WNC_RATE_LIMIT=${WNC_RATE_LIMIT:-100000000}

@@ -105,6 +105,7 @@ struct ws_conn {
     uint32_t index;       /* owner's index, opaque to net.c */
     char key[28];         /* our Sec-WebSocket-Key (base64 of 16 bytes) */
     char *path;           /* request target; freed once the request is sent */
+    char *headers;        /* extra request header lines ("Name: value\r\n"...), or NULL; ditto */
     unsigned char *in;    /* bytes of an incomplete frame or header */
     uint32_t in_len, in_cap;
     unsigned char *msg; /* fragments of an unfinished message */
@@ -126,9 +127,11 @@ struct ws_handlers {
 /* Installs the handlers for every WebSocket connection. */
 void ws_set_handlers(const struct ws_handlers *h);
 
-/* Starts connecting w to addr and requesting path (copied). w must be
- * zeroed or closed. Returns 0, or -1 when no socket could be made. */
-int ws_open(struct ws_conn *w, const struct sockaddr_in *addr, const char *path);
+/* Starts connecting w to addr and requesting path (copied) with the extra
+ * header lines headers (copied; NULL for none, each line ending in CRLF).
+ * w must be zeroed or closed. Returns 0, or -1 when no socket could be made. */
+int ws_open(struct ws_conn *w, const struct sockaddr_in *addr, const char *path,
+            const char *headers);
 
 /* Sends one masked client frame (op = 1 text, 9 ping, 10 pong, 8 close). */
 void ws_send(struct ws_conn *w, int op, const void *payload, size_t len);

@@ -499,10 +499,11 @@ static uint64_t open_viewers(void)
             w->last_seq = 0;
             if (m->token == NULL)
                 continue;
-            char path[256];
-            snprintf(path, sizeof path, "/api/rooms/%s/events?token=%s", rooms[m->room].id,
-                     m->token);
-            if (ws_open(w, &cfg.addr, path) < 0) {
+            /* A non-browser client sends its token as a header (never in the URL). */
+            char path[64], auth[160];
+            snprintf(path, sizeof path, "/api/rooms/%s/events", rooms[m->room].id);
+            snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", m->token);
+            if (ws_open(w, &cfg.addr, path, auth) < 0) {
                 ctr.open_fail++;
                 if (ctr.open_fail <= 3)
                     fprintf(stderr, "socket: %s\n", strerror(errno));

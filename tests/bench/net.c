@@ -604,10 +604,11 @@ void ws_drop(struct ws_conn *w)
     w->s.fd = -1;
     w->state = WS_CLOSED;
     free(w->path);
+    free(w->headers);
     free(w->in);
     free(w->msg);
     free(w->out);
-    w->path = NULL;
+    w->path = w->headers = NULL;
     w->in = w->msg = w->out = NULL;
     w->in_len = w->in_cap = w->msg_len = w->msg_cap = 0;
     w->out_len = w->out_off = 0;
@@ -622,7 +623,8 @@ static void ws_fail(struct ws_conn *w)
         g_ws.on_close(w);
 }
 
-int ws_open(struct ws_conn *w, const struct sockaddr_in *addr, const char *path)
+int ws_open(struct ws_conn *w, const struct sockaddr_in *addr, const char *path,
+            const char *headers)
 {
     w->s.kind = LG_SOCK_WS;
     w->s.fd = lg_connect(addr);
@@ -631,7 +633,8 @@ int ws_open(struct ws_conn *w, const struct sockaddr_in *addr, const char *path)
         return -1;
     }
     w->path = strdup(path);
-    if (w->path == NULL)
+    w->headers = strdup(headers != NULL ? headers : "");
+    if (w->path == NULL || w->headers == NULL)
         abort();
     unsigned char raw[16];
     uint64_t a = lg_rand(), b = lg_rand();
@@ -983,10 +986,12 @@ static void ws_event(struct ws_conn *w, uint32_t events)
                          "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                          "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                          "Sec-WebSocket-Key: %s\r\n"
-                         "Sec-WebSocket-Version: 13\r\n\r\n",
-                         w->path, w->key);
+                         "Sec-WebSocket-Version: 13\r\n%s\r\n",
+                         w->path, w->key, w->headers);
         free(w->path);
+        free(w->headers);
         w->path = NULL;
+        w->headers = NULL;
         if (n < 0 || (size_t)n >= sizeof req) {
             ws_fail(w);
             return;

@@ -258,7 +258,7 @@ int selftest_run(int conns, double seconds, int frame_bytes,
     uint64_t t_open0 = lg_now_ns();
     while (st_open + st_closed < conns && lg_now_ns() - t_open0 < 60ull * 1000000000ull) {
         while (started < conns && started - st_open - st_closed < 256) {
-            if (ws_open(&ws[started], &a, "/selftest") < 0) {
+            if (ws_open(&ws[started], &a, "/selftest", NULL) < 0) {
                 perror("selftest: socket");
                 st_closed++;
             }

@@ -366,3 +366,34 @@ test('no token and no unexpired ticket in any log, with the worker pool gone or 
   }
   assert.equal((await req('GET', '/health')).status, 200, 'the stack recovered');
 });
+
+test('streams carry the security headers and answer the site\'s origin only; nginx workers are not root', async () => {
+  const s = await stackWith({});
+  const req = api(s.url);
+  const { roomId, host } = await makeRoom(req, 'Alice');
+  const sse = await fetch(`${s.url}/api/rooms/${roomId}/events?ticket=${await ticketFor(s.url, roomId, host.token)}`,
+    { headers: { accept: 'text/event-stream', origin: s.url } });
+  assert.equal(sse.status, 200);
+  assert.match(sse.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+  assert.equal(sse.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(sse.headers.get('cache-control'), 'no-store');
+  assert.notEqual(sse.headers.get('access-control-allow-origin'), '*');
+  await sse.body.cancel();
+  // A page on another origin cannot open a stream, even with a valid ticket.
+  const ticket = await ticketFor(s.url, roomId, host.token);
+  await assert.rejects(openWs(`ws://127.0.0.1:${s.port}/api/rooms/${roomId}/events?ticket=${ticket}`,
+    { origin: 'http://evil.example' }), (e) => e.status === 403);
+  const own = await openWs(`ws://127.0.0.1:${s.port}/api/rooms/${roomId}/events?ticket=${await ticketFor(s.url, roomId, host.token)}`,
+    { origin: s.url });
+  own.terminate();
+  // Requests nginx rejects itself still carry the CSP (a map, not `set`).
+  const bad = execFileSync('curl', ['-s', '-i', '-H', `x-big: ${'x'.repeat(9000)}`, `${s.url}/`], { encoding: 'utf8' });
+  assert.match(bad, /^HTTP\/1\.1 4\d\d/);
+  assert.match(bad, /Content-Security-Policy: default-src/i);
+  if (process.getuid() === 0) {
+    for (const pid of workerPids(s)) {
+      const user = execFileSync('ps', ['-o', 'user=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+      assert.notEqual(user, 'root', `nginx worker ${pid} runs as root`);
+    }
+  }
+});
