@@ -44,7 +44,7 @@ static const struct config_number {
     size_t offset;
 } config_numbers[] = {
     {"WNC_REDIS_PORT", 6390, 1, 65535, offsetof(struct config, redis_port)},
-    {"WNC_WORKERS", 4, 1, 256, offsetof(struct config, workers)},
+    {"WNC_WORKERS", 0, 0, 256, offsetof(struct config, workers)}, /* 0: twice the cores */
     {"WNC_ROOM_TTL_S", 86400, 10, 30 * 86400, offsetof(struct config, room_ttl_s)},
     {"WNC_GRACE_MS", 30000, 100, 3600000, offsetof(struct config, grace_ms)},
     {"WNC_TYPING_TTL_MS", 5000, 100, 60000, offsetof(struct config, typing_ttl_ms)},
@@ -91,6 +91,10 @@ int config_load(void)
                   "ranges: %s",
                   config.trusted_proxies, cause);
         return -1;
+    }
+    if (config.workers == 0) { /* threads mostly wait on Redis: two per core, at least 4 */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        config.workers = cores * 2 > 4 ? (int)(cores > 128 ? 256 : cores * 2) : 4;
     }
     if (*config.instance == '\0') {
         static char host[EXEC_INSTANCE_MAX + 1];

@@ -2,6 +2,7 @@
  * saves the variables it touches and restores them (and the config the other suites read) when
  * it ends. */
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "config.h"
@@ -61,7 +62,9 @@ static void test_defaults(void)
     CU_ASSERT_EQUAL_FATAL(config_load(), 0);
     CU_ASSERT_STRING_EQUAL(config.redis_host, "127.0.0.1");
     CU_ASSERT_EQUAL(config.redis_port, 6390);
-    CU_ASSERT_EQUAL(config.workers, 4);
+    /* Auto: twice the cores, at least 4 (scripts/render-nginx.sh sizes nginx's queue alike). */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    CU_ASSERT_EQUAL(config.workers, cores * 2 > 4 ? cores * 2 : 4);
     CU_ASSERT_EQUAL(config.room_ttl_s, 86400);
     CU_ASSERT_EQUAL(config.max_users, 1000);
     CU_ASSERT_EQUAL(config.rate_limit, 360);
@@ -95,6 +98,8 @@ static void test_bounds(void)
         {"WNC_REDIS_PORT", "0", 0},
         {"WNC_REDIS_PORT", "65536", 0},
         {"WNC_WORKERS", "256", 1},
+        {"WNC_WORKERS", "0", 1},
+        {"WNC_WORKERS", "-1", 0},
         {"WNC_WORKERS", "257", 0},
         {"WNC_ROOM_TTL_S", "9", 0},
         {"WNC_MAX_USERS", "1", 0},
