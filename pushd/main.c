@@ -160,12 +160,43 @@ static void pushd_release_owner(struct store *st, struct publisher *pub, const c
     store_reply_free(&r);
 }
 
-/* Checks which nginx workers of this instance that hold streams still live (proc.h). */
+/* Moves every active room to a new channel (sql/rotate.lua): after an nginx worker died,
+ * the channels it owned stop delivering to subscribers in the other workers (nchan #477), and
+ * which channels those are cannot be told from here. Everyone reconnects once. */
+static void pushd_rotate_all(struct store *st, struct publisher *pub)
+{
+    char cursor[32] = "0";
+    size_t rooms = 0;
+
+    do {
+        const char *argv[] = {"SSCAN", "active-rooms", cursor, "COUNT", PUSHD_GC_BATCH};
+        struct store_reply r;
+        if (store_command(st, 5, argv, NULL, &r) != E_OK)
+            return;
+        snprintf(cursor, sizeof(cursor), "%s", r.n >= 1 && r.items[0] ? r.items[0] : "0");
+        for (size_t i = 1; i < r.n; i++) {
+            char room[ROOM_ID_LEN + 1];
+            struct exec_result res;
+            if (r.items[i] == NULL || valid_room_id(r.items[i], room) != E_OK)
+                continue;
+            if (exec_room(st, pub, SCRIPT_ROTATE, room, "", 0, NULL, NULL, &res) == E_OK) {
+                exec_result_free(&res);
+                rooms++;
+            }
+        }
+        store_reply_free(&r);
+    } while (strcmp(cursor, "0") != 0);
+    log_warn("pushd: an nginx worker died: moved %zu room(s) to new channels (nchan #477)", rooms);
+}
+
+/* Checks which nginx workers of this instance that hold streams still live (proc.h); closes
+ * the streams of those that died, then renews every room's channel. */
 static void pushd_sweep_owners(struct store *st, struct publisher *pub)
 {
     char key[PUSHD_OWNER_KEY_MAX];
     const char *argv[] = {"SMEMBERS", key};
     struct store_reply r;
+    int died = 0;
 
     snprintf(key, sizeof(key), "owners:{%s}", config.instance);
     if (store_command(st, 2, argv, NULL, &r) != E_OK)
@@ -175,10 +206,14 @@ static void pushd_sweep_owners(struct store *st, struct publisher *pub)
         const char *pid_at = owner && exec_is_owner(owner) ? strchr(owner, '/') + 1 : NULL;
         if (pid_at == NULL)
             continue;
-        if (proc_alive(atol(pid_at), strtoull(strchr(pid_at, '/') + 1, NULL, 10)) == 0)
+        if (proc_alive(atol(pid_at), strtoull(strchr(pid_at, '/') + 1, NULL, 10)) == 0) {
             pushd_release_owner(st, pub, key, owner);
+            died = 1;
+        }
     }
     store_reply_free(&r);
+    if (died)
+        pushd_rotate_all(st, pub);
 }
 
 int main(void)
