@@ -9,7 +9,13 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import WebSocket from 'ws';
+import NodeWebSocket from 'ws';
+
+// The browser's WebSocket never throws on close-while-connecting; the ws package emits an
+// 'error' event then, fatal without a listener.
+class WebSocket extends NodeWebSocket {
+  constructor(...args) { super(...args); this.on('error', () => {}); }
+}
 import { startStack, freePort } from '../lib/stack.mjs';
 import { api, sleep } from '../lib/client.mjs';
 import { makeRoom } from '../lib/room.mjs';

@@ -1893,6 +1893,32 @@ static void test_ratelimit(void)
     CU_ASSERT_TRUE(redis_num(ARGS("TTL", "rl:{127.0.0.1}")) > 0);
 }
 
+/* After an nginx worker died, pushd moves rooms to new channels (rotate.lua): the old one is
+ * closed, nothing is announced, seq does not move; a room that is gone is left alone. */
+static void test_rotate(void)
+{
+    long long t = 1700000000000LL;
+    struct member a;
+    struct call c = {0};
+
+    CU_ASSERT_EQUAL_FATAL(create(&a, ROOM, "Alice", t), E_OK);
+    long long seq = room_seq(ROOM);
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_ROTATE, ROOM, "", t + 1, NULL), E_OK);
+    CU_ASSERT_EQUAL(c.status, 200);
+    CU_ASSERT_EQUAL(c.nev, 0);
+    CU_ASSERT_EQUAL(c.nfu, 1);
+    check_followup(&c, 0, "close " ROOM "-1");
+    channel_is(&a, ROOM "-2");
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_ROTATE, ROOM, "", t + 2, NULL), E_OK);
+    check_followup(&c, 0, "close " ROOM "-2");
+    channel_is(&a, ROOM "-3");
+    CU_ASSERT_EQUAL(room_seq(ROOM), seq);
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_ROTATE, "NOROOM", "", t + 3, NULL), E_OK);
+    CU_ASSERT_EQUAL(c.nev + c.nfu, 0);
+    CU_ASSERT_EQUAL(room_key_count("NOROOM"), 0);
+    call_free(&c);
+}
+
 /* ---- leave without rotation, linger ------------------------------------------------------- */
 
 /* A leave moves nobody else: the room keeps its channel, and linger.lua (a few seconds later)
@@ -2834,6 +2860,7 @@ static const struct unit_test scripts_tests[] = {
     {"kick revokes the token", test_kick},
     {"kick rotates the channel; last member: unindex and close", test_kick_rotates_the_channel},
     {"leave keeps the channel; linger retires it if a stream stays", test_leave_then_linger},
+    {"rotate: a new channel after an nginx worker died", test_rotate},
     {"ticket: issue, consume once, expiry, unknown", test_ticket_issue_and_consume},
     {"ticket: refused once its member is removed", test_ticket_of_removed_member},
     {"ticket: sweep at 64 fields, at most every 10 s", test_ticket_sweep},
