@@ -36,27 +36,42 @@ static const char *http_param(FCGX_Request *r, const char *name)
     return v != NULL ? v : "";
 }
 
+enum wnc_err http_content_length(const char *text, size_t max, size_t *out)
+{
+    size_t n = strspn(text, "0123456789"), v = 0;
+
+    /* Only digits: strtoul would also take white space and a sign ("-1" reads as
+     * ULONG_MAX). */
+    if (text[n] != '\0')
+        return E_INVALID_JSON;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(text[i] - '0');
+        /* v * 10 + d > max, asked without overflowing. */
+        if (d > max || v > (max - d) / 10)
+            return E_BODY_TOO_LARGE;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return E_OK;
+}
+
 enum wnc_err http_read_body(struct http_request *req)
 {
     FCGX_Request *r = req->fcgx;
-    const char *cl = http_param(r, "CONTENT_LENGTH");
-    char *end;
-    unsigned long len;
+    enum wnc_err e;
+    size_t len;
 
-    if (req->body != NULL || *cl == '\0')
+    if (req->body != NULL)
         return E_OK;
-    len = strtoul(cl, &end, 10);
-    if (*end != '\0')
-        return E_INVALID_JSON;
-    if (len > HTTP_MAX_BODY)
-        return E_BODY_TOO_LARGE;
+    if ((e = http_content_length(http_param(r, "CONTENT_LENGTH"), HTTP_MAX_BODY, &len)) != E_OK)
+        return e;
     if (len == 0)
         return E_OK;
     req->body = malloc(len + 1);
     if (req->body == NULL)
         return E_INTERNAL;
     int got = FCGX_GetStr(req->body, (int)len, r->in);
-    if (got < 0 || (unsigned long)got != len) {
+    if (got < 0 || (size_t)got != len) {
         free(req->body);
         req->body = NULL;
         return E_INVALID_JSON; /* the client sent less than it announced */
@@ -136,6 +151,9 @@ int http_query_param(const struct http_request *req, const char *name, char *out
 {
     size_t name_len = strlen(name);
 
+    /* Not even an empty value fits in no bytes (its NUL would be written past out). */
+    if (size == 0)
+        return 0;
     for (const char *p = req->query; *p != '\0';) {
         const char *end = strchr(p, '&');
         if (end == NULL)

@@ -66,8 +66,14 @@ int http_query_param(const struct http_request *req, const char *name, char *out
  * request. */
 const char *http_header(const struct http_request *req, const char *param);
 
-/* Reads the request's body (up to HTTP_MAX_BODY). Called by the dispatcher for routes that take
- * one. */
+/* Reads the request's body (up to HTTP_MAX_BODY, as http_content_length allows). Called by the
+ * dispatcher for routes that take one. */
 enum wnc_err http_read_body(struct http_request *req);
+
+/* Parses a CONTENT_LENGTH parameter (pure, for http_read_body, the tests and the fuzzer): "" (no
+ * body) is 0, otherwise only decimal digits, leading zeros allowed, no sign or white space.
+ * Returns E_OK and writes *out, E_INVALID_JSON when the text is not such a number, or
+ * E_BODY_TOO_LARGE when it is above max (however many digits it has). text must not be NULL. */
+enum wnc_err http_content_length(const char *text, size_t max, size_t *out);
 
 #endif

@@ -107,37 +107,232 @@ static int publisher_write_all(int fd, const char *data, size_t len)
     return 0;
 }
 
-/* Reads one whole response (headers and Content-Length body) and returns its status, or -1.
- * Bytes past it stay in rbuf for the next call: answers to pipelined requests arrive
- * together. */
+/* Finds the CRLF ending the line that starts at from. Returns 1 with *eol at its CR; 0 when
+ * buf[from..len) has none yet and more bytes still fit in max; -1 once the buffer is full
+ * without one, or at a LF without its CR (nginx never sends one, so waiting would only end in
+ * the timeout). */
+static int publish_line(const char *buf, size_t from, size_t len, size_t max, size_t *eol)
+{
+    for (size_t i = from; i < len; i++) {
+        if (buf[i] == '\n')
+            return -1;
+        if (buf[i] == '\r' && i + 1 < len && buf[i + 1] == '\n') {
+            *eol = i;
+            return 1;
+        }
+    }
+    return len < max ? 0 : -1;
+}
+
+/* A byte of a field value or reason phrase: visible ASCII, obs-text, space or tab (RFC 9110
+ * 5.5). Excludes NUL, CR, LF and the other control characters. */
+static int publish_is_text(unsigned char c)
+{
+    return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+/* A byte of a field name (RFC 9110 5.6.2). */
+static int publish_is_tchar(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static int publish_hex(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Parses the digits s[0..n) in base (10 or 16) as a length of at most max. Returns 1 and
+ * writes *out, or 0 when s is empty, holds another character or the value is above max; the
+ * comparison never overflows, however many digits there are. */
+static int publish_length(const char *s, size_t n, unsigned base, size_t max, size_t *out)
+{
+    size_t v = 0;
+
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        int d = publish_hex(s[i]);
+        if (d < 0 || (unsigned)d >= base || (size_t)d > max || v > (max - (size_t)d) / base)
+            return 0;
+        v = v * base + (size_t)d;
+    }
+    *out = v;
+    return 1;
+}
+
+/* "HTTP/1.x NNN reason" (the reason may be absent): NNN, or -1. */
+static int publish_status_line(const char *s, size_t n)
+{
+    int status = 0;
+
+    if (n < 12 || memcmp(s, "HTTP/1.", 7) != 0 || (s[7] != '0' && s[7] != '1') || s[8] != ' ')
+        return -1;
+    for (size_t i = 9; i < 12; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        status = status * 10 + (s[i] - '0');
+    }
+    if (n > 12 && s[12] != ' ')
+        return -1;
+    for (size_t i = 13; i < n; i++)
+        if (!publish_is_text((unsigned char)s[i]))
+            return -1;
+    return status;
+}
+
+/* The chunked body starting at pos, then its trailer section. Returns 1 with *end just past the
+ * response, 0 (read more) or -1, as publish_parse_response. */
+static int publish_chunked(const char *buf, size_t pos, size_t len, size_t max, size_t *end)
+{
+    for (;;) {
+        size_t eol, digits = pos, size;
+        int r = publish_line(buf, pos, len, max, &eol);
+
+        if (r <= 0)
+            return r;
+        while (digits < eol && publish_hex(buf[digits]) >= 0)
+            digits++;
+        /* chunk-size, then nothing or an extension (";name=value", maybe after white
+         * space), which we ignore. */
+        if (!publish_length(buf + pos, digits - pos, 16, max, &size) ||
+            (digits < eol && buf[digits] != ';' && buf[digits] != ' ' && buf[digits] != '\t'))
+            return -1;
+        for (size_t i = digits; i < eol; i++)
+            if (!publish_is_text((unsigned char)buf[i]))
+                return -1;
+        pos = eol + 2;
+        if (size == 0)
+            break;
+        /* The data and the CRLF after it must fit in max: pos <= len <= max throughout. */
+        if (size > max - pos || max - pos - size < 2)
+            return -1;
+        if (len - pos < size + 2)
+            return 0;
+        if (buf[pos + size] != '\r' || buf[pos + size + 1] != '\n')
+            return -1;
+        pos += size + 2;
+    }
+    /* Trailer fields, ignored, up to an empty line. */
+    for (;;) {
+        size_t eol;
+        int r = publish_line(buf, pos, len, max, &eol);
+
+        if (r <= 0)
+            return r;
+        if (eol == pos) {
+            *end = pos + 2;
+            return 1;
+        }
+        for (size_t i = pos; i < eol; i++)
+            if (!publish_is_text((unsigned char)buf[i]))
+                return -1;
+        pos = eol + 2;
+    }
+}
+
+int publish_parse_response(const char *buf, size_t len, size_t max, size_t *consumed)
+{
+    size_t eol, pos, body_len = 0, end;
+    int r, status, chunked = 0, has_length = 0;
+
+    if (len > max)
+        len = max;
+    /* Refuse at once what cannot become a response, rather than wait for more. */
+    if (memcmp(buf, "HTTP/1.", len < 7 ? len : 7) != 0)
+        return -1;
+    if ((r = publish_line(buf, 0, len, max, &eol)) <= 0)
+        return r;
+    /* 1xx answers are interim ones, which we never ask for (no Expect). */
+    if ((status = publish_status_line(buf, eol)) < 200 || status > 599)
+        return -1;
+    for (pos = eol + 2;; pos = eol + 2) {
+        const char *line = buf + pos, *value, *value_end, *colon;
+
+        if ((r = publish_line(buf, pos, len, max, &eol)) <= 0)
+            return r;
+        if (eol == pos)
+            break; /* the empty line after the headers */
+        colon = memchr(line, ':', eol - pos);
+        if (colon == NULL || colon == line)
+            return -1;
+        /* A name of tchars only, which also refuses obsolete line folding. */
+        for (const char *c = line; c < colon; c++)
+            if (!publish_is_tchar((unsigned char)*c))
+                return -1;
+        for (const char *c = colon + 1; c < buf + eol; c++)
+            if (!publish_is_text((unsigned char)*c))
+                return -1;
+        value = colon + 1;
+        value_end = buf + eol;
+        while (value < value_end && (*value == ' ' || *value == '\t'))
+            value++;
+        while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\t'))
+            value_end--;
+        if (colon - line == 14 && strncasecmp(line, "Content-Length", 14) == 0) {
+            size_t n;
+            /* A repeated Content-Length must agree with the first. */
+            if (!publish_length(value, (size_t)(value_end - value), 10, max, &n) ||
+                (has_length && n != body_len))
+                return -1;
+            body_len = n;
+            has_length = 1;
+        } else if (colon - line == 17 && strncasecmp(line, "Transfer-Encoding", 17) == 0) {
+            /* nginx chunks a body of unknown length and applies no other coding here. */
+            if (chunked || value_end - value != 7 || strncasecmp(value, "chunked", 7) != 0)
+                return -1;
+            chunked = 1;
+        }
+    }
+    pos = eol + 2;
+    /* Both framings at once is how responses get split differently by two readers. */
+    if (chunked && has_length)
+        return -1;
+    if (status == 204 || status == 304) {
+        *consumed = pos; /* never a body, whatever the headers say (RFC 9112 6.3) */
+        return status;
+    }
+    if (chunked) {
+        if ((r = publish_chunked(buf, pos, len, max, &end)) <= 0)
+            return r;
+        *consumed = end;
+        return status;
+    }
+    /* No length at all is taken as an empty body: nginx frames every body it sends on a
+     * kept-alive connection. pos <= len <= max, so neither side overflows. */
+    if (body_len > max - pos)
+        return -1;
+    if (body_len > len - pos)
+        return 0;
+    *consumed = pos + body_len;
+    return status;
+}
+
+/* Reads one whole response (publish_parse_response) and returns its status, or -1. Bytes past
+ * it stay in rbuf for the next call: answers to pipelined requests arrive together. */
 static int publisher_read_response(struct publisher *pub)
 {
     for (;;) {
-        char *end = NULL;
+        size_t consumed;
+        int status = publish_parse_response(pub->rbuf, pub->rlen, sizeof(pub->rbuf), &consumed);
 
-        for (size_t i = 0; i + 4 <= pub->rlen && end == NULL; i++)
-            if (memcmp(pub->rbuf + i, "\r\n\r\n", 4) == 0)
-                end = pub->rbuf + i;
-
-        if (end != NULL) {
-            size_t header_len = (size_t)(end + 4 - pub->rbuf), body_len = 0;
-            int status = 0;
-            *end = '\0'; /* the headers as a string; the byte is consumed below */
-            for (char *h = strstr(pub->rbuf, "\r\n"); h != NULL; h = strstr(h + 2, "\r\n"))
-                if (strncasecmp(h + 2, "Content-Length:", 15) == 0)
-                    body_len = strtoul(h + 17, NULL, 10);
-            if (sscanf(pub->rbuf, "HTTP/1.%*c %d", &status) != 1 ||
-                header_len + body_len > sizeof(pub->rbuf))
-                return -1;
-            if (pub->rlen >= header_len + body_len) {
-                pub->rlen -= header_len + body_len;
-                memmove(pub->rbuf, pub->rbuf + header_len + body_len, pub->rlen);
-                return status;
-            }
-            *end = '\r'; /* body incomplete: restore and read more */
-        } else if (pub->rlen == sizeof(pub->rbuf)) {
+        if (status > 0) {
+            pub->rlen -= consumed;
+            memmove(pub->rbuf, pub->rbuf + consumed, pub->rlen);
+            return status;
+        }
+        if (status < 0) {
+            log_warn("publish: malformed or oversized answer from nchan");
             return -1;
         }
+        /* status 0: more is needed, and rlen < sizeof(rbuf). */
         struct pollfd p = {.fd = pub->fd, .events = POLLIN};
         if (poll(&p, 1, PUBLISH_TIMEOUT_MS) <= 0)
             return -1;

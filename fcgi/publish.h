@@ -38,4 +38,15 @@ enum wnc_err publisher_send(struct publisher *pub, const char *channel, const ch
 /* Deletes a channel, which disconnects all its subscribers; queued behind earlier sends. */
 enum wnc_err publisher_close_channel(struct publisher *pub, const char *channel);
 
+/* Parses the HTTP/1.x response at the start of buf[0..len) (pure, for the publisher, the tests
+ * and the fuzzer; only the first max bytes count, as if len were at most max). The status line
+ * is "HTTP/1.0" or "HTTP/1.1", a space, three digits (200 to 599: 1xx and others are refused)
+ * and an optional reason; header names are tokens, values text without control characters but
+ * tab. The body is framed by one Content-Length (repeats must agree) or by Transfer-Encoding:
+ * chunked (extensions and trailers skipped), never both; none means no body, and 204 and 304
+ * never have one. Returns the status with *consumed set to the length of the whole response
+ * (headers and body, at most len), 0 when buf holds the beginning of a response that may still
+ * fit in max bytes, or -1 when it is malformed or cannot fit. */
+int publish_parse_response(const char *buf, size_t len, size_t max, size_t *consumed);
+
 #endif

@@ -1,5 +1,6 @@
-/* http.c: the parts that do not need a FastCGI connection (query parameters, response
- * headers); the rest is covered by the integration tests. */
+/* http.c: the parts that do not need a FastCGI connection (query parameters, Content-Length,
+ * response headers); the rest is covered by the integration tests. */
+#include <stdint.h>
 #include <string.h>
 
 #include "http.h"
@@ -31,6 +32,12 @@ static void test_query_param(void)
         {"room=a%", "room", 16, 0, NULL},
         {"room=a%zz", "room", 16, 0, NULL},
         {"room=a%4&x=1", "room", 16, 0, NULL}, /* escape cut by the next parameter */
+        /* Found by the fuzzer (tests/fuzz, target http): an empty value with size 0 wrote its
+         * NUL past out and answered 1. */
+        {"room=", "room", 0, 0, NULL},
+        {"user=&0r", "user", 0, 0, NULL},
+        {"room=x", "room", 0, 0, NULL},
+        {"room=", "room", 1, 1, ""},
     };
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -43,6 +50,73 @@ static void test_query_param(void)
         UNIT_CHECK(found == rows[i].found, "row %zu (%s): found %d", i, rows[i].query, found);
         if (found && rows[i].found)
             UNIT_CHECK(strcmp(out, rows[i].value) == 0, "row %zu: value '%s'", i, out);
+        /* Nothing is written past size bytes. */
+        for (size_t k = rows[i].size; k < sizeof(out); k++)
+            UNIT_CHECK(out[k] == '#', "row %zu: byte %zu written past size %zu", i, k,
+                       rows[i].size);
+    }
+}
+
+/* CONTENT_LENGTH as nginx passes it: the value, or why it is refused, never strtoul's
+ * leniency (white space, signs, "-1" as ULONG_MAX) or a wrapped-around number. */
+static void test_content_length(void)
+{
+    static const struct {
+        const char *text;
+        size_t max;
+        enum wnc_err want;
+        size_t value;
+    } rows[] = {
+        {"", HTTP_MAX_BODY, E_OK, 0}, /* no body */
+        {"0", HTTP_MAX_BODY, E_OK, 0},
+        {"00", HTTP_MAX_BODY, E_OK, 0},
+        {"007", HTTP_MAX_BODY, E_OK, 7}, /* leading zeros are digits like any other */
+        {"16384", HTTP_MAX_BODY, E_OK, 16384},
+        {"000000000000000000000000000016384", HTTP_MAX_BODY, E_OK, 16384},
+        {"16385", HTTP_MAX_BODY, E_BODY_TOO_LARGE, 0},
+        {"99999999999999999999999999999", HTTP_MAX_BODY, E_BODY_TOO_LARGE, 0},
+        /* Signs and white space: malformed. */
+        {"-1", HTTP_MAX_BODY, E_INVALID_JSON, 0},
+        {"-0", HTTP_MAX_BODY, E_INVALID_JSON, 0},
+        {"+1", HTTP_MAX_BODY, E_INVALID_JSON, 0},
+        {" 1", HTTP_MAX_BODY, E_INVALID_JSON, 0},
+        {"1 ", HTTP_MAX_BODY, E_INVALID_JSON, 0},
+        {"\t1", HTTP_MAX_BODY, E_INVALID_JSON, 0},
+        {"1\n", HTTP_MAX_BODY, E_INVALID_JSON, 0},
+        {" ", HTTP_MAX_BODY, E_INVALID_JSON, 0},
+        /* Other number forms. */
+        {"1x", HTTP_MAX_BODY, E_INVALID_JSON, 0},
+        {"0x10", HTTP_MAX_BODY, E_INVALID_JSON, 0},
+        {"1e3", HTTP_MAX_BODY, E_INVALID_JSON, 0},
+        {"1.0", HTTP_MAX_BODY, E_INVALID_JSON, 0},
+        {"1,1", HTTP_MAX_BODY, E_INVALID_JSON, 0},
+        {"\xef\xbc\x91", HTTP_MAX_BODY, E_INVALID_JSON, 0},          /* a full-width digit one */
+        {"12345678901234567890x", HTTP_MAX_BODY, E_INVALID_JSON, 0}, /* malformed wins */
+        /* Overflow: past SIZE_MAX is too large, never a small number wrapped around. */
+        {"18446744073709551615", SIZE_MAX, E_OK, SIZE_MAX},
+        {"18446744073709551616", SIZE_MAX, E_BODY_TOO_LARGE, 0},
+        {"18446744073709551620", SIZE_MAX, E_BODY_TOO_LARGE, 0},
+        {"184467440737095516150", SIZE_MAX, E_BODY_TOO_LARGE, 0},
+        {"18446744073709551615", SIZE_MAX - 1, E_BODY_TOO_LARGE, 0},
+        {"1844674407370955161", SIZE_MAX / 10, E_OK, SIZE_MAX / 10},
+        {"1844674407370955162", SIZE_MAX / 10, E_BODY_TOO_LARGE, 0},
+        /* Limits at the edges. */
+        {"0", 0, E_OK, 0},
+        {"1", 0, E_BODY_TOO_LARGE, 0},
+        {"9", 9, E_OK, 9},
+        {"10", 9, E_BODY_TOO_LARGE, 0},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        size_t value = 12345;
+        enum wnc_err e = http_content_length(rows[i].text, rows[i].max, &value);
+        UNIT_CHECK(e == rows[i].want, "row %zu (\"%s\", max %zu): %s want %s", i, rows[i].text,
+                   rows[i].max, err_code(e), err_code(rows[i].want));
+        if (rows[i].want == E_OK)
+            UNIT_CHECK(value == rows[i].value, "row %zu: value %zu want %zu", i, value,
+                       rows[i].value);
+        else
+            UNIT_CHECK(value == 12345, "row %zu: *out written on failure", i);
     }
 }
 
@@ -71,6 +145,7 @@ static void test_add_header(void)
 
 static const struct unit_test http_tests[] = {
     {"query parameters: decoding, limits, hostile escapes", test_query_param},
+    {"Content-Length: digits only, limits, overflow", test_content_length},
     {"response headers: appended, dropped whole when full", test_add_header},
     {NULL, NULL},
 };
