@@ -102,6 +102,61 @@ bench: build $(LOADGEN)
 bench-quick: build $(LOADGEN)
 	@if [ -x scripts/bench.sh ]; then scripts/bench.sh --quick; fi
 
+# ---- fuzzing (tests/fuzz/README.md) ---------------------------------------------------------
+# libFuzzer drivers for the hand-written parsers, built with clang whatever CC is. Each driver
+# links only the fcgi sources it needs, compiled with coverage and ASan+UBSan under build/fuzz/
+# (only http needs libfcgi and only events the whole library). make fuzz runs every target for
+# FUZZ_SECONDS, make fuzz-smoke for FUZZ_SMOKE_SECONDS (CI), make fuzz-<target> one of them.
+FUZZ_CC            ?= clang
+FUZZ_SECONDS       ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_DIR           := build/fuzz
+FUZZ_SAN           := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS        := $(WARN) -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -Ifcgi -Itests/fuzz
+FUZZ_TARGETS       := jsonx valid http publish addr proc events
+FUZZ_SRC_jsonx     := fcgi/jsonx.c fcgi/valid.c
+FUZZ_SRC_valid     := fcgi/valid.c
+FUZZ_SRC_http      := fcgi/http.c fcgi/addr.c fcgi/buf.c fcgi/config.c fcgi/err.c fcgi/log.c
+FUZZ_SRC_publish   := fcgi/publish.c fcgi/buf.c fcgi/log.c
+FUZZ_SRC_addr      := fcgi/addr.c
+FUZZ_SRC_proc      := fcgi/proc.c
+FUZZ_SRC_events    := $(LIB_SRC)
+FUZZ_LIBS_jsonx    := -ljson-c
+FUZZ_LIBS_http     := -lfcgi
+FUZZ_LIBS_publish  := -lpthread
+FUZZ_LIBS_events   := $(PKG_LIBS) -lpthread
+FUZZ_BINS          := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz-%)
+FUZZ_OBJ           := $(sort $(foreach t,$(FUZZ_TARGETS),$(FUZZ_SRC_$(t)) tests/fuzz/fuzz_$(t).c) \
+                        tests/fuzz/fuzz.c)
+FUZZ_OBJ           := $(FUZZ_OBJ:%.c=$(FUZZ_DIR)/obj/%.o)
+
+.PHONY: fuzz fuzz-smoke fuzz-build $(FUZZ_TARGETS:%=fuzz-%)
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+define FUZZ_LINK
+$(FUZZ_DIR)/fuzz-$(1): $(FUZZ_DIR)/obj/tests/fuzz/fuzz_$(1).o $(FUZZ_DIR)/obj/tests/fuzz/fuzz.o \
+                       $(FUZZ_SRC_$(1):%.c=$(FUZZ_DIR)/obj/%.o)
+	$$(FUZZ_CC) $$(FUZZ_SAN) -fsanitize=fuzzer -o $$@ $$^ $$(FUZZ_LIBS_$(1))
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_LINK,$(t))))
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+
+$(FUZZ_TARGETS:%=fuzz-%): fuzz-%: $(FUZZ_DIR)/fuzz-%
+	tests/fuzz/run.sh $(FUZZ_SECONDS) $*
+
+-include $(FUZZ_OBJ:.o=.d)
+# ---- end of fuzzing -------------------------------------------------------------------------
+
 format:
 	clang-format -i fcgi/*.[ch] pushd/*.c tests/unit/*.c
 
