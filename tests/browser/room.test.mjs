@@ -343,6 +343,54 @@ describe('presence and hand-off', () => {
   });
 });
 
+describe('typing indicator', () => {
+  /*
+   * The server ends a typing indicator with a typing:false event; the page also lets one
+   * expire by itself (room-state.js TYPING_SHOW_MS), in case that event is lost. Lose it on
+   * purpose: the guest long-polls, and its poll answers carrying typing:false are replaced
+   * by a 408 (typing does not advance seq, so nothing notices the loss).
+   */
+  test('an indicator whose stop was lost runs out by itself', async () => {
+    const host = await createRoomViaUi(browser, stack.url, 'Tess', DESKTOP);
+    const guest = await openPage(browser, stack.url, DESKTOP);
+    try {
+      let dropped = 0;
+      await guest.page.route(/\/api\/rooms\/[A-Z0-9]{6}\/events$/, async (route) => {
+        try {
+          const response = await route.fetch();
+          const body = await response.text();
+          if (/"type"\s*:\s*"typing"/.test(body) && /"typing"\s*:\s*false/.test(body)) {
+            dropped += 1;
+            await route.fulfill({ status: 408, body: '' });
+          } else {
+            await route.fulfill({ response, body });
+          }
+        } catch (err) {
+          /* The page gave up on this poll (or closed) first. */
+        }
+      });
+      await guest.page.goto(`/room/${host.roomId}?transport=poll`);
+      await guest.page.getByLabel('Your name').fill('Gabe');
+      await guest.page.getByRole('button', { name: 'Join room' }).click();
+      await waitLive(guest.page);
+      await personRow(host.page, 'Gabe').waitFor();
+
+      await host.page.getByLabel('Message').pressSequentially('hm');
+      await guest.page.locator('#typing', { hasText: 'Tess is typing' }).waitFor();
+      const shown = Date.now();
+      /* The host's stop goes out after 4 s idle and is lost; the page's own expiry follows. */
+      await guest.page.locator('#typing:empty').waitFor({ timeout: 12000 });
+      const lasted = Date.now() - shown;
+      assert.ok(dropped >= 1, 'a typing:false answer was dropped');
+      assert.ok(lasted > 5000, `the indicator lasted ${lasted} ms: cleared by the page's timer, not by an event`);
+      assert.deepEqual(seriousErrors(guest.errors), []);
+    } finally {
+      await host.context.close();
+      await guest.context.close();
+    }
+  });
+});
+
 describe('phone layout', () => {
   test('chat and people switch; unread badge while the chat is hidden', async () => {
     const host = await createRoomViaUi(browser, stack.url, 'Phoebe', PHONE);

@@ -4,14 +4,18 @@
  * server's stable error code, so callers branch on codes, never on prose.
  */
 
-/** An API failure: HTTP status (0 when the network failed), code, message, field. */
+/**
+ * An API failure: HTTP status (0 when the network failed), code, message, field, and
+ * retryAfter: the answer's Retry-After in seconds (429, 503), or null.
+ */
 export class ApiError extends Error {
-  constructor(status, code, message, field = null) {
+  constructor(status, code, message, field = null, retryAfter = null) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.field = field;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -66,15 +70,15 @@ export async function request(method, path, body, token) {
   const e = data && typeof data === 'object' && data.error ? data.error : null;
   let message = e && typeof e.message === 'string' && e.message ? e.message : null;
   if (!message) message = FALLBACK_MESSAGES[response.status] || `Request failed (${response.status}).`;
-  if (response.status === 429) {
-    const after = Number(response.headers.get('Retry-After'));
-    if (Number.isFinite(after) && after > 0) message = `Too many requests. Try again in ${after} s.`;
-  }
+  const after = Number(response.headers.get('Retry-After'));
+  const retryAfter = Number.isFinite(after) && after > 0 ? after : null;
+  if (response.status === 429 && retryAfter !== null) message = `Too many requests. Try again in ${retryAfter} s.`;
   throw new ApiError(
     response.status,
     e && typeof e.code === 'string' ? e.code : `http_${response.status}`,
     message,
     e && typeof e.field === 'string' ? e.field : null,
+    retryAfter,
   );
 }
 

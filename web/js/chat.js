@@ -1,17 +1,16 @@
 /*
- * The chat panel: history plus live messages (deduplicated by id and kept in
- * id order), own messages marked, auto-scroll unless the reader scrolled up,
- * Enter to send, a counter near the 1000-character limit, and the typing
- * indicator in both directions. All text goes in through textContent.
+ * The chat panel as a view: it shows the room state's messages (already unique
+ * and in id order, see room-state.js) and typing names, keeps own messages
+ * marked, auto-scrolls unless the reader scrolled up, sends with Enter, shows
+ * a counter near the 1000-character limit, and tells the server when this
+ * user types. All text goes in through textContent.
  */
 import { h, formatTime } from './dom.js';
 import { CHAT_COUNTER_FROM, CHAT_MAX, chatLength } from './validate.js';
 
 const TYPING_RESEND_MS = 3000; /* Below the server's 5 s typing TTL. */
 const TYPING_IDLE_MS = 4000;
-const TYPING_SHOW_MS = 6500; /* Drop a remote "typing" we stopped hearing about. */
 const NEAR_BOTTOM_PX = 48;
-const MAX_KEPT = 500;
 
 /** The typing sentence for a list of names: "", "X is typing", "N people are typing". */
 export function typingText(names) {
@@ -22,12 +21,12 @@ export function typingText(names) {
 
 /**
  * els: {list, empty, jump, typing, form, input, send, counter, error}.
- * opts: {meId, sendMessage(text) => Promise<message>, sendTyping(bool) => Promise,
- *        onIncoming(message) called for new messages from others}.
+ * opts: {meId, sendMessage(text) => Promise (the page puts the answer into the state),
+ *        sendTyping(bool) => Promise, onIncoming(message) called for new live messages from others}.
+ * Returns {render(messages, {live}), showTyping(names), setEnabled(on), scrollToBottom(), destroy()}.
  */
 export function createChat(els, opts) {
-  const messages = new Map(); /* id -> {message, li} */
-  const typers = new Map(); /* userId -> {name, timer} */
+  const shown = new Map(); /* id -> li, what the list shows */
   let typingSent = false;
   let typingSentAt = 0;
   let idleTimer = null;
@@ -54,13 +53,8 @@ export function createChat(els, opts) {
       h('p', { class: 'msg-text', text: m.text }));
   }
 
-  function valid(m) {
-    return m && typeof m.id === 'number' && typeof m.text === 'string' && typeof m.userName === 'string';
-  }
-
-  /* Inserts without scrolling decisions; returns true when it was new. */
+  /* Puts m's row in id order; the list holds only what `shown` knows. */
   function insert(m) {
-    if (!valid(m) || messages.has(m.id)) return false;
     const li = renderMessage(m);
     let before = null;
     for (const child of els.list.children) {
@@ -70,34 +64,38 @@ export function createChat(els, opts) {
       }
     }
     els.list.insertBefore(li, before);
-    messages.set(m.id, { message: m, li });
-    if (messages.size > MAX_KEPT) {
-      const oldest = Math.min(...messages.keys());
-      messages.get(oldest).li.remove();
-      messages.delete(oldest);
+    shown.set(m.id, li);
+  }
+
+  /**
+   * Shows exactly `messages` (unique, id order). live: they came one by one as they were
+   * sent (an event or our own send): follow them down when the reader is at the bottom or
+   * it is our own, else offer "New messages"; otherwise they are history (join, refetch):
+   * scroll only when the reader was at the bottom or nothing was shown yet.
+   */
+  function render(messages, { live = false } = {}) {
+    const stick = nearBottom() || (!live && shown.size === 0);
+    const ids = new Set(messages.map((m) => m.id));
+    for (const [id, li] of shown) {
+      if (!ids.has(id)) {
+        li.remove();
+        shown.delete(id);
+      }
     }
-    els.empty.hidden = true;
-    return true;
-  }
-
-  /** Adds one message (live event or own send). */
-  function add(m) {
-    const stick = nearBottom();
-    if (!insert(m)) return;
-    clearTyper(m.userId);
-    const own = m.userId === opts.meId;
-    if (stick || own) scrollToBottom();
-    else els.jump.hidden = false;
-    if (!own && opts.onIncoming) opts.onIncoming(m);
-  }
-
-  /** Merges a history list (oldest first) into what is shown. */
-  function merge(list) {
-    if (!Array.isArray(list)) return;
-    const stick = nearBottom() || messages.size === 0;
-    let added = false;
-    for (const m of list) added = insert(m) || added;
-    if (added && stick) scrollToBottom();
+    const added = messages.filter((m) => !shown.has(m.id));
+    for (const m of added) insert(m);
+    if (shown.size > 0) els.empty.hidden = true;
+    if (!added.length) return;
+    if (!live) {
+      if (stick) scrollToBottom();
+      return;
+    }
+    for (const m of added) {
+      const own = m.userId === opts.meId;
+      if (stick || own) scrollToBottom();
+      else els.jump.hidden = false;
+      if (!own && opts.onIncoming) opts.onIncoming(m);
+    }
   }
 
   els.list.addEventListener('scroll', () => {
@@ -110,26 +108,9 @@ export function createChat(els, opts) {
 
   /* ---- typing, received ---- */
 
-  function renderTyping() {
-    els.typing.textContent = typingText([...typers.values()].map((t) => t.name));
-  }
-
-  function clearTyper(userId) {
-    const t = typers.get(userId);
-    if (!t) return;
-    clearTimeout(t.timer);
-    typers.delete(userId);
-    renderTyping();
-  }
-
-  function typing(data) {
-    if (!data || typeof data.userId !== 'string' || data.userId === opts.meId) return;
-    clearTyper(data.userId);
-    if (data.typing) {
-      const timer = setTimeout(() => clearTyper(data.userId), TYPING_SHOW_MS);
-      typers.set(data.userId, { name: String(data.userName || 'Someone'), timer });
-      renderTyping();
-    }
+  function showTyping(names) {
+    const text = typingText(names);
+    if (els.typing.textContent !== text) els.typing.textContent = text;
   }
 
   /* ---- typing, sent ---- */
@@ -209,8 +190,7 @@ export function createChat(els, opts) {
     els.input.focus();
     queue = queue.then(async () => {
       try {
-        const res = await opts.sendMessage(text);
-        if (res && res.message) add(res.message);
+        await opts.sendMessage(text);
       } catch (err) {
         showError(err.message || 'Your message was not sent.');
         /* Give the text back so nothing typed is lost. */
@@ -225,10 +205,8 @@ export function createChat(els, opts) {
   updateInput();
 
   return {
-    add,
-    merge,
-    typing,
-    clearTyper,
+    render,
+    showTyping,
     setEnabled(on) {
       els.input.disabled = !on;
       els.send.disabled = !on || chatLength(els.input.value) === 0;
@@ -236,8 +214,6 @@ export function createChat(els, opts) {
     scrollToBottom,
     destroy() {
       clearTimeout(idleTimer);
-      for (const t of typers.values()) clearTimeout(t.timer);
-      typers.clear();
     },
   };
 }

@@ -1,14 +1,27 @@
 /*
- * /room/{id}: the room page. Decides who this tab is (saved identity, or a
- * name prompt), then runs the room: header, video area, participants, chat,
- * realtime events, toasts, and the end screens (no such room, removed).
+ * /room/{id}: the room page's controller. Decides who this tab is (saved
+ * identity, or the name prompt), then runs the room: the state lives in
+ * room-state.js; the join answer, every fetched state and every realtime
+ * event go through its reducer (dispatch), and the page renders what changed
+ * (participants, header, chat, typing) and carries out the step's effects
+ * (toasts, video area). Also the screens, header actions, confirm dialog and
+ * the end screens (no such room, removed).
  */
 import { ApiError, bindRequest, request, roomPath } from './api.js';
-import { byId, h, setBusy, setFieldError } from './dom.js';
+import { byId, h } from './dom.js';
 import { clearIdentity, loadIdentity, saveIdentity } from './identity.js';
-import { checkName, isRoomId } from './validate.js';
-import { errorTarget, errorText, joinRoom, liveValidate } from './forms.js';
+import { isRoomId } from './validate.js';
+import { createIdentityForm, joinRoom } from './forms.js';
 import { createEventStream, eventsPath, TRANSPORTS } from './events.js';
+import {
+  amHost,
+  applyEvent,
+  applyState,
+  expireTyping,
+  initialState,
+  markLeaving,
+  typingNames,
+} from './room-state.js';
 import { createParticipants } from './participants.js';
 import { createChat } from './chat.js';
 import { toast } from './toast.js';
@@ -45,17 +58,14 @@ const transports = TRANSPORTS.includes(forced) ? [forced] : TRANSPORTS;
 
 /* ---- page state ---- */
 
-const state = {
-  meId: null,
-  token: null,
-  users: [],
-  video: null,
-  ended: false,
-  /* Set once this tab has confirmed "Leave": from then on its own departure is not news. */
-  leaving: false,
-};
+/* The room as data (room-state.js); replaced, never changed, by dispatch(). */
+let model = initialState();
+/* The page is done: stream closed, video area gone, an end screen (or home) shown. */
+let ended = false;
+let token = null;
 let api = null; /* request() with the token bound */
 let stream = null;
+let typingTimer = null;
 let area = null;
 let chat = null;
 let participants = null;
@@ -63,15 +73,6 @@ let unread = 0;
 let hiddenUnread = 0;
 let panel = 'chat';
 let hiddenSince = 0;
-
-function me() {
-  return state.users.find((u) => u.id === state.meId) || null;
-}
-
-function userName(id) {
-  const u = state.users.find((x) => x.id === id);
-  return u ? u.name : 'Someone';
-}
 
 /* ---- screens ---- */
 
@@ -106,8 +107,9 @@ function closeStream() {
 }
 
 function endRoom() {
-  state.ended = true;
+  ended = true;
   closeStream();
+  clearTimeout(typingTimer);
   if (area) {
     try {
       area.destroy();
@@ -219,59 +221,44 @@ function showJoinPrompt(summary, note) {
   noteEl.textContent = note || '';
   showScreen('join');
 
-  const form = byId('join-form');
   const name = byId('name');
-  const nameError = byId('name-error');
-  const formError = byId('form-error');
-  const submit = byId('join-submit');
-  const validateName = liveValidate(name, nameError, checkName);
-  name.focus();
-
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    formError.hidden = true;
-    if (validateName()) {
-      name.focus();
-      return;
-    }
-    setBusy(submit, true);
-    try {
-      const res = await joinRoom(roomId, name.value);
-      enterRoom({ userId: res.userId, token: res.token, name: name.value.trim() }, res);
-    } catch (err) {
-      setBusy(submit, false);
-      if (err.code === 'room_not_found') {
+  createIdentityForm(
+    {
+      form: byId('join-form'),
+      submit: byId('join-submit'),
+      formError: byId('form-error'),
+      fields: [{ kind: 'name', input: name, error: byId('name-error') }],
+    },
+    {
+      send: (v) => joinRoom(roomId, v.name),
+      done: (res, v) => enterRoom({ userId: res.userId, token: res.token, name: v.name }, res),
+      claim: (err) => {
+        if (err.code !== 'room_not_found') return false;
         showGone();
-      } else if (errorTarget(err) === 'name') {
-        setFieldError(name, nameError, errorText(err));
-        name.focus();
-      } else {
-        formError.textContent = errorText(err);
-        formError.hidden = false;
-      }
-    }
-  });
+        return true;
+      },
+    },
+  );
+  name.focus();
 }
 
 async function enterRoom(identity, res) {
   saveIdentity(roomId, identity);
-  state.meId = identity.userId;
-  state.token = identity.token;
+  token = identity.token;
   api = bindRequest(identity.token);
-  state.users = (res.room && res.room.users) || [];
-  state.video = (res.room && res.room.video) || null;
+  model = initialState(identity.userId, res);
 
   setupHeader();
   setupParticipants();
   setupChat();
-  chat.merge(res.chat || []);
+  chat.render(model.messages);
   setupSidePanels();
   renderUsers();
   showScreen('room');
   requestAnimationFrame(() => chat.scrollToBottom());
 
   await mountVideoArea();
-  if (state.ended) return;
+  if (ended) return;
   startEvents();
 }
 
@@ -302,7 +289,7 @@ function setupHeader() {
   byId('leave-room').addEventListener('click', async () => {
     const ok = await confirmDialog('Leave the room?', 'You can join again with the room code.', 'Leave');
     if (!ok) return;
-    state.leaving = true;
+    dispatch(markLeaving(model), false);
     try {
       await api('POST', roomPath(roomId, '/leave'));
     } catch (err) {
@@ -316,7 +303,7 @@ function setupHeader() {
 }
 
 function renderHeaderHosts() {
-  const hosts = state.users.filter((u) => u.isHost).map((u) => (u.id === state.meId ? `${u.name} (you)` : u.name));
+  const hosts = model.users.filter((u) => u.isHost).map((u) => (u.id === model.meId ? `${u.name} (you)` : u.name));
   byId('host-label').textContent = hosts.length > 1 ? 'Hosts:' : 'Host:';
   byId('host-names').textContent = hosts.length ? hosts.join(', ') : 'nobody yet';
 }
@@ -354,8 +341,8 @@ function setupParticipants() {
 }
 
 function renderUsers() {
-  participants.render(state.users, state.meId);
-  const n = String(state.users.length);
+  participants.render(model.users, model.meId);
+  const n = String(model.users.length);
   byId('people-count').textContent = n;
   byId('people-count-mobile').textContent = n;
   renderHeaderHosts();
@@ -383,8 +370,12 @@ function setupChat() {
       error: byId('chat-error'),
     },
     {
-      meId: state.meId,
-      sendMessage: (text) => api('POST', roomPath(roomId, '/chat'), { text }),
+      meId: model.meId,
+      /* The answer goes into the state like the event that will follow it (same id). */
+      sendMessage: async (text) => {
+        const res = await api('POST', roomPath(roomId, '/chat'), { text });
+        if (res && res.message) dispatch(applyEvent(model, { type: 'chat.message', data: { message: res.message } }, Date.now()), true);
+      },
       sendTyping: (typing) => api('POST', roomPath(roomId, '/typing'), { typing }),
       onIncoming,
     },
@@ -442,7 +433,7 @@ function setupSidePanels() {
       hiddenSince = Date.now();
     } else {
       hiddenUnread = 0;
-      if (!state.ended) document.title = `Room ${roomId} — Watch N Chill`;
+      if (!ended) document.title = `Room ${roomId} — Watch N Chill`;
       if (stream && Date.now() - hiddenSince > 60000) stream.resync();
     }
   });
@@ -470,7 +461,7 @@ async function mountVideoArea() {
   const options = {
     roomId,
     request: api,
-    isHost: Boolean(me() && me().isHost),
+    isHost: amHost(model),
     notify: (kind, text) => toast(kind === 'error' ? 'error' : 'info', text),
   };
   try {
@@ -481,17 +472,12 @@ async function mountVideoArea() {
     container.replaceChildren();
     area = createPlaceholderArea(container, options);
   }
-  if (state.ended) {
+  if (ended) {
     area.destroy();
     area = null;
     return;
   }
-  area.setVideo(state.video);
-}
-
-function setVideo(video) {
-  state.video = video || null;
-  if (area) area.setVideo(state.video);
+  area.setVideo(model.video);
 }
 
 /* ---- realtime ---- */
@@ -506,14 +492,22 @@ function startEvents() {
   stream = createEventStream({
     path: eventsPath(roomId),
     ticket: eventsTicket,
-    token: state.token,
+    token,
     transports,
     fetchState: () => api('GET', roomPath(roomId)),
-    onState: applyState,
-    onEvent: applyEvent,
+    onState: (res) => {
+      if (ended) return;
+      console.debug('[wnc] state', res && res.room && res.room.seq);
+      dispatch(applyState(model, res), false);
+    },
+    onEvent: (event) => {
+      if (ended) return;
+      console.debug('[wnc] event', event.type, event.seq, event.type.startsWith('user.') ? JSON.stringify(event.data) : '');
+      dispatch(applyEvent(model, event, Date.now()), true);
+    },
     onStatus: setConnStatus,
     onFatal: (err) => {
-      if (state.leaving) endRoom();
+      if (model.leaving) endRoom();
       else if (err.status === 404) showGone(true);
       else showRemoved(false);
     },
@@ -522,105 +516,55 @@ function startEvents() {
 
 /* A tab that goes away in the middle of leaving must not leave its stream behind. */
 window.addEventListener('pagehide', () => {
-  if (state.leaving) closeStream();
+  if (model.leaving) closeStream();
 });
 
-function applyState(res) {
-  if (state.ended || state.leaving || !res || !res.room) return;
-  console.debug('[wnc] state', res.room.seq);
-  const wasHost = Boolean(me() && me().isHost);
-  state.users = Array.isArray(res.room.users) ? res.room.users : [];
-  if (!me()) {
-    showRemoved(false);
+/* ---- events -> reducer -> render ---- */
+
+/*
+ * Makes next the page's state and shows it: an end screen when this user was removed or
+ * the room closed; otherwise re-renders the parts whose data changed (by reference) and
+ * carries out the step's effects. live: the step came from one event (or our own send)
+ * rather than a fetched state, which decides how the chat scrolls.
+ */
+function dispatch(next, live) {
+  if (ended) return;
+  const prev = model;
+  model = next;
+  if (next.removed && !prev.removed) {
+    showRemoved(next.kicked);
     return;
   }
-  renderUsers();
-  const isHost = Boolean(me().isHost);
-  if (isHost !== wasHost && area) area.setHost(isHost);
-  if (JSON.stringify(res.room.video || null) !== JSON.stringify(state.video)) setVideo(res.room.video);
-  chat.merge(res.chat || []);
-}
-
-function upsertUser(user) {
-  const i = state.users.findIndex((u) => u.id === user.id);
-  if (i >= 0) state.users[i] = { ...state.users[i], ...user };
-  else state.users.push(user);
-}
-
-const LEFT_TEXT = {
-  left: (n) => `${n} left`,
-  timeout: (n) => `${n} lost connection and left`,
-  kicked: (n) => `${n} was removed`,
-};
-
-function applyEvent(event) {
-  if (state.ended || state.leaving) return;
-  console.debug('[wnc] event', event.type, event.seq, event.type.startsWith('user.') ? JSON.stringify(event.data) : '');
-  const d = event.data || {};
-  switch (event.type) {
-    case 'user.joined':
-      if (!d.user) return;
-      if (d.user.id !== state.meId && !state.users.some((u) => u.id === d.user.id)) toast('info', `${d.user.name} joined`);
-      upsertUser(d.user);
-      renderUsers();
-      break;
-    case 'user.left': {
-      if (d.userId === state.meId) {
-        showRemoved(d.reason === 'kicked');
-        return;
-      }
-      const name = userName(d.userId);
-      const known = state.users.some((u) => u.id === d.userId);
-      state.users = state.users.filter((u) => u.id !== d.userId);
-      chat.clearTyper(d.userId);
-      renderUsers();
-      if (known) toast('info', (LEFT_TEXT[d.reason] || LEFT_TEXT.left)(name));
-      break;
-    }
-    case 'user.presence': {
-      const u = state.users.find((x) => x.id === d.userId);
-      if (u) {
-        u.online = Boolean(d.online);
-        renderUsers();
-      }
-      break;
-    }
-    case 'user.promoted': {
-      const u = state.users.find((x) => x.id === d.userId);
-      if (!u) return;
-      const was = u.isHost;
-      u.isHost = true;
-      renderUsers();
-      if (!was) {
-        if (u.id === state.meId) {
-          toast('info', 'You are now a host: you can pick the video and control playback');
-          if (area) area.setHost(true);
-        } else {
-          toast('info', `${u.name} is now a host`);
-        }
-      }
-      break;
-    }
-    case 'video.set':
-    case 'video.play':
-    case 'video.pause':
-    case 'video.seek':
-    case 'video.rate':
-    case 'video.sync':
-      setVideo(d.video);
-      break;
-    case 'chat.message':
-      chat.add(d.message);
-      break;
-    case 'typing':
-      chat.typing(d);
-      break;
-    case 'room.closed':
-      showGone(true);
-      break;
-    default:
-      break;
+  if (next.closed && !prev.closed) {
+    showGone(true);
+    return;
   }
+  if (next.users !== prev.users) renderUsers();
+  if (next.messages !== prev.messages) chat.render(next.messages, { live });
+  if (next.typing !== prev.typing) renderTyping();
+  for (const effect of next.effects) {
+    if (effect.type === 'toast') toast('info', effect.text);
+    else if (effect.type === 'host' && area) area.setHost(effect.isHost);
+    else if (effect.type === 'video' && area) area.setVideo(model.video);
+  }
+}
+
+/* Shows who is typing, and wakes up when the first indicator runs out. */
+function renderTyping() {
+  chat.showTyping(typingNames(model));
+  scheduleTypingExpiry();
+}
+
+function scheduleTypingExpiry() {
+  clearTimeout(typingTimer);
+  if (!model.typing.length) return;
+  const first = Math.min(...model.typing.map((t) => t.expiresAt));
+  typingTimer = setTimeout(() => {
+    const next = expireTyping(model, Date.now());
+    /* A timer may fire a hair early; then nothing expired yet and we wait again. */
+    if (next.typing === model.typing) scheduleTypingExpiry();
+    else dispatch(next, false);
+  }, Math.max(0, first - Date.now()));
 }
 
 start().catch((err) => {
