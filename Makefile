@@ -34,10 +34,11 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 ALL_OBJ  := $(LIB_OBJ) $(BUILD)/fcgi/main.o $(BUILD)/pushd/main.o $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all build deps run test test-unit test-unit-san test-integration test-web-unit \
-        test-browser bench bench-quick bench-sync bench-sync-quick format format-check clean
+        test-browser test-faults soak bench bench-quick bench-sync bench-sync-quick format format-check clean
 
 all: build
-build: deps-c $(FCGI_BIN) $(PUSHD_BIN)
+# build never installs anything: make deps (called by make run and make test) does.
+build: $(FCGI_BIN) $(PUSHD_BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -62,7 +63,7 @@ deps-c:
 deps:
 	@scripts/deps.sh all
 
-run: build
+run: deps-c build
 	@scripts/stack.sh
 
 # ---- tests --------------------------------------------------------------------------------
@@ -86,6 +87,14 @@ test-integration: build
 
 test-web-unit:
 	@if ls tests/web/*.test.mjs >/dev/null 2>&1; then node --test tests/web/; fi
+
+# Fault injection against a loaded stack (kills, reload, Redis outages); bounded, in CI.
+test-faults: deps build
+	node --test --test-concurrency=1 tests/faults/
+
+# 30 minutes of churn (SOAK_MINUTES) with RSS sampled; not in CI.
+soak: deps build
+	node tests/soak/soak.mjs
 
 test-browser: build
 	@if ls tests/browser/*.test.mjs >/dev/null 2>&1; then node --test --test-concurrency=1 tests/browser/; fi

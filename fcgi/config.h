@@ -8,12 +8,12 @@
 struct config {
     const char *redis_host;
     int redis_port;
-    const char *sql_dir;        /* where the Lua scripts live */
-    const char *fcgi_socket;    /* unix socket the workers listen on */
-    const char *publish_socket; /* nchan's internal publisher socket */
-    const char *instance;       /* this machine's name in lease owners (proc.h) */
+    const char *sql_dir;           /* where the Lua scripts live */
+    const char *fcgi_socket;       /* unix socket the workers listen on */
+    const char *publish_socket;    /* nchan's internal publisher socket */
+    const char *instance;          /* this machine's name in lease owners (proc.h) */
     const char *fcgi_socket_group; /* group given the socket (nginx's workers), "": none */
-    int workers;                /* worker threads in wnc-fcgi */
+    int workers;                   /* worker threads in wnc-fcgi */
     int room_ttl_s;
     int grace_ms;
     int typing_ttl_ms;

@@ -115,8 +115,8 @@ void events_ticket(struct api_ctx *c)
     }
     sha256_hex(ticket, strlen(ticket), digest);
     snprintf(ttl, sizeof(ttl), "%d", EVENTS_TICKET_TTL_MS);
-    e = exec_room(c->w->store, c->w->pub, SCRIPT_TICKET, c->room_id, c->token_digest, 2, args,
-                  NULL, &r);
+    e = exec_room(c->w->store, c->w->pub, SCRIPT_TICKET, c->room_id, c->token_digest, 2, args, NULL,
+                  &r);
     if (e != E_OK) {
         if (e == E_RATE_LIMITED)
             http_add_header(c->req, "Retry-After", "10");
@@ -196,7 +196,7 @@ void events_subscribe(struct api_ctx *c)
         return;
     }
     transport = events_transport_of(c->req->upgrade, http_header(c->req, "HTTP_CONNECTION"),
-                                     c->req->accept);
+                                    c->req->accept);
     if (transport == EVENTS_LONGPOLL) {
         /* One place per member's long-poll, renewed by each poll. */
         snprintf(cid, sizeof(cid), "p%s", res.body);
@@ -217,8 +217,8 @@ void events_subscribe(struct api_ctx *c)
     if (transport == EVENTS_LONGPOLL) {
         const char *poll[] = {res.body, "poll", res.channel, cid, limit_key, ""};
         struct exec_result p;
-        if (exec_room(c->w->store, c->w->pub, SCRIPT_PRESENCE, c->room_id, "", 6, poll, NULL,
-                      &p) == E_OK)
+        if (exec_room(c->w->store, c->w->pub, SCRIPT_PRESENCE, c->room_id, "", 6, poll, NULL, &p) ==
+            E_OK)
             exec_result_free(&p);
     }
     /* The user id, address and connection id come from the server, never from the client;

@@ -24,7 +24,7 @@ import { createEventStream, eventsPath } from '../../web/js/events.js';
 const ROOMS = 6;
 const GUESTS = 3; // + the host: 4 members per room
 const RECOVER_MS = 30000;
-const FSYNC = process.env.WNC_REDIS_FSYNC || 'everysec';
+let FSYNC = process.env.WNC_REDIS_FSYNC || 'everysec';
 
 let stack, req, redis, redisPort, redisDir;
 const rooms = [];
@@ -253,6 +253,18 @@ test(`Redis kill -9 and restart from its AOF (appendfsync ${FSYNC})`, async () =
     await waitFor(redisUp, 10000, 'redis back');
   }, { lossAllowed: FSYNC !== 'always' });
   if (FSYNC === 'always') assert.equal(lost, 0);
+});
+
+test('Redis kill -9 with appendfsync always: nothing acknowledged is lost', async () => {
+  FSYNC = 'always';
+  cli('CONFIG', 'SET', 'appendfsync', 'always');
+  const lost = await fault('redis kill -9 (appendfsync always)', async () => {
+    redis.kill('SIGKILL');
+    await sleep(500);
+    startRedis();
+    await waitFor(redisUp, 10000, 'redis back');
+  });
+  assert.equal(lost, 0);
 });
 
 test('the nginx error log shows no crash', () => {

@@ -2,8 +2,8 @@
  * saves the variables it touches and restores them (and the config the other suites read) when
  * it ends. */
 #include <stdlib.h>
-#include <unistd.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "unit.h"
