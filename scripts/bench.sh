@@ -169,6 +169,9 @@ else
   run fanout-50k fanout --rooms 40 --viewers 250 --rate 5 --duration "$D"
   run fanout-200k fanout --rooms 40 --viewers 250 --rate 20 --duration "$D"
   run fanout-500k fanout --rooms 40 --viewers 250 --rate 50 --duration "$D"
+  # Overload (3x what the 2-core box serves): 300 rooms of 10, hosts at 10 actions/s. Excess
+  # requests must get 503 + Retry-After (or queue), never 502/504.
+  run overload fanout --rooms 300 --viewers 10 --rate 10 --duration "$D"
   # Chat fan-out: every member posts.
   run chat chat --rooms 20 --viewers 100 --rate 20 --duration "$D"
   # Scale curve: rooms of 50 viewers, 1 host action per second per room.

@@ -3,13 +3,14 @@
 # environment (the names match the @...@ markers; scripts/stack.sh sets them all).
 set -eu
 # The FastCGI pool's size as wnc-fcgi computes it (WNC_WORKERS, 0 = twice the cores, at least
-# 4), and the requests each nginx worker may have at it (WNC_FCGI_QUEUE, default 8 per thread).
+# 4), and the requests each nginx worker may have at it (WNC_FCGI_QUEUE, default 32 per
+# thread: at a few hundred µs a request, a full queue is some 30 ms of waiting).
 WORKERS=${WNC_WORKERS:-0}
 if [ "$WORKERS" = 0 ]; then
   CORES=$(nproc 2>/dev/null || echo 2)
   WORKERS=$(( CORES * 2 > 4 ? CORES * 2 : 4 ))
 fi
-FCGI_QUEUE=${WNC_FCGI_QUEUE:-$(( WORKERS * 8 ))}
+FCGI_QUEUE=${WNC_FCGI_QUEUE:-$(( WORKERS * 32 ))}
 # WNC_TRUSTED_PROXIES ("10.0.0.0/8, 127.0.0.1") as geo entries ("10.0.0.0/8 1; 127.0.0.1 1;").
 TRUSTED_GEO=""
 for p in $(printf '%s' "${WNC_TRUSTED_PROXIES:-}" | tr ',' ' '); do
