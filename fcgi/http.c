@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -186,21 +187,44 @@ int http_query_param(const struct http_request *req, const char *name, char *out
 
 void http_serve(int fd, http_handler handle, void *arg, volatile sig_atomic_t *stop)
 {
+    /* A failed accept is retried after a pause that doubles from 10 ms to 1 s, and logged at
+     * most once a second per thread with the number of failures since the last line. */
+    enum { HTTP_RETRY_MIN_MS = 10, HTTP_RETRY_MAX_MS = 1000, HTTP_LOG_EVERY_S = 1 };
     FCGX_Request fcgx;
+    int retry_ms = HTTP_RETRY_MIN_MS;
+    unsigned failures = 0;
+    time_t logged = 0;
 
     if (FCGX_InitRequest(&fcgx, fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
         log_error("http: FCGX_InitRequest failed");
         return;
     }
-    while (!*stop) {
+    for (;;) {
         struct http_request req;
         int rc;
 
         /* accept(2) is thread-safe on Linux: no lock, so a thread waiting here never holds
          * up the others. */
         rc = FCGX_Accept_r(&fcgx);
-        if (rc < 0)
-            break;
+        if (rc < 0) {
+            /* The only way out: the stop flag, with the caller's shutdown(2) of fd, which
+             * fails accept (EINVAL) once the connections already queued were served. Any other
+             * failure (EMFILE, ENFILE, ENOMEM, ENOBUFS...) passes: keep the thread. */
+            if (*stop)
+                break;
+            failures++;
+            if (time(NULL) - logged >= HTTP_LOG_EVERY_S) {
+                log_error("http: accept failed: %s (%u time(s)); retrying", strerror(-rc),
+                          failures);
+                logged = time(NULL);
+                failures = 0;
+            }
+            struct timespec pause = {retry_ms / 1000, (retry_ms % 1000) * 1000000L};
+            nanosleep(&pause, NULL);
+            retry_ms = retry_ms * 2 > HTTP_RETRY_MAX_MS ? HTTP_RETRY_MAX_MS : retry_ms * 2;
+            continue;
+        }
+        retry_ms = HTTP_RETRY_MIN_MS;
         memset(&req, 0, sizeof(req));
         req.fcgx = &fcgx;
         req.method = http_param(&fcgx, "REQUEST_METHOD");

@@ -41,8 +41,11 @@ typedef void (*http_handler)(struct http_request *req, void *arg);
  * logging. */
 int http_listen(const char *socket_path);
 
-/* Accepts and serves requests on fd until *stop is set; one call per thread, each with its
- * own arg (its Redis and publisher connections). */
+/* Accepts and serves requests on fd; one call per thread, each with its own arg (its Redis and
+ * publisher connections). A failed accept is logged (rate-limited) and retried after a short
+ * pause; the call returns only when accept fails once *stop is set, which the caller brings
+ * about with shutdown(fd, SHUT_RDWR) after setting it (connections already queued on fd are
+ * served first). */
 void http_serve(int fd, http_handler handle, void *arg, volatile sig_atomic_t *stop);
 
 /* Adds "Name: value" to the response headers. */

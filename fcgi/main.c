@@ -1,6 +1,12 @@
 /* wnc-fcgi: the FastCGI workers. One process, config.workers threads, each with its own Redis
  * connection, all accepting on one unix socket, and one queued publisher (its own thread and
- * connection to nchan) they share. SIGTERM or SIGINT stops it. */
+ * connection to nchan) they share.
+ *
+ * SIGTERM or SIGINT stops it cleanly: the listening socket is shut down (nginx's new connects
+ * fail at once instead of waiting in a backlog nobody serves; what was already queued there is
+ * still answered), the threads finish the requests in flight and leave, then the publisher
+ * sends every event already queued (each one is committed in Redis, and a client only learns of
+ * it through nchan). Each wait is bounded; the exit status is 0 when all went through. */
 #include <errno.h>
 #include <grp.h>
 #include <pthread.h>
@@ -8,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -18,9 +26,17 @@
 #include "script.h"
 #include "store.h"
 
+#define MAIN_JOIN_MS 10000 /* how long requests in flight may take to finish at a stop */
+#define MAIN_DRAIN_MS 5000 /* then how long nchan may take to accept the queued events */
+
 static volatile sig_atomic_t main_stop;
 static int main_listen_fd;
 static struct publisher *main_publisher;
+
+/* Worker threads still running; the last one out signals main_done. */
+static pthread_mutex_t main_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t main_done = PTHREAD_COND_INITIALIZER;
+static int main_running;
 
 static void main_handle(struct http_request *req, void *arg)
 {
@@ -41,7 +57,41 @@ static void *main_thread(void *arg)
     }
     http_serve(main_listen_fd, main_handle, &w, &main_stop);
     store_close(w.store);
+    pthread_mutex_lock(&main_lock);
+    if (--main_running == 0)
+        pthread_cond_signal(&main_done);
+    pthread_mutex_unlock(&main_lock);
     return NULL;
+}
+
+/* Waits until every worker thread has returned from http_serve, at most ms. Returns how many
+ * are still running (0: all done). */
+static int main_wait_workers(int ms)
+{
+    struct timespec until;
+    int left;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&main_lock);
+    while (main_running > 0 && pthread_cond_timedwait(&main_done, &main_lock, &until) == 0)
+        ;
+    left = main_running;
+    pthread_mutex_unlock(&main_lock);
+    return left;
+}
+
+static long long main_mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Hands the socket to WNC_FCGI_SOCKET_GROUP (mode 0660 stays): nginx's workers run as an
@@ -88,18 +138,44 @@ int main(void)
     threads = calloc((size_t)config.workers, sizeof(*threads));
     if (threads == NULL)
         return 1;
-    for (int i = 0; i < config.workers; i++)
+    for (int i = 0; i < config.workers; i++) {
+        pthread_mutex_lock(&main_lock);
+        main_running++;
+        pthread_mutex_unlock(&main_lock);
         if (pthread_create(&threads[i], NULL, main_thread, NULL) != 0) {
             log_error("fcgi: cannot start worker thread %d", i);
             return 1;
         }
+    }
     log_info("listening on %s with %d workers (redis %s:%d)", config.fcgi_socket, config.workers,
              config.redis_host, config.redis_port);
     sigwait(&stop_signals, &sig);
-    log_info("stopping on signal %d", sig);
+    long long t0 = main_mono_ms();
+    log_info("stopping on signal %d: no new requests, finishing those in flight", sig);
     main_stop = 1;
-    /* Workers blocked in accept would wait for one more request; requests in flight are short,
-     * and nginx retries nothing, so leaving now is safe. */
+    /* shutdown(2), not close(2): it wakes every thread blocked in accept (libfcgi's
+     * FCGX_Accept_r then returns -EINVAL, once the connections already in the backlog have been
+     * accepted and answered), and the socket file stays, so nginx's new connects are refused
+     * at once (503 to the client) instead of queueing until the next wnc-fcgi listens. */
+    if (shutdown(main_listen_fd, SHUT_RDWR) != 0)
+        log_warn("fcgi: shutdown of the listening socket: %s", strerror(errno));
+    int busy = main_wait_workers(MAIN_JOIN_MS);
+    if (busy > 0) {
+        /* A thread stuck in a request: leave anyway, without freeing what it may still use;
+         * the events queued so far are sent all the same. */
+        log_error("fcgi: %d worker thread(s) still busy after %d ms; leaving without them", busy,
+                  MAIN_JOIN_MS);
+        publisher_drain(main_publisher, MAIN_DRAIN_MS);
+        return 1;
+    }
+    for (int i = 0; i < config.workers; i++)
+        pthread_join(threads[i], NULL);
     free(threads);
-    return 0;
+    close(main_listen_fd);
+    long long t1 = main_mono_ms();
+    enum wnc_err drained = publisher_drain(main_publisher, MAIN_DRAIN_MS);
+    publisher_close(main_publisher);
+    log_info("stopped: requests finished in %lld ms, queued events %s in %lld ms", t1 - t0,
+             drained == E_OK ? "all sent" : "partly lost (see above)", main_mono_ms() - t1);
+    return drained == E_OK ? 0 : 1;
 }

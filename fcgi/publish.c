@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -34,15 +35,39 @@ struct publisher {
     char rbuf[PUBLISH_RESPONSE_MAX]; /* bytes read but not yet parsed (pipelined answers) */
     size_t rlen;
 
-    /* Queued mode; lock guards the list and the flags. */
+    /* Queued mode; lock guards the list and the fields up to lost. */
     int queued;
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
     struct publish_item *head, *tail;
     size_t count;
-    int stopping;
+    int stopping;             /* publisher_drain was called: no new items, flush and leave */
+    long long deadline_ms;    /* when stopping: the drain's end on the monotonic clock */
+    size_t lost;              /* requests lost or dropped while stopping */
+    long long io_deadline_ms; /* the thread's own: bound on its current batch's I/O (0: none) */
+    int drained;              /* publisher_drain's own */
 };
+
+static long long publisher_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* How long one wait for nchan may take: PUBLISH_TIMEOUT_MS, less when a drain's deadline
+ * comes first (0 once it passed). */
+static int publisher_wait_ms(const struct publisher *pub)
+{
+    long long left;
+
+    if (pub->io_deadline_ms == 0)
+        return PUBLISH_TIMEOUT_MS;
+    left = pub->io_deadline_ms - publisher_now_ms();
+    return left <= 0 ? 0 : left < PUBLISH_TIMEOUT_MS ? (int)left : PUBLISH_TIMEOUT_MS;
+}
 
 struct publisher *publisher_open(const char *socket_path)
 {
@@ -92,14 +117,24 @@ static void publisher_append_request(struct buf *out, int is_delete, const char 
     buf_append(out, body, len);
 }
 
-static int publisher_write_all(int fd, const char *data, size_t len)
+/* Writes all of data, or returns -1 on an error or when nchan stops reading for longer than
+ * publisher_wait_ms: a stuck server must not hold a drain forever. */
+static int publisher_write_all(struct publisher *pub, const char *data, size_t len)
 {
     while (len > 0) {
-        ssize_t w = write(fd, data, len);
+        ssize_t w = send(pub->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (w < 0) {
+            struct pollfd p = {.fd = pub->fd, .events = POLLOUT};
             if (errno == EINTR)
                 continue;
-            return -1;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                return -1;
+            int r = poll(&p, 1, publisher_wait_ms(pub));
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                return -1;
+            continue;
         }
         data += w;
         len -= (size_t)w;
@@ -334,7 +369,10 @@ static int publisher_read_response(struct publisher *pub)
         }
         /* status 0: more is needed, and rlen < sizeof(rbuf). */
         struct pollfd p = {.fd = pub->fd, .events = POLLIN};
-        if (poll(&p, 1, PUBLISH_TIMEOUT_MS) <= 0)
+        int ready = poll(&p, 1, publisher_wait_ms(pub));
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready <= 0)
             return -1;
         ssize_t r = read(pub->fd, pub->rbuf + pub->rlen, sizeof(pub->rbuf) - pub->rlen);
         if (r < 0 && errno == EINTR)
@@ -358,7 +396,7 @@ static int publisher_request(struct publisher *pub, int is_delete, const char *c
         int reused = pub->fd >= 0;
         if (publisher_connect(pub) != E_OK)
             break;
-        if (publisher_write_all(pub->fd, req.data, req.len) == 0 &&
+        if (publisher_write_all(pub, req.data, req.len) == 0 &&
             (status = publisher_read_response(pub)) > 0)
             break;
         status = -1;
@@ -376,8 +414,30 @@ static int publisher_accepted(int is_delete, int status)
     return (status >= 200 && status < 300) || (is_delete && status == 404);
 }
 
+static void publisher_free_items(struct publish_item *it)
+{
+    while (it != NULL) {
+        struct publish_item *next = it->next;
+        free(it);
+        it = next;
+    }
+}
+
+/* While stopping: forgets everything still queued and counts it as lost. Called with the lock
+ * held. */
+static void publisher_drop_queue(struct publisher *pub, const char *why)
+{
+    if (pub->count > 0)
+        log_warn("publish: stopping: %zu queued request(s) dropped (%s)", pub->count, why);
+    pub->lost += pub->count;
+    publisher_free_items(pub->head);
+    pub->head = pub->tail = NULL;
+    pub->count = 0;
+}
+
 /* The queue thread: takes everything queued, writes it as one pipelined batch, then reads the
- * answers. While it waits for nchan, the workers go on queueing. */
+ * answers. While it waits for nchan, the workers go on queueing. Once stopping it flushes what
+ * is queued, within the drain's deadline, and returns. */
 static void *publisher_thread(void *arg)
 {
     struct publisher *pub = arg;
@@ -390,6 +450,10 @@ static void *publisher_thread(void *arg)
         pthread_mutex_lock(&pub->lock);
         while (pub->head == NULL && !pub->stopping)
             pthread_cond_wait(&pub->wake, &pub->lock);
+        if (pub->stopping && publisher_now_ms() >= pub->deadline_ms)
+            publisher_drop_queue(pub, "nchan did not take them in time");
+        /* A batch begun before a drain keeps PUBLISH_TIMEOUT_MS per wait. */
+        pub->io_deadline_ms = pub->stopping ? pub->deadline_ms : 0;
         /* Take up to PUBLISH_BATCH_MAX items off the front. */
         struct publish_item *last = NULL;
         batch = pub->head;
@@ -409,8 +473,8 @@ static void *publisher_thread(void *arg)
 
         for (it = batch; it != NULL; it = it->next)
             publisher_append_request(&out, it->is_delete, it->channel, it->body, it->len);
-        int ok =
-            publisher_connect(pub) == E_OK && publisher_write_all(pub->fd, out.data, out.len) == 0;
+        int fresh = pub->fd < 0;
+        int ok = publisher_connect(pub) == E_OK && publisher_write_all(pub, out.data, out.len) == 0;
         for (it = batch; ok && it != NULL; it = it->next) {
             int status = publisher_read_response(pub);
             if (status < 0)
@@ -423,13 +487,19 @@ static void *publisher_thread(void *arg)
             /* Not resent: nchan may have delivered some; clients repair gaps from seq. */
             log_warn("publish: connection to nchan failed; a batch of %zu may be lost", n);
             publisher_disconnect(pub);
+            /* Stopping (maybe since this batch began): the batch counts as lost. A connection
+             * that had been idle may just have been closed by nginx, so the rest gets a fresh
+             * one; a fresh one failing means nchan is gone or stuck. */
+            pthread_mutex_lock(&pub->lock);
+            if (pub->stopping) {
+                pub->lost += n;
+                if (fresh)
+                    publisher_drop_queue(pub, "nchan is unreachable");
+            }
+            pthread_mutex_unlock(&pub->lock);
         }
         buf_free(&out);
-        while (batch != NULL) {
-            it = batch->next;
-            free(batch);
-            batch = it;
-        }
+        publisher_free_items(batch);
     }
     return NULL;
 }
@@ -459,6 +529,12 @@ static enum wnc_err publisher_enqueue(struct publisher *pub, int is_delete, cons
     it->len = len;
     memcpy(it->body, body, len);
     pthread_mutex_lock(&pub->lock);
+    if (pub->stopping) {
+        pthread_mutex_unlock(&pub->lock);
+        free(it);
+        log_warn("publish: stopping, event for channel %s not sent", channel);
+        return E_INTERNAL;
+    }
     if (pub->count >= PUBLISH_QUEUE_MAX) {
         pthread_mutex_unlock(&pub->lock);
         free(it);
@@ -476,16 +552,28 @@ static enum wnc_err publisher_enqueue(struct publisher *pub, int is_delete, cons
     return E_OK;
 }
 
+enum wnc_err publisher_drain(struct publisher *pub, int timeout_ms)
+{
+    if (!pub->queued)
+        return E_OK;
+    if (!pub->drained) {
+        pthread_mutex_lock(&pub->lock);
+        pub->stopping = 1;
+        pub->deadline_ms = publisher_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+        pthread_cond_signal(&pub->wake);
+        pthread_mutex_unlock(&pub->lock);
+        pthread_join(pub->thread, NULL);
+        pub->drained = 1;
+    }
+    return pub->lost == 0 ? E_OK : E_INTERNAL;
+}
+
 void publisher_close(struct publisher *pub)
 {
     if (pub == NULL)
         return;
     if (pub->queued) {
-        pthread_mutex_lock(&pub->lock);
-        pub->stopping = 1;
-        pthread_cond_signal(&pub->wake);
-        pthread_mutex_unlock(&pub->lock);
-        pthread_join(pub->thread, NULL);
+        publisher_drain(pub, PUBLISH_DRAIN_MS);
         pthread_mutex_destroy(&pub->lock);
         pthread_cond_destroy(&pub->wake);
     }

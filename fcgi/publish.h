@@ -18,6 +18,8 @@
 
 #include "err.h"
 
+#define PUBLISH_DRAIN_MS 5000 /* publisher_close's bound on flushing the queue */
+
 struct publisher;
 
 /* Returns a publisher for the socket path (not yet connected), or NULL when out of memory. */
@@ -27,7 +29,18 @@ struct publisher *publisher_open(const char *socket_path);
  * start (pub then stays synchronous). */
 enum wnc_err publisher_start_queue(struct publisher *pub);
 
-/* Flushes the queue (queued mode), then frees pub. Harmless no-op for NULL. */
+/* Queued mode: refuses new requests from now on (publisher_send and publisher_close_channel
+ * then return E_INTERNAL), writes everything already queued and reads nchan's answers, then
+ * stops the thread. It takes at most about timeout_ms, or PUBLISH_TIMEOUT_MS (2 s) if that is
+ * longer and a batch was under way: what is still queued then, or when a fresh connection to
+ * nchan fails, is dropped with a log line, since nchan is gone or stuck and the process is
+ * leaving. Returns E_OK when nchan answered every request the drain saw queued or in flight,
+ * E_INTERNAL when some were lost. A synchronous publisher has nothing queued (E_OK); a second
+ * call only returns the first one's result. Call it from one thread. */
+enum wnc_err publisher_drain(struct publisher *pub, int timeout_ms);
+
+/* Drains the queue (publisher_drain, PUBLISH_DRAIN_MS) unless that was done, then frees pub.
+ * Harmless no-op for NULL. */
 void publisher_close(struct publisher *pub);
 
 /* Publishes json[0..len) to a channel ("<room>-<epoch>"). Synchronous mode: E_OK once nchan

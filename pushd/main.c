@@ -28,14 +28,6 @@
 #define PUSHD_OWNER_SWEEP_MS 2000
 #define PUSHD_OWNER_KEY_MAX (16 + EXEC_OWNER_MAX)
 
-static volatile sig_atomic_t pushd_stop;
-
-static void pushd_on_signal(int sig)
-{
-    (void)sig;
-    pushd_stop = 1;
-}
-
 struct pushd_timer {
     const char *key;
     enum script_id script;
@@ -218,20 +210,23 @@ static void pushd_sweep_owners(struct store *st, struct publisher *pub)
 
 int main(void)
 {
-    struct sigaction sa;
+    sigset_t stop_signals;
     struct store *st;
     struct publisher *pub;
     char gc_cursor[32] = "0";
     long long next_gc = 0, next_sweep = 0;
-    int redis_ok = 1;
+    int redis_ok = 1, sig = -1;
 
     log_init("wnc-pushd");
     if (config_load() != 0 || scripts_load(config.sql_dir) != 0)
         return 1;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = pushd_on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    /* SIGTERM and SIGINT stay blocked and are taken only by the sleep between ticks
+     * (sigtimedwait): a stop never interrupts a tick half-way (a script run, a publish) and is
+     * acted on as soon as the tick is done, however long the sleep would have been. */
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    sigprocmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     st = store_open(config.redis_host, config.redis_port);
@@ -241,7 +236,7 @@ int main(void)
     log_info("started: tick %d ms, grace %d ms, typing %d ms, sync every %d ms",
              config.pushd_tick_ms, config.grace_ms, config.typing_ttl_ms, config.sync_interval_ms);
 
-    while (!pushd_stop) {
+    while (sig < 0) {
         struct timespec tick = {config.pushd_tick_ms / 1000,
                                 (config.pushd_tick_ms % 1000) * 1000000L};
         int ok = 1;
@@ -263,9 +258,11 @@ int main(void)
                 log_warn("pushd: redis unavailable; retrying every tick");
             redis_ok = ok;
         }
-        nanosleep(&tick, NULL);
+        /* Returns the stop signal at once if it came during the tick, else after the tick;
+         * -1 (EAGAIN on timeout, EINTR) means go on. */
+        sig = sigtimedwait(&stop_signals, NULL, &tick);
     }
-    log_info("stopping");
+    log_info("stopping on signal %d", sig);
     store_close(st);
     publisher_close(pub);
     return 0;

@@ -484,6 +484,185 @@ static void test_parse_response_prefixes(void)
     }
 }
 
+/* ---- publisher_drain: the queue at a stop ------------------------------------------------ */
+
+/* Queues FAKE_MAX_REQ events "{"n":i}" on a queued publisher. */
+static void drain_queue_events(struct publisher *pub)
+{
+    char body[32];
+
+    for (int i = 0; i < FAKE_MAX_REQ; i++) {
+        int n = snprintf(body, sizeof(body), "{\"n\":%d}", i);
+        CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", body, (size_t)n), E_OK);
+    }
+}
+
+/* Every queued event reached the fake, in order. */
+static void drain_check_received(void)
+{
+    char body[32];
+
+    CU_ASSERT_EQUAL_FATAL(fake_count(&fake.nreq), FAKE_MAX_REQ);
+    for (int i = 0; i < FAKE_MAX_REQ; i++) {
+        snprintf(body, sizeof(body), "{\"n\":%d}", i);
+        UNIT_CHECK(fake.req[i].body != NULL && strcmp(fake.req[i].body, body) == 0,
+                   "request %d: %s", i, fake.req[i].body ? fake.req[i].body : "(none)");
+    }
+}
+
+/* The fake answers each request 30 ms late (split): a drain that did not wait for the writes
+ * and the answers would return with requests missing, or with E_INTERNAL. Sends after it are
+ * refused rather than queued for nobody. */
+static void test_drain_sends_everything(void)
+{
+    struct publisher *pub = publisher_open(fake.path);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+    CU_ASSERT_EQUAL_FATAL(publisher_start_queue(pub), E_OK);
+    fake_set(&fake.split, 1);
+    drain_queue_events(pub);
+    CU_ASSERT_EQUAL(publisher_drain(pub, 5000), E_OK);
+    drain_check_received();
+    CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", "{}", 2), E_INTERNAL);
+    CU_ASSERT_EQUAL(publisher_close_channel(pub, "ROOM01-1"), E_INTERNAL);
+    CU_ASSERT_EQUAL(publisher_drain(pub, 5000), E_OK); /* a second call changes nothing */
+    publisher_close(pub);
+    CU_ASSERT_EQUAL(fake_count(&fake.nreq), FAKE_MAX_REQ);
+}
+
+/* publisher_close alone drains as well. */
+static void test_close_drains(void)
+{
+    struct publisher *pub = publisher_open(fake.path);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+    CU_ASSERT_EQUAL_FATAL(publisher_start_queue(pub), E_OK);
+    fake_set(&fake.split, 1);
+    drain_queue_events(pub);
+    publisher_close(pub);
+    drain_check_received();
+}
+
+/* Nobody listens: the drain gives up at the first failed connect instead of trying each
+ * batch. */
+static void test_drain_no_server(void)
+{
+    char path[200];
+    struct publisher *pub;
+    long long t0, took;
+
+    snprintf(path, sizeof(path), "%s/nobody.sock", fake.dir);
+    pub = publisher_open(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+    CU_ASSERT_EQUAL_FATAL(publisher_start_queue(pub), E_OK);
+    drain_queue_events(pub);
+    t0 = unit_mono_ms();
+    publisher_drain(pub, 5000);
+    took = unit_mono_ms() - t0;
+    UNIT_CHECK(took < 1000, "drain without a server: %lld ms", took);
+    publisher_close(pub);
+}
+
+/* A server that answers nothing: the drain ends at its deadline (500 ms here, or the 2 s of a
+ * wait already under way, as here) and reports the loss. */
+static void test_drain_silent_server(void)
+{
+    struct publisher *pub = publisher_open(fake.path);
+    long long t0, took;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+    fake_set(&fake.silent, 1);
+    CU_ASSERT_EQUAL_FATAL(publisher_start_queue(pub), E_OK);
+    drain_queue_events(pub);
+    t0 = unit_mono_ms();
+    CU_ASSERT_EQUAL(publisher_drain(pub, 500), E_INTERNAL);
+    took = unit_mono_ms() - t0;
+    UNIT_CHECK(took < 2600, "drain with a silent server: %lld ms", took);
+    publisher_close(pub);
+}
+
+/* A slow server (30 ms per answer): what is still queued when the deadline passes is dropped,
+ * not sent. The first event is in flight when the others are queued and the drain begins. */
+static void test_drain_deadline(void)
+{
+    struct publisher *pub = publisher_open(fake.path);
+    long long t0, took;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+    CU_ASSERT_EQUAL_FATAL(publisher_start_queue(pub), E_OK);
+    fake_set(&fake.split, 1);
+    CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", "{}", 2), E_OK);
+    t0 = unit_mono_ms();
+    while (fake_count(&fake.nreq) < 1 && unit_mono_ms() - t0 < 2000)
+        fake_sleep_ms(1);
+    for (int i = 1; i < FAKE_MAX_REQ; i++)
+        CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", "{}", 2), E_OK);
+    t0 = unit_mono_ms();
+    CU_ASSERT_EQUAL(publisher_drain(pub, 1), E_INTERNAL);
+    took = unit_mono_ms() - t0;
+    UNIT_CHECK(took < 1000, "drain past its deadline: %lld ms", took);
+    CU_ASSERT_EQUAL(fake_count(&fake.nreq), 1);
+    publisher_close(pub);
+}
+
+/* Closes a listening socket after 5 s unless told to stop first, which resets the connections
+ * in its backlog: frees a publisher blocked on one, so that a drain that does not honour its
+ * deadline fails this test instead of hanging it. */
+struct drain_watchdog {
+    int fd;
+    volatile int done, fired;
+};
+
+static void *drain_watchdog_main(void *arg)
+{
+    struct drain_watchdog *w = arg;
+
+    for (int i = 0; i < 100 && !w->done; i++)
+        fake_sleep_ms(50);
+    if (!w->done) {
+        w->fired = 1;
+        close(w->fd);
+    }
+    return NULL;
+}
+
+/* A server that accepts nothing: connect succeeds into its backlog, then the writes fill the
+ * socket buffer and would block for ever; the drain still ends in about 2 s. */
+static void test_drain_stuck_server(void)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    struct drain_watchdog w = {.fd = -1};
+    struct publisher *pub;
+    pthread_t watchdog;
+    size_t n = 64 * 1024;
+    char *big = malloc(n);
+    long long t0, took;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+    memset(big, 'x', n);
+    snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/stuck.sock", fake.dir);
+    w.fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    CU_ASSERT_FATAL(w.fd >= 0 && bind(w.fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 &&
+                    listen(w.fd, 4) == 0);
+    pub = publisher_open(addr.sun_path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+    CU_ASSERT_EQUAL_FATAL(publisher_start_queue(pub), E_OK);
+    for (int i = 0; i < 40; i++) /* 2.5 MiB, far more than a unix socket buffers */
+        CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", big, n), E_OK);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&watchdog, NULL, drain_watchdog_main, &w), 0);
+    t0 = unit_mono_ms();
+    CU_ASSERT_EQUAL(publisher_drain(pub, 500), E_INTERNAL);
+    took = unit_mono_ms() - t0;
+    w.done = 1;
+    pthread_join(watchdog, NULL);
+    UNIT_CHECK(took < 3000 && !w.fired, "drain with a stuck server: %lld ms", took);
+    publisher_close(pub);
+    if (!w.fired)
+        close(w.fd);
+    unlink(addr.sun_path);
+    free(big);
+}
+
 static const struct unit_test publish_tests[] = {
     {"POST /pub/<channel> with the exact body", test_send_request_format},
     {"one persistent connection", test_persistent_connection},
@@ -492,6 +671,12 @@ static const struct unit_test publish_tests[] = {
     {"split response, 200 KiB body", test_split_response_and_large_body},
     {"no server: fails fast", test_no_server},
     {"silent server: times out, then recovers", test_silent_server},
+    {"drain: every queued event is sent and answered first", test_drain_sends_everything},
+    {"close drains the queue too", test_close_drains},
+    {"drain without a server: gives up at once", test_drain_no_server},
+    {"drain with a slow server: drops what is left at its deadline", test_drain_deadline},
+    {"drain with a silent server: bounded", test_drain_silent_server},
+    {"drain with a server that accepts nothing: bounded", test_drain_stuck_server},
     {"response parser: whole, partial and hostile answers", test_parse_response_table},
     {"response parser: every prefix of an answer asks for more", test_parse_response_prefixes},
     {NULL, NULL},
