@@ -43,6 +43,8 @@ export WNC_CHAT_RATE=${WNC_CHAT_RATE:-100000000}
 export WNC_CONTROL_RATE=${WNC_CONTROL_RATE:-100000000}
 export WNC_NGINX_RATE=${WNC_NGINX_RATE:-100000000}
 export WNC_NGINX_BURST=${WNC_NGINX_BURST:-100000000}
+# The pool's queue is not capped either: past the listen backlog nginx still answers 503.
+export WNC_FCGI_QUEUE=${WNC_FCGI_QUEUE:-100000}
 export WNC_LOG_LEVEL=${WNC_LOG_LEVEL:-warn}
 # Members join long before a big run's viewers have all subscribed, and hosts act over REST
 # without subscribing: a presence grace shorter than setup would time them out mid-run.
