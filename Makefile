@@ -167,10 +167,10 @@ $(FUZZ_TARGETS:%=fuzz-%): fuzz-%: $(FUZZ_DIR)/fuzz-%
 # ---- end of fuzzing -------------------------------------------------------------------------
 
 format:
-	clang-format -i fcgi/*.[ch] pushd/*.c tests/unit/*.c
+	clang-format -i fcgi/*.[ch] pushd/*.c tests/unit/*.c tests/fuzz/*.[ch] tests/bench/*.[ch]
 
 format-check:
-	clang-format --dry-run --Werror fcgi/*.[ch] pushd/*.c tests/unit/*.c
+	clang-format --dry-run --Werror fcgi/*.[ch] pushd/*.c tests/unit/*.c tests/fuzz/*.[ch] tests/bench/*.[ch]
 
 clean:
 	rm -rf build

@@ -147,8 +147,7 @@ static void pushd_release_owner(struct store *st, struct publisher *pub, const c
         store_command(st, 2, drop, NULL, NULL);
         store_command(st, 3, forget, NULL, NULL);
     }
-    log_info("pushd: nginx worker %s is gone; closed %zu of its %zu stream(s)", owner, closed,
-             r.n);
+    log_info("pushd: nginx worker %s is gone; closed %zu of its %zu stream(s)", owner, closed, r.n);
     store_reply_free(&r);
 }
 
