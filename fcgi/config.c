@@ -35,6 +35,7 @@ static const struct config_string {
     {"WNC_PUBLISH_SOCKET", "var/publish.sock", offsetof(struct config, publish_socket)},
     {"WNC_INSTANCE", "", offsetof(struct config, instance)}, /* "": the host name */
     {"WNC_FCGI_SOCKET_GROUP", "", offsetof(struct config, fcgi_socket_group)},
+    {"WNC_NGINX_PID", "", offsetof(struct config, nginx_pid_file)},
     {"WNC_TRUSTED_PROXIES", "", offsetof(struct config, trusted_proxies)},
 };
 
@@ -56,6 +57,7 @@ static const struct config_number {
     {"WNC_CONTROL_RATE", 40, 1, 100000000, offsetof(struct config, control_rate)},
     {"WNC_MAX_USERS", 1000, 2, 1000000, offsetof(struct config, max_users)},
     {"WNC_PUSHD_TICK_MS", 100, 10, 10000, offsetof(struct config, pushd_tick_ms)},
+    {"WNC_HEARTBEAT_MS", 15000, 500, 300000, offsetof(struct config, heartbeat_ms)},
 };
 
 int config_load(void)

@@ -13,6 +13,7 @@ struct config {
     const char *publish_socket;    /* nchan's internal publisher socket */
     const char *instance;          /* this machine's name in lease owners (proc.h) */
     const char *fcgi_socket_group; /* group given the socket (nginx's workers), "": none */
+    const char *nginx_pid_file;    /* nginx's pid file, for pushd's worker watch; "": none */
     int workers;                   /* worker threads in wnc-fcgi */
     int room_ttl_s;
     int grace_ms;
@@ -25,7 +26,8 @@ struct config {
     int control_rate; /* control actions (video, typing, promote, kick) per user per 10 s */
     int max_users;    /* members per room */
     int pushd_tick_ms;
-    const char *trusted_proxies;           /* WNC_TRUSTED_PROXIES as given ("" trusts no proxy) */
+    int heartbeat_ms;            /* a heartbeat event on every room's channel this often */
+    const char *trusted_proxies; /* WNC_TRUSTED_PROXIES as given ("" trusts no proxy) */
     struct addr_cidrs trusted_proxy_cidrs; /* the same, parsed by config_load */
 };
 

@@ -76,3 +76,28 @@ int proc_alive(long pid, unsigned long long start)
         return kill((pid_t)pid, 0) != 0 && errno == ESRCH ? 0 : -1;
     return now_start == start;
 }
+
+int proc_children(long pid, long *out, int max)
+{
+    char path[80], text[PROC_STAT_MAX];
+    ssize_t n;
+    int fd, count = 0;
+
+    if (pid <= 0 || (long)(pid_t)pid != pid)
+        return -1;
+    snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", pid, pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return -1;
+    n = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    if (n < 0)
+        return -1;
+    text[n] = '\0';
+    for (char *p = text, *end; *p != '\0' && count < max; p = end) {
+        long child = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        out[count++] = child;
+    }
+    return count;
+}

@@ -16,6 +16,10 @@ int proc_start_time(long pid, unsigned long long *start);
  * alone decides. */
 int proc_alive(long pid, unsigned long long start);
 
+/* The children of process pid (nginx's master: its workers), at most max of them, into out.
+ * Returns how many, or -1 when /proc cannot tell. */
+int proc_children(long pid, long *out, int max);
+
 /* Parses the start time out of the text of a /proc/<pid>/stat file (pure, for the tests and the
  * fuzzer: the command name in field 2 may hold spaces and parentheses). Returns 0 or -1. */
 int proc_parse_stat(const char *text, unsigned long long *start);

@@ -27,6 +27,7 @@ static const char *const script_names[SCRIPT__MAX] = {
     [SCRIPT_SUBS_RESERVE] = "subs_reserve",
     [SCRIPT_LINGER] = "linger",
     [SCRIPT_ROTATE] = "rotate",
+    [SCRIPT_HEARTBEAT] = "heartbeat",
     [SCRIPT_CLAIM] = "claim",
     [SCRIPT_TIMEOUT] = "timeout",
     [SCRIPT_TYPING_EXPIRE] = "typing_expire",

@@ -151,10 +151,9 @@ static void pushd_release_owner(struct store *st, struct publisher *pub, const c
     store_reply_free(&r);
 }
 
-/* Moves every active room to a new channel (sql/rotate.lua): after an nginx worker died,
- * the channels it owned stop delivering to subscribers in the other workers (nchan #477), and
- * which channels those are cannot be told from here. Everyone reconnects once. */
-static void pushd_rotate_all(struct store *st, struct publisher *pub)
+/* Runs script (with nargs args) for every active room; returns how many it ran for. */
+static size_t pushd_each_room(struct store *st, struct publisher *pub, enum script_id script,
+                              int nargs, const char **args)
 {
     char cursor[32] = "0";
     size_t rooms = 0;
@@ -163,25 +162,84 @@ static void pushd_rotate_all(struct store *st, struct publisher *pub)
         const char *argv[] = {"SSCAN", "active-rooms", cursor, "COUNT", PUSHD_GC_BATCH};
         struct store_reply r;
         if (store_command(st, 5, argv, NULL, &r) != E_OK)
-            return;
+            return rooms;
         snprintf(cursor, sizeof(cursor), "%s", r.n >= 1 && r.items[0] ? r.items[0] : "0");
         for (size_t i = 1; i < r.n; i++) {
             char room[ROOM_ID_LEN + 1];
             struct exec_result res;
             if (r.items[i] == NULL || valid_room_id(r.items[i], room) != E_OK)
                 continue;
-            if (exec_room(st, pub, SCRIPT_ROTATE, room, "", 0, NULL, NULL, &res) == E_OK) {
+            if (exec_room(st, pub, script, room, "", nargs, args, NULL, &res) == E_OK) {
                 exec_result_free(&res);
                 rooms++;
             }
         }
         store_reply_free(&r);
     } while (strcmp(cursor, "0") != 0);
+    return rooms;
+}
+
+/* Moves every active room to a new channel (sql/rotate.lua): after an nginx worker died,
+ * the channels it owned stop delivering to subscribers in the other workers (nchan #477), and
+ * which channels those are cannot be told from here. Everyone reconnects once; a subscriber
+ * the close of its old channel cannot reach notices the missing heartbeats and reconnects. */
+static void pushd_rotate_all(struct store *st, struct publisher *pub)
+{
+    size_t rooms = pushd_each_room(st, pub, SCRIPT_ROTATE, 0, NULL);
     log_warn("pushd: an nginx worker died: moved %zu room(s) to new channels (nchan #477)", rooms);
 }
 
+/* A heartbeat on every room's channel (sql/heartbeat.lua). */
+static void pushd_heartbeat(struct store *st, struct publisher *pub)
+{
+    char every[16];
+    const char *args[] = {every};
+
+    snprintf(every, sizeof(every), "%d", config.heartbeat_ms);
+    pushd_each_room(st, pub, SCRIPT_HEARTBEAT, 1, args);
+}
+
+/* The nginx workers seen at the last sweep, with their start times (WNC_NGINX_PID). A worker
+ * can die without holding a single stream, and its channels break all the same: the set of
+ * workers itself is watched, not only the owners of leases. */
+#define PUSHD_MAX_WORKERS 256
+static long pushd_workers[PUSHD_MAX_WORKERS];
+static unsigned long long pushd_worker_starts[PUSHD_MAX_WORKERS];
+static int pushd_nworkers = -1; /* -1: not read yet */
+
+/* Whether a worker seen before has died since (a crash, or the end of a reload). */
+static int pushd_worker_died(void)
+{
+    long master = 0, now[PUSHD_MAX_WORKERS];
+    int n, died = 0;
+    FILE *f;
+
+    if (*config.nginx_pid_file == '\0' || (f = fopen(config.nginx_pid_file, "r")) == NULL)
+        return 0;
+    if (fscanf(f, "%ld", &master) != 1)
+        master = 0;
+    fclose(f);
+    if (master <= 0 || (n = proc_children(master, now, PUSHD_MAX_WORKERS)) < 0)
+        return 0;
+    for (int i = 0; i < pushd_nworkers; i++)
+        if (proc_alive(pushd_workers[i], pushd_worker_starts[i]) == 0)
+            died = 1;
+    if (pushd_nworkers < 0)
+        log_info("pushd: watching %d nginx worker(s) of master %ld", n, master);
+    pushd_nworkers = 0;
+    for (int i = 0; i < n; i++) {
+        unsigned long long start;
+        if (proc_start_time(now[i], &start) == 0) {
+            pushd_workers[pushd_nworkers] = now[i];
+            pushd_worker_starts[pushd_nworkers++] = start;
+        }
+    }
+    return died;
+}
+
 /* Checks which nginx workers of this instance that hold streams still live (proc.h); closes
- * the streams of those that died, then renews every room's channel. */
+ * the streams of those that died, then renews every room's channel (also when a worker that
+ * held none died). */
 static void pushd_sweep_owners(struct store *st, struct publisher *pub)
 {
     char key[PUSHD_OWNER_KEY_MAX];
@@ -203,6 +261,8 @@ static void pushd_sweep_owners(struct store *st, struct publisher *pub)
         }
     }
     store_reply_free(&r);
+    if (pushd_worker_died())
+        died = 1;
     if (died)
         pushd_rotate_all(st, pub);
 }
@@ -213,7 +273,7 @@ int main(void)
     struct store *st;
     struct publisher *pub;
     char gc_cursor[32] = "0";
-    long long next_gc = 0, next_sweep = 0;
+    long long next_gc = 0, next_sweep = 0, next_heartbeat = 0;
     int redis_ok = 1, sig = -1;
 
     log_init("wnc-pushd");
@@ -242,6 +302,10 @@ int main(void)
 
         for (size_t i = 0; i < sizeof(pushd_timers) / sizeof(pushd_timers[0]) && ok; i++)
             ok = pushd_run_timer(st, pub, &pushd_timers[i]) == 0;
+        if (ok && exec_now_ms() >= next_heartbeat) {
+            pushd_heartbeat(st, pub);
+            next_heartbeat = exec_now_ms() + config.heartbeat_ms;
+        }
         if (ok && exec_now_ms() >= next_sweep) {
             pushd_sweep_owners(st, pub);
             next_sweep = exec_now_ms() + PUSHD_OWNER_SWEEP_MS;

@@ -25,6 +25,7 @@ export WNC_BIN_DIR=${WNC_BIN_DIR:-$ROOT/build}
 export WNC_SQL_DIR=${WNC_SQL_DIR:-$ROOT/sql}
 export WNC_FCGI_SOCKET=$RUN_DIR/fcgi.sock
 export WNC_PUBLISH_SOCKET=$RUN_DIR/publish.sock
+export WNC_NGINX_PID=${WNC_NGINX_PID:-$RUN_DIR/nginx.pid}
 export WNC_REDIS_APPENDONLY=${WNC_REDIS_APPENDONLY:-yes}
 export NGINX_WORKERS=${WNC_NGINX_WORKERS:-auto}
 export WS_PING_S=${WNC_WS_PING_S:-5}

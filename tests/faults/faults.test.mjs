@@ -175,7 +175,7 @@ before(async () => {
   chmodSync(redisDir, 0o700);
   startRedis();
   await waitFor(redisUp, 5000, 'redis');
-  stack = await startStack({ redisPort, env: { WNC_REDIS_EXTERNAL: '1', WNC_WS_PING_S: '2', WNC_MAX_SUBS_PER_IP: '1000' } });
+  stack = await startStack({ redisPort, env: { WNC_REDIS_EXTERNAL: '1', WNC_WS_PING_S: '2', WNC_MAX_SUBS_PER_IP: '1000', WNC_HEARTBEAT_MS: '1000' } });
   req = api(stack.url);
   for (let i = 0; i < ROOMS; i++) {
     const names = Array.from({ length: GUESTS }, (_, g) => `Guest${g}`);

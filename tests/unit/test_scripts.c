@@ -1919,6 +1919,29 @@ static void test_rotate(void)
     call_free(&c);
 }
 
+/* pushd's heartbeat: one non-advancing event carrying the period; nothing for a gone room. */
+static void test_heartbeat(void)
+{
+    long long t = 1700000000000LL;
+    struct member a;
+    struct call c = {0};
+    json_object *o;
+
+    CU_ASSERT_EQUAL_FATAL(create(&a, ROOM, "Alice", t), E_OK);
+    long long seq = room_seq(ROOM);
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_HEARTBEAT, ROOM, "", t + 1, ARGS("15000")), E_OK);
+    CU_ASSERT_EQUAL(c.status, 200);
+    CU_ASSERT_EQUAL(c.nfu, 0);
+    CU_ASSERT_EQUAL_FATAL(c.nev, 1);
+    o = event(&c, 0, "heartbeat", seq);
+    CU_ASSERT_EQUAL(json_object_get_int64(jget(o, "data.every")), 15000);
+    json_object_put(o);
+    CU_ASSERT_EQUAL(room_seq(ROOM), seq);
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_HEARTBEAT, "NOROOM", "", t + 2, ARGS("15000")), E_OK);
+    CU_ASSERT_EQUAL(c.nev + c.nfu, 0);
+    call_free(&c);
+}
+
 /* ---- leave without rotation, linger ------------------------------------------------------- */
 
 /* A leave moves nobody else: the room keeps its channel, and linger.lua (a few seconds later)
@@ -2861,6 +2884,7 @@ static const struct unit_test scripts_tests[] = {
     {"kick rotates the channel; last member: unindex and close", test_kick_rotates_the_channel},
     {"leave keeps the channel; linger retires it if a stream stays", test_leave_then_linger},
     {"rotate: a new channel after an nginx worker died", test_rotate},
+    {"heartbeat: the period, seq unchanged", test_heartbeat},
     {"ticket: issue, consume once, expiry, unknown", test_ticket_issue_and_consume},
     {"ticket: refused once its member is removed", test_ticket_of_removed_member},
     {"ticket: sweep at 64 fields, at most every 10 s", test_ticket_sweep},

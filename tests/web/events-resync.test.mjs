@@ -226,6 +226,47 @@ describe('resync protocol', () => {
     stream.close();
   });
 
+  test('heartbeats: never delivered, their period sets the watchdog, a seq ahead resyncs', async () => {
+    const { env, log, stream } = await harness();
+    const ws = env.sockets[0];
+    ws.open();
+    log.fetches[0].resolve(state(3));
+    await tick();
+    ws.send({ type: 'heartbeat', seq: 3, at: 0, data: { every: 1000 } });
+    assert.equal(log.events.length, 0, 'not for the page');
+    assert.equal(log.fetches.length, 1, 'in step: no refetch');
+    ws.send({ type: 'heartbeat', seq: 4, at: 0, data: { every: 1000 } });
+    assert.equal(log.fetches.length, 2, 'an event was missed: refetch');
+    log.fetches[1].resolve(state(4));
+    await tick();
+    /* Alive while something arrives within 3 periods... */
+    await env.advance(2500);
+    ws.send({ type: 'heartbeat', seq: 4, at: 0, data: { every: 1000 } });
+    await env.advance(2500);
+    assert.equal(ws.closed, undefined);
+    assert.equal(env.sockets.length, 1);
+    /* ...and a stream silent for 3 periods is dropped and replaced, with a fresh ticket. */
+    await env.advance(600);
+    assert.equal(ws.closed, true, 'the silent stream is closed');
+    await env.advance(1100);
+    assert.equal(env.sockets.length, 2, 'and a new one opened');
+    assert.notEqual(env.sockets[1].url, ws.url);
+    stream.close();
+  });
+
+  test('a silent stream is dropped after 3 default periods (45 s) without any heartbeat', async () => {
+    const { env, log, stream } = await harness();
+    const ws = env.sockets[0];
+    ws.open();
+    log.fetches[0].resolve(state(1));
+    await tick();
+    await env.advance(44000);
+    assert.equal(ws.closed, undefined);
+    await env.advance(1500);
+    assert.equal(ws.closed, true);
+    stream.close();
+  });
+
   test('401 on the state fetch is fatal and closes the stream', async () => {
     const { env, log } = await harness();
     env.sockets[0].open();

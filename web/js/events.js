@@ -45,6 +45,13 @@ const RETRY_NEXT_TRANSPORT_MS = 200;
 const BACKOFF_MS = [1000, 2000, 5000, 10000, 20000];
 /* A ticket request that has not answered by then counts as a failed attempt. */
 const TICKET_TIMEOUT_MS = 8000;
+/*
+ * The server sends a `heartbeat` event on every room's channel (data.every: its period, ms).
+ * A WebSocket/EventSource stream that stays silent for HEARTBEAT_MISSED periods is treated as
+ * dropped: after an nginx worker crash, nchan can leave a subscription open that hears nothing.
+ */
+const HEARTBEAT_DEFAULT_MS = 15000;
+const HEARTBEAT_MISSED = 3;
 /* Transports that need a ticket (they cannot send an Authorization header). */
 const NEEDS_TICKET = new Set(['ws', 'sse']);
 
@@ -98,6 +105,8 @@ export function createEventStream(options) {
   let settleTimer = null;
   let ticketTimer = null;
   let ticketFailures = 0; /* Ticket requests failed in a row (reset when a transport opens). */
+  let silentTimer = null; /* Fires when a stream heard nothing for HEARTBEAT_MISSED periods. */
+  let heartbeatMs = HEARTBEAT_DEFAULT_MS;
 
   let seq = null;
   let syncing = false;
@@ -141,6 +150,7 @@ export function createEventStream(options) {
     clearTimer(refetchTimer);
     clearTimer(settleTimer);
     clearTimer(ticketTimer);
+    clearTimer(silentTimer);
     if (env.removeEventListener) {
       env.removeEventListener('online', onOnline);
       env.removeEventListener('offline', onOffline);
@@ -233,8 +243,25 @@ export function createEventStream(options) {
       return;
     }
     if (!event || typeof event !== 'object' || typeof event.type !== 'string') return;
+    if (event.type === 'heartbeat') {
+      /* Not for the page: it only says the stream is alive, and where seq stands. */
+      const every = event.data && event.data.every;
+      if (typeof every === 'number' && every >= 500 && every <= 300000) heartbeatMs = every;
+      if (!syncing && seq !== null && typeof event.seq === 'number' && event.seq > seq) beginSync();
+      return;
+    }
     if (syncing) buffer.push(event);
     else handle(event);
+  }
+
+  /* (Re)arms the silence watchdog of the stream of generation g (long-poll needs none: each
+   * poll is a new subscription). */
+  function armSilence(g) {
+    clearTimer(silentTimer);
+    if (transports[idx] === 'poll') return;
+    silentTimer = setTimer(() => {
+      if (g === gen && !closed && opened) dropped();
+    }, heartbeatMs * HEARTBEAT_MISSED);
   }
 
   /* ---- transports ---- */
@@ -408,10 +435,12 @@ export function createEventStream(options) {
         opened = true;
         rounds = 0;
         ticketFailures = 0;
+        armSilence(g);
         beginSync();
       },
       message: (text) => {
         if (g !== gen || closed) return;
+        armSilence(g);
         onMessage(text);
         if (transports[idx] === 'poll') cb.settle();
       },
@@ -488,6 +517,7 @@ export function createEventStream(options) {
 
   function dropped() {
     const wasOpen = opened;
+    clearTimer(silentTimer);
     gen += 1;
     if (current) current.close();
     current = null;
