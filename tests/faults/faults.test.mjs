@@ -23,7 +23,7 @@ import { createEventStream, eventsPath } from '../../web/js/events.js';
 
 const ROOMS = 6;
 const GUESTS = 3; // + the host: 4 members per room
-const RECOVER_MS = 30000;
+const RECOVER_MS = 60000;
 let FSYNC = process.env.WNC_REDIS_FSYNC || 'everysec';
 
 let stack, req, redis, redisPort, redisDir;
