@@ -9,17 +9,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import NodeWebSocket from 'ws';
-
-// The browser's WebSocket never throws on close-while-connecting; the ws package emits an
-// 'error' event then, fatal without a listener.
-class WebSocket extends NodeWebSocket {
-  constructor(...args) { super(...args); this.on('error', () => {}); }
-}
 import { startStack, freePort } from '../lib/stack.mjs';
 import { api, sleep } from '../lib/client.mjs';
 import { makeRoom } from '../lib/room.mjs';
-import { createEventStream, eventsPath } from '../../web/js/events.js';
+import { pageStream } from '../lib/page-stream.mjs';
 
 const ROOMS = 6;
 const GUESTS = 3; // + the host: 4 members per room
@@ -52,28 +45,8 @@ async function waitFor(fn, timeoutMs, what) {
 // has applied, and every user.left it saw.
 function client(room, member, transports) {
   const c = { member, seq: null, status: null, lefts: [], gaps: 0 };
-  const env = {
-    WebSocket, setTimeout, clearTimeout,
-    fetch: (url, opts) => fetch(new URL(url, stack.url), opts), // a page's relative URLs
-    location: { protocol: 'http:', host: `127.0.0.1:${stack.port}` },
-  };
-  const base = `/api/rooms/${room.roomId}`;
-  const fail = (res) => Object.assign(new Error(`status ${res.status}`), { status: res.status });
-  c.stream = createEventStream({
-    path: eventsPath(room.roomId),
-    token: member.token,
+  c.stream = pageStream(stack, room.roomId, member.token, {
     transports,
-    env,
-    ticket: async () => {
-      const res = await fetch(`${stack.url}${base}/events/ticket`, { method: 'POST', headers: { authorization: `Bearer ${member.token}` } }).catch(() => ({ status: 0 }));
-      if (res.status !== 201) throw fail(res);
-      return (await res.json()).ticket;
-    },
-    fetchState: async () => {
-      const res = await fetch(`${stack.url}${base}`, { headers: { authorization: `Bearer ${member.token}` } }).catch(() => ({ status: 0 }));
-      if (res.status !== 200) throw fail(res);
-      return res.json();
-    },
     onState: (state) => { c.seq = state.room.seq; },
     onEvent: (e) => {
       if (typeof e.seq === 'number' && e.type !== 'typing' && e.type !== 'video.sync') {
@@ -158,6 +131,7 @@ async function check(what, { lossAllowed = false } = {}) {
     assert.ok(state.json.room.users.every((u) => u.online), `${what}: everyone online`);
     for (const c of room.clients) {
       assert.equal(c.lefts.length, 0, `${what}: no user.left`);
+      assert.equal(c.gaps, 0, `${what}: events reached the page in seq order, without gaps`);
     }
   }
   const places = Number(cli('ZCOUNT', 'subs:{127.0.0.1}', String(Date.now()), '+inf'));

@@ -6,17 +6,10 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import NodeWebSocket from 'ws';
-
-// The browser's WebSocket never throws on close-while-connecting; the ws package emits an
-// 'error' event then, fatal without a listener.
-class WebSocket extends NodeWebSocket {
-  constructor(...args) { super(...args); this.on('error', () => {}); }
-}
 import { startStack } from '../lib/stack.mjs';
 import { api, sleep } from '../lib/client.mjs';
 import { makeRoom } from '../lib/room.mjs';
-import { createEventStream, eventsPath } from '../../web/js/events.js';
+import { pageStream } from '../lib/page-stream.mjs';
 
 const MINUTES = Number(process.env.SOAK_MINUTES || 30);
 const RELOAD_EVERY_MS = Number(process.env.SOAK_RELOAD_S || 180) * 1000;
@@ -25,30 +18,12 @@ const SAMPLE_MS = 30000;
 
 const stack = await startStack({ env: { WNC_GRACE_MS: '5000', WNC_WS_PING_S: '2' } });
 const req = api(stack.url);
-const env = {
-  WebSocket, setTimeout, clearTimeout,
-  fetch: (url, opts) => fetch(new URL(url, stack.url), opts),
-  location: { protocol: 'http:', host: `127.0.0.1:${stack.port}` },
-};
 const rooms = [];
 let stats = { joins: 0, leaves: 0, kicks: 0, chats: 0, actions: 0, reconnects: 0, reloads: 0, errors5xx: 0 };
 
 function connect(room, member) {
-  const base = `/api/rooms/${room.roomId}`;
-  const fail = (res) => Object.assign(new Error(`status ${res.status}`), { status: res.status });
-  member.stream = createEventStream({
-    path: eventsPath(room.roomId), token: member.token, env,
+  member.stream = pageStream(stack, room.roomId, member.token, {
     transports: Math.random() < 0.2 ? ['poll'] : ['ws', 'poll'],
-    ticket: async () => {
-      const res = await fetch(`${stack.url}${base}/events/ticket`, { method: 'POST', headers: { authorization: `Bearer ${member.token}` } }).catch(() => ({ status: 0 }));
-      if (res.status !== 201) throw fail(res);
-      return (await res.json()).ticket;
-    },
-    fetchState: async () => {
-      const res = await fetch(`${stack.url}${base}`, { headers: { authorization: `Bearer ${member.token}` } }).catch(() => ({ status: 0 }));
-      if (res.status !== 200) throw fail(res);
-      return res.json();
-    },
     onFatal: () => { member.gone = true; },
   });
 }
