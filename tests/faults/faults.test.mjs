@@ -16,7 +16,7 @@ import { pageStream } from '../lib/page-stream.mjs';
 
 const ROOMS = 6;
 const GUESTS = 3; // + the host: 4 members per room
-const RECOVER_MS = 60000;
+const RECOVER_MS = 30000;
 let FSYNC = process.env.WNC_REDIS_FSYNC || 'everysec';
 
 let stack, req, redis, redisPort, redisDir;

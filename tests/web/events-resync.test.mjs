@@ -293,6 +293,26 @@ describe('resync protocol', () => {
   });
 });
 
+describe('long-poll and heartbeats', () => {
+  test('a poll that hears nothing for three heartbeat periods is abandoned and renewed', async () => {
+    const { env, log, stream } = await harness({ transports: ['poll'] });
+    await env.advance(400);
+    log.fetches[0].resolve(state(1));
+    await tick();
+    env.polls[0].resolve({ status: 200, text: async () => JSON.stringify({ type: 'heartbeat', seq: 1, at: 0, data: { every: 1000 } }) });
+    await tick();
+    await tick();
+    assert.equal(env.polls.length, 2);
+    assert.equal(log.events.length, 0, 'heartbeats are not for the page');
+    const aborted = () => env.polls[1].init.signal.aborted;
+    await env.advance(2900);
+    assert.equal(aborted(), false);
+    await env.advance(200);
+    assert.equal(aborted(), true, 'abandoned after 3 s, not the usual 15 s');
+    stream.close();
+  });
+});
+
 describe('transport fallback', () => {
   test('WebSocket failing before open -> EventSource -> long-poll', async () => {
     const { env, log, stream } = await harness();

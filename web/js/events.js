@@ -345,10 +345,12 @@ export function createEventStream(options) {
         const started = Date.now();
         controller = typeof AbortController === 'function' ? new AbortController() : null;
         let expired = false;
+        /* Heartbeats end a healthy poll well before this; one that hears nothing for three
+         * periods may sit on a subscription nchan orphaned: poll again. */
         const maxTimer = setTimer(() => {
           expired = true;
           if (controller) controller.abort();
-        }, POLL_MAX_MS);
+        }, Math.min(POLL_MAX_MS, heartbeatMs * HEARTBEAT_MISSED));
         let res;
         try {
           /* no-store: never a conditional request (If-None-Match/If-Modified-Since are refused). */
