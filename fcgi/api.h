@@ -30,6 +30,11 @@ struct api_ctx {
     struct jx_body *body;                  /* parsed JSON body, when the route takes one */
 };
 
+/* Runs a room script for the request's room and token. Returns 0 with *out filled (free it with
+ * exec_result_free), or -1 after answering the error (429 with Retry-After, 503, ...). */
+int api_run_or_reply(struct api_ctx *c, enum script_id script, int nargs, const char **args,
+                     const size_t *lens, struct exec_result *out);
+
 /* Runs a room script and answers with its status and body; errors become JSON errors. */
 void api_run_and_reply(struct api_ctx *c, enum script_id script, int nargs, const char **args,
                        const size_t *lens);

@@ -115,14 +115,8 @@ void events_ticket(struct api_ctx *c)
     }
     sha256_hex(ticket, strlen(ticket), digest);
     snprintf(ttl, sizeof(ttl), "%d", EVENTS_TICKET_TTL_MS);
-    e = exec_room(c->w->store, c->w->pub, SCRIPT_TICKET, c->room_id, c->token_digest, 2, args, NULL,
-                  &r);
-    if (e != E_OK) {
-        if (e == E_RATE_LIMITED)
-            http_add_header(c->req, "Retry-After", "10");
-        http_reply_error(c->req, e, NULL, NULL);
+    if (api_run_or_reply(c, SCRIPT_TICKET, 2, args, NULL, &r) != 0)
         return;
-    }
     int n = snprintf(body, sizeof(body), "{\"ticket\":\"%s\",\"expiresAt\":%.*s}", ticket,
                      (int)r.body_len, r.body);
     exec_result_free(&r);
