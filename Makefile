@@ -20,18 +20,25 @@ ifeq ($(SANITIZE),1)
 endif
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lhiredis -ljson-c)
-ALL_CFLAGS = $(WARN) $(OPT) $(PKG_CFLAGS) -Ifcgi $(CFLAGS)
+# Each binary links only what it uses: the core needs hiredis; the worker adds libfcgi and json-c.
+CORE_LIBS  = $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis) -lpthread
+FCGI_LIBS  = $(shell pkg-config --libs fcgi json-c 2>/dev/null || echo -lfcgi -ljson-c) $(CORE_LIBS)
+PKG_LIBS   = $(FCGI_LIBS)
+ALL_CFLAGS = $(WARN) $(OPT) $(PKG_CFLAGS) -Icore -Ifcgi $(CFLAGS)
 
-# The library shared by the workers, pushd and the unit tests: everything in fcgi/ except the
-# process entry point.
-LIB_SRC  := $(filter-out fcgi/main.c,$(wildcard fcgi/*.c))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# core/: what both daemons use (errors, log, config, buffers, ids, SHA-256, validators, the
+# store, the room-operation layer, the publisher). fcgi/: the worker only. pushd/: the timers.
+CORE_SRC := $(wildcard core/*.c)
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
+FCGI_SRC := $(filter-out fcgi/main.c,$(wildcard fcgi/*.c))
+FCGI_OBJ := $(FCGI_SRC:%.c=$(BUILD)/%.o)
+LIB_SRC  := $(CORE_SRC) $(FCGI_SRC)
 FCGI_BIN := $(BUILD)/wnc-fcgi
 PUSHD_BIN:= $(BUILD)/wnc-pushd
 UNIT_BIN := $(BUILD)/wnc-unit
 UNIT_SRC := $(wildcard tests/unit/*.c)
-ALL_OBJ  := $(LIB_OBJ) $(BUILD)/fcgi/main.o $(BUILD)/pushd/main.o $(UNIT_SRC:%.c=$(BUILD)/%.o)
+ALL_OBJ  := $(CORE_OBJ) $(FCGI_OBJ) $(BUILD)/fcgi/main.o $(BUILD)/pushd/main.o \
+            $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all build deps run test test-unit test-unit-san test-integration test-web-unit \
         test-browser test-faults soak bench bench-quick bench-sync bench-sync-quick format format-check clean
@@ -44,14 +51,14 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(FCGI_BIN): $(LIB_OBJ) $(BUILD)/fcgi/main.o
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+$(FCGI_BIN): $(CORE_OBJ) $(FCGI_OBJ) $(BUILD)/fcgi/main.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(FCGI_LIBS)
 
-$(PUSHD_BIN): $(LIB_OBJ) $(BUILD)/pushd/main.o
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+$(PUSHD_BIN): $(CORE_OBJ) $(BUILD)/pushd/main.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
-$(UNIT_BIN): $(LIB_OBJ) $(UNIT_SRC:%.c=$(BUILD)/%.o)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcunit -lpthread
+$(UNIT_BIN): $(CORE_OBJ) $(FCGI_OBJ) $(UNIT_SRC:%.c=$(BUILD)/%.o)
+	$(CC) $(LDFLAGS) -o $@ $^ $(FCGI_LIBS) -lcunit
 
 -include $(ALL_OBJ:.o=.d)
 -include tests/bench/bench.mk
@@ -121,14 +128,14 @@ FUZZ_SECONDS       ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
 FUZZ_DIR           := build/fuzz
 FUZZ_SAN           := -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_CFLAGS        := $(WARN) -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -Ifcgi -Itests/fuzz
+FUZZ_CFLAGS        := $(WARN) -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -Icore -Ifcgi -Itests/fuzz
 FUZZ_TARGETS       := jsonx valid http publish addr proc events
-FUZZ_SRC_jsonx     := fcgi/jsonx.c fcgi/valid.c
-FUZZ_SRC_valid     := fcgi/valid.c
-FUZZ_SRC_http      := fcgi/http.c fcgi/addr.c fcgi/buf.c fcgi/config.c fcgi/err.c fcgi/log.c
-FUZZ_SRC_publish   := fcgi/publish.c fcgi/buf.c fcgi/log.c
-FUZZ_SRC_addr      := fcgi/addr.c
-FUZZ_SRC_proc      := fcgi/proc.c
+FUZZ_SRC_jsonx     := fcgi/jsonx.c core/valid.c
+FUZZ_SRC_valid     := core/valid.c
+FUZZ_SRC_http      := fcgi/http.c core/addr.c core/buf.c core/config.c core/err.c core/log.c
+FUZZ_SRC_publish   := core/publish.c core/buf.c core/log.c
+FUZZ_SRC_addr      := core/addr.c
+FUZZ_SRC_proc      := core/proc.c
 FUZZ_SRC_events    := $(LIB_SRC)
 FUZZ_LIBS_jsonx    := -ljson-c
 FUZZ_LIBS_http     := -lfcgi
@@ -167,10 +174,10 @@ $(FUZZ_TARGETS:%=fuzz-%): fuzz-%: $(FUZZ_DIR)/fuzz-%
 # ---- end of fuzzing -------------------------------------------------------------------------
 
 format:
-	clang-format -i fcgi/*.[ch] pushd/*.c tests/unit/*.c tests/fuzz/*.[ch] tests/bench/*.[ch]
+	clang-format -i core/*.[ch] fcgi/*.[ch] pushd/*.c tests/unit/*.c tests/fuzz/*.[ch] tests/bench/*.[ch]
 
 format-check:
-	clang-format --dry-run --Werror fcgi/*.[ch] pushd/*.c tests/unit/*.c tests/fuzz/*.[ch] tests/bench/*.[ch]
+	clang-format --dry-run --Werror core/*.[ch] fcgi/*.[ch] pushd/*.c tests/unit/*.c tests/fuzz/*.[ch] tests/bench/*.[ch]
 
 clean:
 	rm -rf build

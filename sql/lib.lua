@@ -1,4 +1,4 @@
--- lib.lua: helpers shared by the room scripts; fcgi/script.c prepends this file to each one.
+-- lib.lua: helpers shared by the room scripts; core/script.c prepends this file to each one.
 --
 -- Room scripts take KEYS = room:{id}, members:{id}, names:{id}, auth:{id}, chat:{id},
 -- limits:{id}, users:{id}, leases:{id}, tickets:{id} (all in the room's hash slot) and the
@@ -12,7 +12,7 @@
 -- old channel, which disconnects every subscriber of it; the others reconnect (authorized
 -- again onto the new channel), the removed member cannot. A leave or a timeout touches nobody
 -- else: the leaver closes its own stream, and linger.lua catches one that does not.
--- Follow-ups are typed, space-separated words that fcgi/exec.c validates before acting, so a
+-- Follow-ups are typed, space-separated words that core/exec.c validates before acting, so a
 -- script result can never become an arbitrary Redis command:
 --   index ROOM | unindex ROOM              active-rooms membership
 --   timer KIND AT ENTRY                    ZADD timers:KIND (presence, typing, sync, linger)
@@ -21,7 +21,7 @@
 --   owner_add OWNER ROOM|CID | owner_del OWNER ROOM|CID   which nginx worker holds a lease
 -- Global keys live outside the room's slot; every index entry is a hint that the timer scripts
 -- re-check, so running a follow-up late (or twice) is harmless.
--- Failures raise {err = 'WNC <code>'}; the code words are those of fcgi/err.c.
+-- Failures raise {err = 'WNC <code>'}; the code words are those of core/err.c.
 --
 -- A member record (members:{id} field = user id) is JSON: id, name, key (lower-case name),
 -- tok (token digest), isHost, joinedAt, order (join order), online, conns (open WebSocket and

@@ -1,4 +1,4 @@
-// The client address behind a TLS-terminating proxy (fcgi/addr.h): with WNC_TRUSTED_PROXIES
+// The client address behind a TLS-terminating proxy (core/addr.h): with WNC_TRUSTED_PROXIES
 // naming the proxy, X-Forwarded-For decides whose rate-limit window a request counts against
 // (IPv6 by /64); without it, the header is ignored. The tests talk to nginx from 127.0.0.1, so
 // they play the proxy themselves.

@@ -1,7 +1,7 @@
 /*
  * web/js/forms.js, the one identity-form flow behind /create, /join and the
  * room page's name prompt, in Node with a few fake elements: name rules
- * against a copy of the server's validator (fcgi/valid.c valid_name), the
+ * against a copy of the server's validator (core/valid.c valid_name), the
  * room code rewritten as typed, inline errors once a field is touched, the
  * busy button, and every server error a person can meet mapped to the field
  * or the form (through api.js's request() with a fake fetch).
@@ -117,7 +117,7 @@ function makeForm(kinds, options = {}) {
 const isBusy = (button) => button.disabled && button.classList.contains('is-busy') && button.getAttribute('aria-busy') === 'true';
 const isIdle = (button) => !button.disabled && !button.classList.contains('is-busy') && button.getAttribute('aria-busy') === null;
 
-/* ---- the server's rule, as fcgi/valid.c valid_name has it ---- */
+/* ---- the server's rule, as core/valid.c valid_name has it ---- */
 
 function serverAcceptsName(sent) {
   let start = 0;
