@@ -24,7 +24,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CORE_LIBS  = $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis) -lpthread
 FCGI_LIBS  = $(shell pkg-config --libs fcgi json-c 2>/dev/null || echo -lfcgi -ljson-c) $(CORE_LIBS)
 PKG_LIBS   = $(FCGI_LIBS)
-ALL_CFLAGS = $(WARN) $(OPT) $(PKG_CFLAGS) -Icore -Ifcgi $(CFLAGS)
+ALL_CFLAGS = $(WARN) $(OPT) $(PKG_CFLAGS) -Icore -Ifcgi -Itests/unit $(CFLAGS)
 
 # core/: what both daemons use (errors, log, config, buffers, ids, SHA-256, validators, the
 # store, the room-operation layer, the publisher). fcgi/: the worker only. pushd/: the timers.
@@ -36,7 +36,7 @@ LIB_SRC  := $(CORE_SRC) $(FCGI_SRC)
 FCGI_BIN := $(BUILD)/wnc-fcgi
 PUSHD_BIN:= $(BUILD)/wnc-pushd
 UNIT_BIN := $(BUILD)/wnc-unit
-UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_SRC := $(wildcard tests/unit/*.c tests/unit/core/*.c tests/unit/fcgi/*.c)
 ALL_OBJ  := $(CORE_OBJ) $(FCGI_OBJ) $(BUILD)/fcgi/main.o $(BUILD)/pushd/main.o \
             $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
@@ -174,10 +174,10 @@ $(FUZZ_TARGETS:%=fuzz-%): fuzz-%: $(FUZZ_DIR)/fuzz-%
 # ---- end of fuzzing -------------------------------------------------------------------------
 
 format:
-	clang-format -i core/*.[ch] fcgi/*.[ch] pushd/*.c tests/unit/*.c tests/fuzz/*.[ch] tests/bench/*.[ch]
+	clang-format -i core/*.[ch] fcgi/*.[ch] pushd/*.c tests/unit/*.[ch] tests/unit/*/*.c tests/fuzz/*.[ch] tests/bench/*.[ch]
 
 format-check:
-	clang-format --dry-run --Werror core/*.[ch] fcgi/*.[ch] pushd/*.c tests/unit/*.c tests/fuzz/*.[ch] tests/bench/*.[ch]
+	clang-format --dry-run --Werror core/*.[ch] fcgi/*.[ch] pushd/*.c tests/unit/*.[ch] tests/unit/*/*.c tests/fuzz/*.[ch] tests/bench/*.[ch]
 
 clean:
 	rm -rf build

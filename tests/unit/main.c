@@ -99,7 +99,8 @@ static int unit_check_redis(void)
     return ok ? 0 : -1;
 }
 
-/* The suites of proc.c and events.c (tests/unit/test_proc.c, test_events.c). */
+/* The suites of proc.c and events.c (tests/unit/core/test_proc.c, tests/unit/fcgi/test_events.c).
+ */
 int test_proc_register(void);
 int test_events_register(void);
 

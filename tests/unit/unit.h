@@ -1,6 +1,7 @@
-/* Shared by the CUnit suites: one register function per module (tests/unit mirrors fcgi/), the
- * table helper that adds a suite's tests, and the private Redis the storage suites run against
- * (scripts/unit.sh starts it and passes its port in WNC_TEST_REDIS_PORT). */
+/* Shared by the CUnit suites: one register function per module (tests/unit/core/ and
+ * tests/unit/fcgi/ mirror core/ and fcgi/), the table helper that adds a suite's tests, and the
+ * private Redis the storage suites run against (scripts/unit.sh starts it and passes its port in
+ * WNC_TEST_REDIS_PORT). */
 #ifndef WNC_UNIT_H
 #define WNC_UNIT_H
 
