@@ -264,39 +264,3 @@ void route_dispatch(struct http_request *req, struct worker *w)
 done:
     jx_free(c.body);
 }
-
-void api_reply_field_error(struct api_ctx *c, enum wnc_err e, const char *field, const char *cause)
-{
-    if (cause == NULL && e == E_MISSING_FIELD)
-        cause = "this field is required";
-    else if (cause == NULL && e == E_INVALID_FIELD)
-        cause = "this field has the wrong type";
-    http_reply_error(c->req, e, field, cause);
-}
-
-int api_run_or_reply(struct api_ctx *c, enum script_id script, int nargs, const char **args,
-                     const size_t *lens, struct exec_result *out)
-{
-    enum wnc_err e;
-
-    e = exec_room(c->w->store, c->w->pub, script, c->room_id, c->token_digest, nargs, args, lens,
-                  out);
-    if (e != E_OK) {
-        if (e == E_RATE_LIMITED) /* the member limits' window (sql/lib.lua RATE_WINDOW_MS) */
-            http_add_header(c->req, "Retry-After", "10");
-        http_reply_error(c->req, e, NULL, NULL);
-        return -1;
-    }
-    return 0;
-}
-
-void api_run_and_reply(struct api_ctx *c, enum script_id script, int nargs, const char **args,
-                       const size_t *lens)
-{
-    struct exec_result r;
-
-    if (api_run_or_reply(c, script, nargs, args, lens, &r) != 0)
-        return;
-    http_reply(c->req, r.status, r.body, r.body_len);
-    exec_result_free(&r);
-}
