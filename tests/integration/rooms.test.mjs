@@ -141,7 +141,9 @@ test('only hosts promote and kick; promote and kick work and are broadcast', asy
 
 test('a kick reconnects the others without presence noise', async () => {
   const { roomId, host, guests: [bob, carol] } = await makeRoom(req, 'Alice', ['Bob', 'Carol']);
-  const subs = await Promise.all([host, bob, carol].map((m) => subscribeWs(stack.port, roomId, m.token)));
+  // The host listens first, so that it hears the others come online.
+  const subs = [await subscribeWs(stack.port, roomId, host.token)];
+  subs.push(...await Promise.all([bob, carol].map((m) => subscribeWs(stack.port, roomId, m.token))));
   await subs[0].next((e) => e.type === 'user.presence' && e.data.userId === carol.userId);
   await sleep(200);
   const seq = (await snapshot(req, roomId, host.token)).room.seq;
