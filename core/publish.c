@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "valid.h"
 
 #define PUBLISH_TIMEOUT_MS 2000
 #define PUBLISH_RESPONSE_MAX 4096
@@ -173,17 +174,6 @@ static int publish_is_tchar(unsigned char c)
            (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
-static int publish_hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Parses the digits s[0..n) in base (10 or 16) as a length of at most max. Returns 1 and
  * writes *out, or 0 when s is empty, holds another character or the value is above max; the
  * comparison never overflows, however many digits there are. */
@@ -194,7 +184,7 @@ static int publish_length(const char *s, size_t n, unsigned base, size_t max, si
     if (n == 0)
         return 0;
     for (size_t i = 0; i < n; i++) {
-        int d = publish_hex(s[i]);
+        int d = valid_hex_digit(s[i]);
         if (d < 0 || (unsigned)d >= base || (size_t)d > max || v > (max - (size_t)d) / base)
             return 0;
         v = v * base + (size_t)d;
@@ -233,7 +223,7 @@ static int publish_chunked(const char *buf, size_t pos, size_t len, size_t max, 
 
         if (r <= 0)
             return r;
-        while (digits < eol && publish_hex(buf[digits]) >= 0)
+        while (digits < eol && valid_hex_digit(buf[digits]) >= 0)
             digits++;
         /* chunk-size, then nothing or an extension (";name=value", maybe after white
          * space), which we ignore. */

@@ -325,3 +325,14 @@ enum wnc_err valid_rate(double rate, const char **cause)
     }
     return E_OK;
 }
+
+int valid_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

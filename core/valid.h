@@ -28,6 +28,10 @@ struct video_url {
 /* True when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
 int valid_utf8(const char *s, size_t len);
 
+/* The value of a hexadecimal digit (either case), or -1 for any other character. Shared by
+ * the parsers of URL escapes and chunk sizes. */
+int valid_hex_digit(char c);
+
 /* Room codes: exactly 6 of [A-Za-z0-9], upper-cased into out. */
 enum wnc_err valid_room_id(const char *in, char out[ROOM_ID_LEN + 1]);
 

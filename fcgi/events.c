@@ -74,9 +74,10 @@ static int events_query_has(const char *query, const char *name)
         int match = 1;
         for (const char *q = p; q < end && *q != '='; q++) {
             int c = (unsigned char)*q;
-            if (c == '%' && end - q > 2) {
-                char hex[3] = {q[1], q[2], '\0'};
-                c = (int)strtol(hex, NULL, 16);
+            int hi = c == '%' && end - q > 2 ? valid_hex_digit(q[1]) : -1;
+            int lo = hi >= 0 ? valid_hex_digit(q[2]) : -1;
+            if (lo >= 0) {
+                c = hi * 16 + lo;
                 q += 2;
             }
             if (*n == '\0' || (c | 0x20) != (*n | 0x20)) {

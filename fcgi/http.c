@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "config.h"
 #include "log.h"
+#include "valid.h"
 
 int http_listen(const char *socket_path)
 {
@@ -137,17 +138,6 @@ void http_reply_error(struct http_request *req, enum wnc_err e, const char *fiel
     buf_free(&b);
 }
 
-static int http_hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int http_query_param(const struct http_request *req, const char *name, char *out, size_t size)
 {
     size_t name_len = strlen(name);
@@ -166,8 +156,8 @@ int http_query_param(const struct http_request *req, const char *name, char *out
                 if (c == '+') {
                     c = ' ';
                 } else if (c == '%') {
-                    int hi = v + 2 < end ? http_hex(v[1]) : -1;
-                    int lo = hi >= 0 ? http_hex(v[2]) : -1;
+                    int hi = v + 2 < end ? valid_hex_digit(v[1]) : -1;
+                    int lo = hi >= 0 ? valid_hex_digit(v[2]) : -1;
                     if (lo < 0)
                         return 0;
                     c = (char)(hi * 16 + lo);
