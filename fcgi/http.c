@@ -1,5 +1,6 @@
 #include "http.h"
 
+#include <errno.h>
 #include <fcgiapp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,21 +15,37 @@
 #include "log.h"
 #include "valid.h"
 
-int http_listen(const char *socket_path)
+int http_listen(const char *socket_path, gid_t group)
 {
+    char fresh[4096];
     int fd;
 
     if (FCGX_Init() != 0) {
         log_error("http: FCGX_Init failed");
         return -1;
     }
-    unlink(socket_path);
-    fd = FCGX_OpenSocket(socket_path, 1024);
-    if (fd < 0) {
-        log_error("http: cannot listen on %s", socket_path);
+    /* Bound under a private name, given its mode and group, then renamed over the real path:
+     * nginx connects to whatever socket the path names, and a socket it may not use yet (the
+     * moments between bind and chmod) would answer EACCES, which nginx reports as 502. The old
+     * worker's socket, if any, keeps answering until the rename. */
+    if ((size_t)snprintf(fresh, sizeof(fresh), "%s.%ld", socket_path, (long)getpid()) >=
+        sizeof(fresh)) {
+        log_error("http: socket path too long: %s", socket_path);
         return -1;
     }
-    chmod(socket_path, 0660);
+    unlink(fresh);
+    fd = FCGX_OpenSocket(fresh, 1024);
+    if (fd < 0) {
+        log_error("http: cannot listen on %s", fresh);
+        return -1;
+    }
+    if (chmod(fresh, 0660) != 0 || (group != (gid_t)-1 && chown(fresh, (uid_t)-1, group) != 0) ||
+        rename(fresh, socket_path) != 0) {
+        log_error("http: cannot set up %s: %s", socket_path, strerror(errno));
+        unlink(fresh);
+        close(fd);
+        return -1;
+    }
     return fd;
 }
 

@@ -7,6 +7,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "addr.h"
 #include "err.h"
@@ -37,9 +38,9 @@ struct http_request {
 
 typedef void (*http_handler)(struct http_request *req, void *arg);
 
-/* Opens the FastCGI listening socket at path (mode 0660). Returns the fd, or -1 after
- * logging. */
-int http_listen(const char *socket_path);
+/* Opens the FastCGI listening socket at path, mode 0660 and owned by group ((gid_t)-1: the
+ * process's), and puts it in place in one step. Returns the fd, or -1 after logging. */
+int http_listen(const char *socket_path, gid_t group);
 
 /* Accepts and serves requests on fd; one call per thread, each with its own arg (its Redis and
  * publisher connections). A failed accept is logged (rate-limited) and retried after a short

@@ -94,23 +94,21 @@ static long long main_mono_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Hands the socket to WNC_FCGI_SOCKET_GROUP (mode 0660 stays): nginx's workers run as an
- * unprivileged user that must connect, while nobody else may. Returns 0 or -1 after logging. */
-static int main_socket_group(void)
+/* The group WNC_FCGI_SOCKET_GROUP names: nginx's workers run as an unprivileged user that must
+ * connect, while nobody else may. Sets *gid ((gid_t)-1: none asked); returns 0 or -1 after
+ * logging. */
+static int main_socket_group(gid_t *gid)
 {
     struct group *g;
 
+    *gid = (gid_t)-1;
     if (*config.fcgi_socket_group == '\0')
         return 0;
     if ((g = getgrnam(config.fcgi_socket_group)) == NULL) {
         log_error("config: WNC_FCGI_SOCKET_GROUP=\"%s\" is not a group", config.fcgi_socket_group);
         return -1;
     }
-    if (chown(config.fcgi_socket, (uid_t)-1, g->gr_gid) != 0) {
-        log_error("fcgi: cannot give %s to group %s: %s", config.fcgi_socket,
-                  config.fcgi_socket_group, strerror(errno));
-        return -1;
-    }
+    *gid = g->gr_gid;
     return 0;
 }
 
@@ -118,6 +116,7 @@ int main(void)
 {
     sigset_t stop_signals;
     pthread_t *threads;
+    gid_t socket_gid;
     int sig;
 
     log_init("wnc-fcgi");
@@ -130,7 +129,8 @@ int main(void)
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if ((main_listen_fd = http_listen(config.fcgi_socket)) < 0 || main_socket_group() != 0)
+    if (main_socket_group(&socket_gid) != 0 ||
+        (main_listen_fd = http_listen(config.fcgi_socket, socket_gid)) < 0)
         return 1;
     main_publisher = publisher_open(config.publish_socket);
     if (main_publisher == NULL || publisher_start_queue(main_publisher) != E_OK)
