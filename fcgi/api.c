@@ -2,13 +2,19 @@
  * script and answering with its result or its error. */
 #include "api.h"
 
-void api_reply_field_error(struct api_ctx *c, enum wnc_err e, const char *field, const char *cause)
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+const struct api_value *api_value(const struct api_ctx *c, const char *name)
 {
-    if (cause == NULL && e == E_MISSING_FIELD)
-        cause = "this field is required";
-    else if (cause == NULL && e == E_INVALID_FIELD)
-        cause = "this field has the wrong type";
-    http_reply_error(c->req, e, field, cause);
+    for (size_t i = 0; c->fields != NULL && c->fields[i].name != NULL; i++)
+        if (strcmp(c->fields[i].name, name) == 0)
+            return &c->values[i];
+    /* A handler asking for a field its row does not list: a programming error. */
+    log_error("api: no field %s in this route", name);
+    abort();
 }
 
 int api_run_or_reply(struct api_ctx *c, enum script_id script, int nargs, const char **args,

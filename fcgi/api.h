@@ -9,6 +9,7 @@
 #include "ids.h"
 #include "jsonx.h"
 #include "sha256.h"
+#include "valid.h"
 
 struct store;
 struct publisher;
@@ -20,15 +21,46 @@ struct worker {
     struct publisher *pub;
 };
 
+#define API_MAX_FIELDS 2 /* body fields a route takes, at most */
+
+enum api_type { API_STRING = 1, API_NUMBER, API_BOOL };
+
+/* A body field once the dispatcher has checked it against its rule: what handlers read. */
+struct api_value {
+    int present;      /* 0: an optional field the body lacks */
+    const char *text; /* API_STRING: the value, as the validator leaves it (trimmed chat text) */
+    size_t len;
+    double number; /* API_NUMBER */
+    int boolean;   /* API_BOOL */
+    /* What validators derive: a name and its uniqueness key, a video URL's kind. */
+    char name[NAME_MAX_CHARS + 1], name_key[NAME_MAX_CHARS + 1];
+    struct video_url video;
+};
+
+/* One body field a route takes (kcgi's struct kvalid): its name and JSON type, the validator
+ * that checks it and fills in what it derives (NULL: the type is enough), and whether the body
+ * must have it. A row's list ends with a NULL name. */
+struct api_field {
+    const char *name;
+    enum api_type type;
+    enum wnc_err (*check)(struct api_value *v, const char **cause);
+    int required;
+};
+
 struct api_ctx {
     struct http_request *req;
     struct worker *w;
-    char room_id[ROOM_ID_LEN + 1];         /* from the path, when the route has {room} */
-    char user_id[USER_ID_LEN + 1];         /* from the path, when the route has {user} */
-    char token[TOKEN_LEN + 1];             /* the bearer token, "" when none */
-    char token_digest[SHA256_HEX_LEN + 1]; /* its SHA-256, "" when none */
-    struct jx_body *body;                  /* parsed JSON body, when the route takes one */
+    char room_id[ROOM_ID_LEN + 1];           /* from the path, when the route has {room} */
+    char user_id[USER_ID_LEN + 1];           /* from the path, when the route has {user} */
+    char token[TOKEN_LEN + 1];               /* the bearer token, "" when none */
+    char token_digest[SHA256_HEX_LEN + 1];   /* its SHA-256, "" when none */
+    struct jx_body *body;                    /* parsed JSON body, when the route takes one */
+    const struct api_field *fields;          /* the route's body fields */
+    struct api_value values[API_MAX_FIELDS]; /* their checked values, in the same order */
 };
+
+/* The checked value of the route's body field name (a name the route's row lists). */
+const struct api_value *api_value(const struct api_ctx *c, const char *name);
 
 /* Runs a room script for the request's room and token. Returns 0 with *out filled (free it with
  * exec_result_free), or -1 after answering the error (429 with Retry-After, 503, ...). */
@@ -38,9 +70,6 @@ int api_run_or_reply(struct api_ctx *c, enum script_id script, int nargs, const 
 /* Runs a room script and answers with its status and body; errors become JSON errors. */
 void api_run_and_reply(struct api_ctx *c, enum script_id script, int nargs, const char **args,
                        const size_t *lens);
-
-/* Answers a body-field error (missing, wrong type, invalid) for field. */
-void api_reply_field_error(struct api_ctx *c, enum wnc_err e, const char *field, const char *cause);
 
 /* health.c */
 void health_get(struct api_ctx *c);

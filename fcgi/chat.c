@@ -1,6 +1,5 @@
 /* Chat and typing. */
 #include "api.h"
-#include "valid.h"
 
 void chat_get(struct api_ctx *c)
 {
@@ -9,30 +8,16 @@ void chat_get(struct api_ctx *c)
 
 void chat_post(struct api_ctx *c)
 {
-    const char *s, *text, *cause = NULL;
-    size_t len, text_len;
-    enum wnc_err e;
+    const struct api_value *text = api_value(c, "text");
+    const char *args[] = {text->text};
+    const size_t lens[] = {text->len};
 
-    if ((e = jx_get_string(c->body, "text", &s, &len)) != E_OK ||
-        (e = valid_chat_text(s, len, &text, &text_len, &cause)) != E_OK) {
-        api_reply_field_error(c, e, "text", cause);
-        return;
-    }
-    const char *args[] = {text};
-    const size_t lens[] = {text_len};
     api_run_and_reply(c, SCRIPT_CHAT_POST, 1, args, lens);
 }
 
 void chat_typing(struct api_ctx *c)
 {
-    int typing;
-    enum wnc_err e;
+    const char *args[] = {api_value(c, "typing")->boolean ? "1" : "0"};
 
-    if ((e = jx_get_bool(c->body, "typing", &typing)) != E_OK) {
-        api_reply_field_error(c, e, "typing",
-                              e == E_INVALID_FIELD ? "typing is true or false" : NULL);
-        return;
-    }
-    const char *args[] = {typing ? "1" : "0"};
     api_run_and_reply(c, SCRIPT_TYPING, 1, args, NULL);
 }

@@ -8,7 +8,6 @@
 #include "buf.h"
 #include "config.h"
 #include "log.h"
-#include "valid.h"
 
 #define ROOMS_CREATE_ATTEMPTS 8
 
@@ -35,34 +34,16 @@ static enum wnc_err rooms_new_identity(struct api_ctx *c, char user_id[USER_ID_L
     return E_OK;
 }
 
-/* Reads and validates a name field. Returns 0, or -1 after answering 400. */
-static int rooms_name_or_reply(struct api_ctx *c, const char *field, char *name, char *key)
-{
-    const char *s, *cause = NULL;
-    size_t len;
-    enum wnc_err e;
-
-    e = c->body ? jx_get_string(c->body, field, &s, &len) : E_MISSING_FIELD;
-    if (e == E_OK)
-        e = valid_name(s, len, name, key, &cause);
-    if (e != E_OK) {
-        api_reply_field_error(c, e, field, cause);
-        return -1;
-    }
-    return 0;
-}
-
 void rooms_create(struct api_ctx *c)
 {
-    char name[NAME_MAX_CHARS + 1], key[NAME_MAX_CHARS + 1], user_id[USER_ID_LEN + 1];
+    const struct api_value *host = api_value(c, "hostName");
+    char user_id[USER_ID_LEN + 1];
     struct exec_result r;
     enum wnc_err e = E_ROOM_EXISTS;
 
-    if (rooms_name_or_reply(c, "hostName", name, key) != 0)
-        return;
     /* 36^6 ids: collisions are rare but possible; the script refuses an id in use. */
     for (int attempt = 0; attempt < ROOMS_CREATE_ATTEMPTS && e == E_ROOM_EXISTS; attempt++) {
-        const char *args[] = {user_id, name, key};
+        const char *args[] = {user_id, host->name, host->name_key};
         if ((e = ids_room(c->room_id)) != E_OK || (e = rooms_new_identity(c, user_id)) != E_OK)
             break;
         e = exec_room(c->w->store, c->w->pub, SCRIPT_CREATE, c->room_id, c->token_digest, 3, args,
@@ -84,7 +65,8 @@ void rooms_get(struct api_ctx *c)
 
 void rooms_join(struct api_ctx *c)
 {
-    char name[NAME_MAX_CHARS + 1], key[NAME_MAX_CHARS + 1], user_id[USER_ID_LEN + 1], max[16];
+    const struct api_value *name = api_value(c, "userName");
+    char user_id[USER_ID_LEN + 1], max[16];
     struct exec_result r;
     enum wnc_err e;
 
@@ -103,14 +85,16 @@ void rooms_join(struct api_ctx *c)
         }
         /* A revoked or expired token: join afresh below. */
     }
-    if (rooms_name_or_reply(c, "userName", name, key) != 0)
+    if (!name->present) {
+        http_reply_error(c->req, E_MISSING_FIELD, "userName", "this field is required");
         return;
+    }
     if ((e = rooms_new_identity(c, user_id)) != E_OK) {
         http_reply_error(c->req, e, NULL, NULL);
         return;
     }
     snprintf(max, sizeof(max), "%d", config.max_users);
-    const char *args[] = {user_id, name, key, max};
+    const char *args[] = {user_id, name->name, name->name_key, max};
     e = exec_room(c->w->store, c->w->pub, SCRIPT_JOIN, c->room_id, c->token_digest, 4, args, NULL,
                   &r);
     if (e != E_OK) {

@@ -10,85 +10,75 @@
 #include "store.h"
 #include "valid.h"
 
-#define ROUTE_MAX_FIELDS 2
+/* The field validators: valid.c's checks, adapted to struct api_value. */
+static enum wnc_err field_name(struct api_value *v, const char **cause)
+{
+    return valid_name(v->text, v->len, v->name, v->name_key, cause);
+}
 
-enum route_flags {
-    ROUTE_TOKEN = 1 << 0,          /* a bearer token for the room is required */
-    ROUTE_TOKEN_OPTIONAL = 1 << 1, /* a token is used when present */
-    ROUTE_BODY = 1 << 2,           /* a JSON object body is required */
-    ROUTE_BODY_OPTIONAL = 1 << 3,  /* a JSON object body is read when present */
-    ROUTE_NO_RATELIMIT = 1 << 4,
-};
+static enum wnc_err field_chat_text(struct api_value *v, const char **cause)
+{
+    return valid_chat_text(v->text, v->len, &v->text, &v->len, cause);
+}
 
-struct route {
-    const char *method;
-    const char *pattern; /* literal segments, {room} and {user} */
-    void (*handler)(struct api_ctx *c);
-    unsigned flags;
-    const char *fields[ROUTE_MAX_FIELDS + 1]; /* body fields it takes, NULL-terminated */
-};
+static enum wnc_err field_video_url(struct api_value *v, const char **cause)
+{
+    return valid_video_url(v->text, v->len, &v->video, cause);
+}
 
-/* clang-format off: one row per route reads better than one field per line. */
+static enum wnc_err field_position(struct api_value *v, const char **cause)
+{
+    return valid_position(v->number, cause);
+}
+
+static enum wnc_err field_rate(struct api_value *v, const char **cause)
+{
+    return valid_rate(v->number, cause);
+}
+
+#define REQUIRED 1
+#define OPTIONAL 0
+#define POSITION                                                                                   \
+    {                                                                                              \
+        {                                                                                          \
+            "position", API_NUMBER, field_position, REQUIRED                                       \
+        }                                                                                          \
+    }
+
+/* One row per route reads better than one field per line. */
+/* clang-format off */
 static const struct route routes[] = {
-    {"GET", "/health", health_get, ROUTE_NO_RATELIMIT, {NULL}},
-    {"GET", "/api/time", time_get, 0, {NULL}},
-    {"POST", "/api/rooms", rooms_create, ROUTE_BODY, {"hostName", NULL}},
-    {"GET", "/api/rooms/{room}", rooms_get, ROUTE_TOKEN_OPTIONAL, {NULL}},
-    {"POST",
-     "/api/rooms/{room}/join",
-     rooms_join,
-     ROUTE_TOKEN_OPTIONAL | ROUTE_BODY_OPTIONAL,
-     {"userName", NULL}},
-    {"POST", "/api/rooms/{room}/leave", rooms_leave, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, {NULL}},
-    {"POST",
-     "/api/rooms/{room}/users/{user}/promote",
-     rooms_promote,
-     ROUTE_TOKEN | ROUTE_BODY_OPTIONAL,
-     {NULL}},
-    {"POST",
-     "/api/rooms/{room}/users/{user}/kick",
-     rooms_kick,
-     ROUTE_TOKEN | ROUTE_BODY_OPTIONAL,
-     {NULL}},
-    {"GET", "/api/rooms/{room}/chat", chat_get, ROUTE_TOKEN, {NULL}},
-    {"POST", "/api/rooms/{room}/chat", chat_post, ROUTE_TOKEN | ROUTE_BODY, {"text", NULL}},
-    {"POST", "/api/rooms/{room}/typing", chat_typing, ROUTE_TOKEN | ROUTE_BODY, {"typing", NULL}},
-    {"PUT", "/api/rooms/{room}/video", video_set, ROUTE_TOKEN | ROUTE_BODY, {"url", NULL}},
-    {"POST",
-     "/api/rooms/{room}/video/play",
-     video_play,
-     ROUTE_TOKEN | ROUTE_BODY,
-     {"position", NULL}},
-    {"POST",
-     "/api/rooms/{room}/video/pause",
-     video_pause,
-     ROUTE_TOKEN | ROUTE_BODY,
-     {"position", NULL}},
-    {"POST",
-     "/api/rooms/{room}/video/seek",
-     video_seek,
-     ROUTE_TOKEN | ROUTE_BODY,
-     {"position", NULL}},
-    {"POST", "/api/rooms/{room}/video/rate", video_rate, ROUTE_TOKEN | ROUTE_BODY, {"rate", NULL}},
-    {"POST",
-     "/api/rooms/{room}/events/ticket",
-     events_ticket,
-     ROUTE_TOKEN | ROUTE_BODY_OPTIONAL,
-     {NULL}},
+    {"GET", "/health", health_get, ROUTE_NO_RATELIMIT, {{NULL}}},
+    {"GET", "/api/time", time_get, 0, {{NULL}}},
+    {"POST", "/api/rooms", rooms_create, ROUTE_BODY, {{"hostName", API_STRING, field_name, REQUIRED}}},
+    {"GET", "/api/rooms/{room}", rooms_get, ROUTE_TOKEN_OPTIONAL, {{NULL}}},
+    /* userName is optional here: a member rejoining with its token needs none. */
+    {"POST", "/api/rooms/{room}/join", rooms_join, ROUTE_TOKEN_OPTIONAL | ROUTE_BODY_OPTIONAL, {{"userName", API_STRING, field_name, OPTIONAL}}},
+    {"POST", "/api/rooms/{room}/leave", rooms_leave, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, {{NULL}}},
+    {"POST", "/api/rooms/{room}/users/{user}/promote", rooms_promote, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, {{NULL}}},
+    {"POST", "/api/rooms/{room}/users/{user}/kick", rooms_kick, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, {{NULL}}},
+    {"GET", "/api/rooms/{room}/chat", chat_get, ROUTE_TOKEN, {{NULL}}},
+    {"POST", "/api/rooms/{room}/chat", chat_post, ROUTE_TOKEN | ROUTE_BODY, {{"text", API_STRING, field_chat_text, REQUIRED}}},
+    {"POST", "/api/rooms/{room}/typing", chat_typing, ROUTE_TOKEN | ROUTE_BODY, {{"typing", API_BOOL, NULL, REQUIRED}}},
+    {"PUT", "/api/rooms/{room}/video", video_set, ROUTE_TOKEN | ROUTE_BODY, {{"url", API_STRING, field_video_url, REQUIRED}}},
+    {"POST", "/api/rooms/{room}/video/play", video_play, ROUTE_TOKEN | ROUTE_BODY, POSITION},
+    {"POST", "/api/rooms/{room}/video/pause", video_pause, ROUTE_TOKEN | ROUTE_BODY, POSITION},
+    {"POST", "/api/rooms/{room}/video/seek", video_seek, ROUTE_TOKEN | ROUTE_BODY, POSITION},
+    {"POST", "/api/rooms/{room}/video/rate", video_rate, ROUTE_TOKEN | ROUTE_BODY, {{"rate", API_NUMBER, field_rate, REQUIRED}}},
+    {"POST", "/api/rooms/{room}/events/ticket", events_ticket, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, {{NULL}}},
     /* A ticket (?ticket=) or a Bearer header: the handler decides (never ?token=). */
-    {"GET", "/api/rooms/{room}/events", events_subscribe, ROUTE_TOKEN_OPTIONAL, {NULL}},
+    {"GET", "/api/rooms/{room}/events", events_subscribe, ROUTE_TOKEN_OPTIONAL, {{NULL}}},
     /* nchan's subscribe/unsubscribe hooks: nginx only reaches these from `internal`
      * locations, never from a client. */
-    {"POST", "/_wnc/hook/sub", events_hook_sub, ROUTE_NO_RATELIMIT, {NULL}},
-    {"POST", "/_wnc/hook/unsub", events_hook_unsub, ROUTE_NO_RATELIMIT, {NULL}},
+    {"POST", "/_wnc/hook/sub", events_hook_sub, ROUTE_NO_RATELIMIT, {{NULL}}},
+    {"POST", "/_wnc/hook/unsub", events_hook_unsub, ROUTE_NO_RATELIMIT, {{NULL}}},
 };
 /* clang-format on */
 
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
 
 /* Matches path against pattern, capturing {room} and {user} raw (validated later). */
-static int route_match(const char *pattern, const char *path, char *room, size_t room_size,
-                       char *user, size_t user_size)
+static int route_match(const char *pattern, const char *path, struct route_path *p)
 {
     while (*pattern != '\0' && *path != '\0') {
         if (*pattern == '{') {
@@ -96,9 +86,8 @@ static int route_match(const char *pattern, const char *path, char *room, size_t
             const char *seg_end = strchr(path, '/');
             size_t len = seg_end ? (size_t)(seg_end - path) : strlen(path);
             int is_room = strncmp(pattern, "{room}", 6) == 0;
-            char *out = is_room ? room : user;
-            size_t size = is_room ? room_size : user_size;
-            if (len == 0 || len >= size)
+            char *out = is_room ? p->room : p->user;
+            if (len == 0 || len >= ROUTE_SEGMENT_MAX)
                 return 0;
             memcpy(out, path, len);
             out[len] = '\0';
@@ -111,6 +100,36 @@ static int route_match(const char *pattern, const char *path, char *room, size_t
         pattern++, path++;
     }
     return *pattern == '\0' && *path == '\0';
+}
+
+const struct route *route_find(const char *method, const char *path, struct route_path *p)
+{
+    memset(p, 0, sizeof(*p));
+    for (size_t i = 0; i < ROUTE_COUNT; i++) {
+        if (!route_match(routes[i].pattern, path, p))
+            continue;
+        if (strcmp(routes[i].method, method) == 0)
+            return &routes[i];
+        if (strlen(p->allow) + strlen(routes[i].method) + 3 < sizeof(p->allow)) {
+            if (*p->allow)
+                strcat(p->allow, ", ");
+            strcat(p->allow, routes[i].method);
+        }
+    }
+    return NULL;
+}
+
+enum wnc_err route_check_path(struct api_ctx *c, const struct route *route,
+                              const struct route_path *p, struct route_refusal *no)
+{
+    if (strstr(route->pattern, "{room}") && (no->err = valid_room_id(p->room, c->room_id)) != E_OK)
+        no->field = "roomId";
+    else if (strstr(route->pattern, "{user}") &&
+             (no->err = valid_user_id(p->user, c->user_id)) != E_OK)
+        no->field = "userId";
+    else
+        no->err = E_OK;
+    return no->err;
 }
 
 /* Per-IP fixed window. Returns 0 to go on, or -1 after answering 429 (or 503). */
@@ -147,120 +166,132 @@ static int route_ratelimit_or_reply(struct api_ctx *c)
     return 0;
 }
 
-/* Finds the token (Authorization: Bearer; never the URL) and checks its form and
- * room. Returns 0 to go on, or -1 after answering 401/403. */
-static int route_token_or_reply(struct api_ctx *c, const struct route *route)
+enum wnc_err route_check_token(struct api_ctx *c, const struct route *route,
+                               struct route_refusal *no)
 {
     const char *auth = c->req->authorization;
-    enum wnc_err e;
 
+    no->err = E_OK;
     if (strncasecmp(auth, "Bearer ", 7) == 0) {
-        if (strlen(auth + 7) > TOKEN_LEN) {
-            http_reply_error(c->req, E_UNAUTHORIZED, NULL, NULL);
-            return -1;
-        }
+        if (strlen(auth + 7) > TOKEN_LEN)
+            return no->err = E_UNAUTHORIZED;
         strcpy(c->token, auth + 7);
     } else if (*auth != '\0') {
-        http_reply_error(c->req, E_UNAUTHORIZED, NULL, "use Authorization: Bearer <token>");
-        return -1;
+        no->cause = "use Authorization: Bearer <token>";
+        return no->err = E_UNAUTHORIZED;
     } else {
-        if (route->flags & ROUTE_TOKEN) {
-            http_reply_error(c->req, E_UNAUTHORIZED, NULL, NULL);
-            return -1;
-        }
-        return 0;
+        return no->err = route->flags & ROUTE_TOKEN ? E_UNAUTHORIZED : E_OK;
     }
-    if ((e = valid_token(c->token, c->room_id)) != E_OK) {
-        http_reply_error(c->req, e, NULL, NULL);
-        return -1;
+    if ((no->err = valid_token(c->token, c->room_id)) != E_OK) {
+        *c->token = '\0';
+        return no->err;
     }
     sha256_hex(c->token, strlen(c->token), c->token_digest);
-    return 0;
+    return E_OK;
 }
 
-/* Reads and parses the JSON body the route takes. Returns 0 to go on, or -1 after answering
- * 400/413/415. */
-static int route_body_or_reply(struct api_ctx *c, const struct route *route)
+/* Reads body field f into v as its rule says. */
+static enum wnc_err route_check_field(const struct jx_body *body, const struct api_field *f,
+                                      struct api_value *v, const char **cause)
 {
-    struct http_request *req = c->req;
-    const char *ct = req->content_type, *field = NULL;
-    enum wnc_err e;
+    static const char *const wrong_type[] = {
+        [API_STRING] = "this field is a string",
+        [API_NUMBER] = "this field is a number",
+        [API_BOOL] = "this field is true or false",
+    };
+    enum wnc_err e = E_MISSING_FIELD;
 
-    if ((e = http_read_body(req)) != E_OK) {
-        http_reply_error(req, e, NULL, NULL);
-        return -1;
+    memset(v, 0, sizeof(*v));
+    if (body != NULL) {
+        switch (f->type) {
+        case API_STRING:
+            e = jx_get_string(body, f->name, &v->text, &v->len);
+            break;
+        case API_NUMBER:
+            e = jx_get_number(body, f->name, &v->number);
+            break;
+        case API_BOOL:
+            e = jx_get_bool(body, f->name, &v->boolean);
+            break;
+        }
     }
+    if (e == E_MISSING_FIELD && !f->required)
+        return E_OK;
+    if (e == E_MISSING_FIELD)
+        *cause = "this field is required";
+    else if (e == E_INVALID_FIELD)
+        *cause = wrong_type[f->type];
+    else if (e == E_OK && f->check != NULL)
+        e = f->check(v, cause);
+    v->present = e == E_OK;
+    return e;
+}
+
+enum wnc_err route_check_body(struct api_ctx *c, const struct route *route,
+                              struct route_refusal *no)
+{
+    const struct http_request *req = c->req;
+    const char *ct = req->content_type, *names[API_MAX_FIELDS + 1] = {NULL};
+    size_t i;
+
+    no->err = E_OK;
+    c->fields = route->fields;
     if (req->body_len == 0) {
         if (route->flags & ROUTE_BODY) {
-            http_reply_error(req, E_INVALID_JSON, NULL, "a JSON object body is required");
-            return -1;
+            no->cause = "a JSON object body is required";
+            return no->err = E_INVALID_JSON;
         }
-        return 0;
+    } else {
+        /* application/json, optionally with parameters such as charset=utf-8. */
+        if (strncasecmp(ct, "application/json", 16) != 0 || (ct[16] != '\0' && ct[16] != ';'))
+            return no->err = E_UNSUPPORTED_MEDIA_TYPE;
+        if ((no->err = jx_parse_object(req->body, req->body_len, &c->body)) != E_OK)
+            return no->err;
+        for (i = 0; route->fields[i].name != NULL; i++)
+            names[i] = route->fields[i].name;
+        if ((no->err = jx_only_fields(c->body, names, &no->field)) != E_OK)
+            return no->err;
     }
-    /* application/json, optionally with parameters such as charset=utf-8. */
-    if (strncasecmp(ct, "application/json", 16) != 0 || (ct[16] != '\0' && ct[16] != ';')) {
-        http_reply_error(req, E_UNSUPPORTED_MEDIA_TYPE, NULL, NULL);
-        return -1;
+    for (i = 0; route->fields[i].name != NULL; i++) {
+        no->err = route_check_field(c->body, &route->fields[i], &c->values[i], &no->cause);
+        if (no->err != E_OK) {
+            no->field = route->fields[i].name;
+            return no->err;
+        }
     }
-    if ((e = jx_parse_object(req->body, req->body_len, &c->body)) != E_OK) {
-        http_reply_error(req, e, NULL, NULL);
-        return -1;
-    }
-    if ((e = jx_only_fields(c->body, route->fields, &field)) != E_OK) {
-        http_reply_error(req, e, field, NULL);
-        return -1;
-    }
-    return 0;
+    return E_OK;
 }
 
 void route_dispatch(struct http_request *req, struct worker *w)
 {
     struct api_ctx c;
-    const struct route *route = NULL;
-    char room[16] = "", user[48] = "", allow[64] = "";
-    enum wnc_err e;
+    struct route_path p;
+    struct route_refusal no = {E_OK, NULL, NULL};
+    const struct route *route;
 
     memset(&c, 0, sizeof(c));
     c.req = req;
     c.w = w;
-    for (size_t i = 0; i < ROUTE_COUNT; i++) {
-        if (!route_match(routes[i].pattern, req->path, room, sizeof(room), user, sizeof(user)))
-            continue;
-        if (strcmp(routes[i].method, req->method) == 0) {
-            route = &routes[i];
-            break;
-        }
-        if (strlen(allow) + strlen(routes[i].method) + 3 < sizeof(allow)) {
-            if (*allow)
-                strcat(allow, ", ");
-            strcat(allow, routes[i].method);
-        }
-    }
-    if (route == NULL) {
-        if (*allow) {
-            http_add_header(req, "Allow", allow);
-            http_reply_error(req, E_METHOD_NOT_ALLOWED, NULL, NULL);
-        } else {
-            http_reply_error(req, E_NOT_FOUND, NULL, NULL);
-        }
+    if ((route = route_find(req->method, req->path, &p)) == NULL) {
+        if (*p.allow)
+            http_add_header(req, "Allow", p.allow);
+        http_reply_error(req, *p.allow ? E_METHOD_NOT_ALLOWED : E_NOT_FOUND, NULL, NULL);
         return;
     }
-    if (strstr(route->pattern, "{room}") && (e = valid_room_id(room, c.room_id)) != E_OK) {
-        http_reply_error(req, e, "roomId", NULL);
-        return;
-    }
-    if (strstr(route->pattern, "{user}") && (e = valid_user_id(user, c.user_id)) != E_OK) {
-        http_reply_error(req, e, "userId", NULL);
-        return;
-    }
+    if (route_check_path(&c, route, &p, &no) != E_OK)
+        goto refuse;
     if (!(route->flags & ROUTE_NO_RATELIMIT) && route_ratelimit_or_reply(&c) != 0)
         return;
     if ((route->flags & (ROUTE_TOKEN | ROUTE_TOKEN_OPTIONAL)) &&
-        route_token_or_reply(&c, route) != 0)
-        return;
-    if ((route->flags & (ROUTE_BODY | ROUTE_BODY_OPTIONAL)) && route_body_or_reply(&c, route) != 0)
-        goto done;
+        route_check_token(&c, route, &no) != E_OK)
+        goto refuse;
+    if ((route->flags & (ROUTE_BODY | ROUTE_BODY_OPTIONAL)) &&
+        ((no.err = http_read_body(req)) != E_OK || route_check_body(&c, route, &no) != E_OK))
+        goto refuse;
     route->handler(&c);
-done:
+    jx_free(c.body);
+    return;
+refuse:
+    http_reply_error(req, no.err, no.field, no.cause);
     jx_free(c.body);
 }
