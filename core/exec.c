@@ -232,12 +232,55 @@ enum wnc_err exec_followup(struct store *st, struct publisher *pub, const char *
     return E_INTERNAL;
 }
 
-/* Parses an item of the reply as a non-negative count. */
+/* Parses an item of the reply as a count; -1 when it is missing. */
 static int exec_count(const struct store_reply *r, size_t i)
 {
     if (i >= r->n || r->items[i] == NULL)
         return -1;
     return atoi(r->items[i]);
+}
+
+/* Reads the count at item *i and the items it counts, leniently, as exec_room always has: a
+ * missing or negative count counts none, and a count past the last item stops there. Sets
+ * *start to where the items begin (at most r->n), moves *i past them, clears *exact unless the
+ * count is plain digits and every item it counts is there. Returns how many items it took. */
+static size_t exec_reply_list(const struct store_reply *r, size_t *i, size_t *start, int *exact)
+{
+    int n = exec_count(r, *i);
+    size_t got = 0;
+
+    if (*i >= r->n || r->items[*i] == NULL || !exec_word_is(r->items[*i], "0123456789", 9))
+        *exact = 0;
+    *start = ++*i < r->n ? *i : r->n;
+    for (; n > 0 && got < (size_t)n && *i < r->n; got++, ++*i)
+        if (r->items[*i] == NULL)
+            *exact = 0;
+    if (got != (size_t)(n > 0 ? n : 0))
+        *exact = 0;
+    return got;
+}
+
+enum wnc_err exec_reply_parse(const struct store_reply *r, struct exec_reply *out)
+{
+    size_t i = 3, start;
+
+    memset(out, 0, sizeof(*out));
+    if (r->n < 5 || r->items[0] == NULL || r->items[1] == NULL || r->items[2] == NULL ||
+        r->lens[2] >= EXEC_CHANNEL_SIZE)
+        return E_INTERNAL;
+    out->status = atoi(r->items[0]);
+    out->body = r->items[1];
+    out->body_len = r->lens[1];
+    out->channel = r->items[2];
+    out->channel_len = r->lens[2];
+    out->exact = 1;
+    out->nevents = exec_reply_list(r, &i, &start, &out->exact);
+    out->events = r->items + start;
+    out->event_lens = r->lens + start;
+    out->nfollowups = exec_reply_list(r, &i, &start, &out->exact);
+    out->followups = r->items + start;
+    out->exact = out->exact && i == r->n;
+    return E_OK;
 }
 
 enum wnc_err exec_prepare(struct exec_call *call, const char *room_id, long long now_ms,
@@ -279,9 +322,8 @@ enum wnc_err exec_room(struct store *st, struct publisher *pub, enum script_id s
 {
     struct exec_call call;
     struct store_reply r;
+    struct exec_reply rep;
     enum wnc_err e;
-    size_t i;
-    int n;
 
     if ((e = exec_prepare(&call, room_id, exec_now_ms(), token_digest, nargs, args, lens)) != E_OK)
         return e;
@@ -293,29 +335,24 @@ enum wnc_err exec_room(struct store *st, struct publisher *pub, enum script_id s
         return e;
     }
 
-    /* status, body, channel, #events, events..., #follow-ups, follow-ups... */
     memset(out, 0, sizeof(*out));
-    if (r.n < 5 || r.items[0] == NULL || r.items[1] == NULL || r.items[2] == NULL ||
-        r.lens[2] >= sizeof(out->channel)) {
+    if (exec_reply_parse(&r, &rep) != E_OK) {
         log_error("exec: %s returned a malformed reply", script_name(script));
         store_reply_free(&r);
         pthread_mutex_unlock(lock);
         return E_INTERNAL;
     }
-    out->status = atoi(r.items[0]);
+    out->status = rep.status;
     out->body = r.items[1];
-    out->body_len = r.lens[1];
+    out->body_len = rep.body_len;
     r.items[1] = NULL; /* now owned by out */
-    memcpy(out->channel, r.items[2], r.lens[2] + 1);
-    i = 3;
-    n = exec_count(&r, i++);
-    out->events = n > 0 ? n : 0;
-    for (int ev = 0; ev < n && i < r.n; ev++, i++)
+    memcpy(out->channel, rep.channel, rep.channel_len + 1);
+    out->events = (int)rep.nevents;
+    for (size_t k = 0; k < rep.nevents; k++)
         if (pub != NULL)
-            publisher_send(pub, out->channel, r.items[i], r.lens[i]);
-    n = exec_count(&r, i++);
-    for (int f = 0; f < n && i < r.n; f++, i++)
-        exec_followup(st, pub, room_id, r.items[i]);
+            publisher_send(pub, out->channel, rep.events[k], rep.event_lens[k]);
+    for (size_t k = 0; k < rep.nfollowups; k++)
+        exec_followup(st, pub, room_id, rep.followups[k]);
     pthread_mutex_unlock(lock);
     store_reply_free(&r);
     return E_OK;

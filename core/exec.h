@@ -10,11 +10,13 @@
 #include "script.h"
 
 struct store;
+struct store_reply;
 struct publisher;
 
 #define EXEC_MAX_ARGS 8
 #define EXEC_ROOM_KEYS 9
 #define EXEC_STD_ARGS 8
+#define EXEC_CHANNEL_SIZE 32 /* a room's nchan channel "ROOM-epoch", with its NUL */
 
 /* The keys and arguments of one room script call, laid out as sql/lib.lua expects them: the
  * room's keys, the standard arguments, then the script's own. Filled by exec_prepare; the
@@ -32,9 +34,34 @@ struct exec_result {
     int status; /* HTTP status the script chose */
     char *body; /* owned; "" when none */
     size_t body_len;
-    char channel[32]; /* the room's nchan channel after the script */
-    int events;       /* how many events the script published */
+    char channel[EXEC_CHANNEL_SIZE]; /* the room's nchan channel after the script */
+    int events;                      /* how many events the script published */
 };
+
+/* A room script's reply taken apart. sql/lib.lua's result() returns one flat list: status,
+ * body, channel, the number of events, the events, the number of follow-ups, the follow-ups.
+ * Every pointer points into the store reply it was parsed from and dies with it. */
+struct exec_reply {
+    int status;
+    const char *body;
+    size_t body_len;
+    const char *channel; /* shorter than EXEC_CHANNEL_SIZE */
+    size_t channel_len;
+    char *const *events; /* nevents items, their lengths in event_lens */
+    const size_t *event_lens;
+    size_t nevents;
+    char *const *followups; /* nfollowups items */
+    size_t nfollowups;
+    int exact; /* 1 when both counts are plain digits and match the items one for one */
+};
+
+/* Parses r, the reply of a room script, into *out (zeroed first). Returns E_INTERNAL for a
+ * malformed reply (fewer than five items, no status, body or channel, a channel of
+ * EXEC_CHANNEL_SIZE bytes or more), E_OK otherwise. The counts are read leniently, as exec_room
+ * has always used them: a missing or negative count is 0, and a count larger than the items
+ * left stops at the last item. out->exact is 0 when a count had to be read that way, when an
+ * item follows the last follow-up, or when a counted item is nil (NULL). */
+enum wnc_err exec_reply_parse(const struct store_reply *r, struct exec_reply *out);
 
 /* Runs script for room_id with token_digest ("" when none) and nargs script arguments
  * (binary-safe, lens may be NULL). On E_OK *out holds the result; free it with

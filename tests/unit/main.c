@@ -20,11 +20,7 @@
 #include "unit.h"
 
 static int unit_port;
-
-int unit_redis_port(void)
-{
-    return unit_port;
-}
+static struct store *unit_st; /* the running Redis-backed suite's connection */
 
 long long unit_mono_ms(void)
 {
@@ -50,17 +46,40 @@ void unit_check(int ok, unsigned line, const char *file, const char *fmt, ...)
     CU_assertImplementation(CU_FALSE, line, msg, file, "", CU_FALSE);
 }
 
+struct store *unit_redis_open(void)
+{
+    return unit_port == 0 ? NULL : store_open("127.0.0.1", unit_port);
+}
+
+struct store *unit_store(void)
+{
+    return unit_st;
+}
+
 void unit_redis_flush(void)
 {
     const char *argv[] = {"FLUSHDB"};
-    struct store *st;
+    struct store *st = unit_redis_open();
 
-    if (unit_port == 0)
+    if (st == NULL)
         return;
-    st = store_open("127.0.0.1", unit_port);
-    if (st == NULL || store_command(st, 1, argv, NULL, NULL) != E_OK)
+    if (store_command(st, 1, argv, NULL, NULL) != E_OK)
         fprintf(stderr, "unit: FLUSHDB failed\n");
     store_close(st);
+}
+
+/* The init, clean and per-test setup of every Redis-backed suite. */
+static int unit_redis_suite_init(void)
+{
+    unit_st = unit_redis_open();
+    return unit_st == NULL ? -1 : 0;
+}
+
+static int unit_redis_suite_clean(void)
+{
+    store_close(unit_st);
+    unit_st = NULL;
+    return 0;
 }
 
 int unit_add_tests(CU_pSuite suite, const struct unit_test *table)
@@ -73,12 +92,19 @@ int unit_add_tests(CU_pSuite suite, const struct unit_test *table)
     return 0;
 }
 
+int unit_add_redis_suite(const char *name, const struct unit_test *table)
+{
+    CU_pSuite s = CU_add_suite_with_setup_and_teardown(
+        name, unit_redis_suite_init, unit_redis_suite_clean, unit_redis_flush, NULL);
+    return s == NULL ? -1 : unit_add_tests(s, table);
+}
+
 /* Returns 0 when the private Redis answers and holds no keys, -1 otherwise. */
 static int unit_check_redis(void)
 {
     const char *argv[] = {"DBSIZE"};
     struct store_reply r = {0};
-    struct store *st = store_open("127.0.0.1", unit_port);
+    struct store *st = unit_redis_open();
     int ok;
 
     if (st == NULL)
@@ -99,18 +125,13 @@ static int unit_check_redis(void)
     return ok ? 0 : -1;
 }
 
-/* The suites of proc.c and events.c (tests/unit/core/test_proc.c, tests/unit/fcgi/test_events.c).
- */
-int test_proc_register(void);
-int test_events_register(void);
-
 int main(void)
 {
     static int (*const registers[])(void) = {
         test_valid_register,   test_addr_register,    test_jsonx_register,  test_err_register,
         test_buf_register,     test_sha256_register,  test_ids_register,    test_config_register,
         test_script_register,  test_publish_register, test_http_register,   test_store_register,
-        test_scripts_register, test_proc_register,    test_events_register,
+        test_scripts_register, test_proc_register,    test_events_register, test_route_register,
     };
     const char *port = getenv("WNC_TEST_REDIS_PORT");
     unsigned failures, tests_failed, suites_failed;

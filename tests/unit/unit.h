@@ -1,7 +1,7 @@
 /* Shared by the CUnit suites: one register function per module (tests/unit/core/ and
  * tests/unit/fcgi/ mirror core/ and fcgi/), the table helper that adds a suite's tests, and the
- * private Redis the storage suites run against (scripts/unit.sh starts it and passes its port in
- * WNC_TEST_REDIS_PORT). */
+ * one setup of the suites that run against the private Redis (scripts/unit.sh starts it and
+ * passes its port in WNC_TEST_REDIS_PORT). */
 #ifndef WNC_UNIT_H
 #define WNC_UNIT_H
 
@@ -17,9 +17,21 @@ struct unit_test {
 /* Adds every test of table to suite. Returns 0, or -1 on a CUnit error. */
 int unit_add_tests(CU_pSuite suite, const struct unit_test *table);
 
-/* The private Redis: its port (0 when WNC_TEST_REDIS_PORT is not set, and the storage suites
- * then fail their init), and FLUSHDB on it through a short-lived connection of its own. */
-int unit_redis_port(void);
+struct store;
+
+/* The Redis-backed suites share one setup: unit_add_redis_suite adds a suite whose init opens a
+ * connection to the private Redis (unit_store returns it until the suite's clean closes it) and
+ * which empties the database (FLUSHDB) before each test. Returns 0, or -1 on a CUnit error. */
+int unit_add_redis_suite(const char *name, const struct unit_test *table);
+
+/* The running Redis-backed suite's connection; NULL outside one. Owned by the suite. */
+struct store *unit_store(void);
+
+/* Another connection to the private Redis, for tests that need two clients; the caller closes
+ * it with store_close. NULL when WNC_TEST_REDIS_PORT is not set or out of memory. */
+struct store *unit_redis_open(void);
+
+/* FLUSHDB on the private Redis through a short-lived connection of its own. */
 void unit_redis_flush(void);
 
 /* An assertion with a printf-style message (the row of a table, the values seen), so a failing
@@ -43,6 +55,19 @@ int test_publish_register(void);
 int test_http_register(void);
 int test_ids_register(void);
 int test_store_register(void);
+int test_exec_register(void);
+int test_proc_register(void);
+int test_events_register(void);
+int test_route_register(void);
 int test_scripts_register(void);
+/* The room scripts of sql/, one suite per group of operations (tests/unit/core/test_scripts_*.c,
+ * sharing tests/unit/core/scripts_helpers.[ch]). */
+int test_scripts_rooms_register(void);
+int test_scripts_chat_register(void);
+int test_scripts_video_register(void);
+int test_scripts_presence_register(void);
+int test_scripts_tickets_register(void);
+int test_scripts_limits_register(void);
+int test_scripts_pushd_register(void);
 
 #endif

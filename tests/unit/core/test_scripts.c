@@ -467,9 +467,7 @@ static int channel_is(const struct member *m, const char *want)
 
 static int scripts_suite_init(void)
 {
-    if (unit_redis_port() == 0)
-        return -1;
-    st = store_open("127.0.0.1", unit_redis_port());
+    st = unit_redis_open();
     return st == NULL ? -1 : 0;
 }
 
@@ -1804,7 +1802,7 @@ static void test_claim_never_twice(void)
 {
     char got[32][16];
     size_t n = 0;
-    struct store *other = store_open("127.0.0.1", unit_redis_port());
+    struct store *other = unit_redis_open();
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(other);
     for (int i = 1; i <= 10; i++) {

@@ -11,28 +11,6 @@
 #include "store.h"
 #include "unit.h"
 
-static struct store *st;
-
-static int store_suite_init(void)
-{
-    if (unit_redis_port() == 0)
-        return -1;
-    st = store_open("127.0.0.1", unit_redis_port());
-    return st == NULL ? -1 : 0;
-}
-
-static int store_suite_clean(void)
-{
-    store_close(st);
-    st = NULL;
-    return 0;
-}
-
-static void store_setup(void)
-{
-    unit_redis_flush();
-}
-
 /* Runs a command given as NUL-terminated words and returns its status; *out is filled when
  * out is not NULL. */
 static enum wnc_err cmd(struct store *s, struct store_reply *out, int argc, const char **argv)
@@ -42,8 +20,8 @@ static enum wnc_err cmd(struct store *s, struct store_reply *out, int argc, cons
 
 static void test_ping(void)
 {
-    CU_ASSERT_EQUAL(store_ping(st), E_OK);
-    CU_ASSERT_EQUAL(store_ping(st), E_OK);
+    CU_ASSERT_EQUAL(store_ping(unit_store()), E_OK);
+    CU_ASSERT_EQUAL(store_ping(unit_store()), E_OK);
 }
 
 static void test_command_replies(void)
@@ -56,30 +34,30 @@ static void test_command_replies(void)
     const char *lrange[] = {"LRANGE", "l", "0", "-1"};
     const char *nested[] = {"EVAL", "return {1, {'a', {2, 'deep'}}, 'b'}", "0"};
 
-    CU_ASSERT_EQUAL_FATAL(store_command(st, 3, set, set_lens, &r), E_OK);
+    CU_ASSERT_EQUAL_FATAL(store_command(unit_store(), 3, set, set_lens, &r), E_OK);
     CU_ASSERT_EQUAL(r.n, 1);
     CU_ASSERT_STRING_EQUAL(r.items[0], "OK");
     store_reply_free(&r);
     CU_ASSERT_PTR_NULL(r.items);
 
-    CU_ASSERT_EQUAL_FATAL(cmd(st, &r, 2, get), E_OK);
+    CU_ASSERT_EQUAL_FATAL(cmd(unit_store(), &r, 2, get), E_OK);
     CU_ASSERT_EQUAL_FATAL(r.n, 1);
     CU_ASSERT_EQUAL(r.lens[0], 3);
     CU_ASSERT_EQUAL(memcmp(r.items[0], "a\0b", 4), 0); /* binary-safe, NUL-terminated */
     store_reply_free(&r);
 
-    CU_ASSERT_EQUAL_FATAL(cmd(st, &r, 2, get_missing), E_OK);
+    CU_ASSERT_EQUAL_FATAL(cmd(unit_store(), &r, 2, get_missing), E_OK);
     CU_ASSERT_EQUAL_FATAL(r.n, 1);
     CU_ASSERT_PTR_NULL(r.items[0]);
     store_reply_free(&r);
 
-    CU_ASSERT_EQUAL_FATAL(cmd(st, &r, 2, incr), E_OK);
+    CU_ASSERT_EQUAL_FATAL(cmd(unit_store(), &r, 2, incr), E_OK);
     CU_ASSERT_EQUAL_FATAL(r.n, 1);
     CU_ASSERT_STRING_EQUAL(r.items[0], "1");
     store_reply_free(&r);
 
-    CU_ASSERT_EQUAL(cmd(st, NULL, 5, rpush), E_OK); /* out may be NULL */
-    CU_ASSERT_EQUAL_FATAL(cmd(st, &r, 4, lrange), E_OK);
+    CU_ASSERT_EQUAL(cmd(unit_store(), NULL, 5, rpush), E_OK); /* out may be NULL */
+    CU_ASSERT_EQUAL_FATAL(cmd(unit_store(), &r, 4, lrange), E_OK);
     CU_ASSERT_EQUAL_FATAL(r.n, 3);
     CU_ASSERT_STRING_EQUAL(r.items[0], "x");
     CU_ASSERT_STRING_EQUAL(r.items[1], "");
@@ -87,7 +65,7 @@ static void test_command_replies(void)
     CU_ASSERT_STRING_EQUAL(r.items[2], "z");
     store_reply_free(&r);
 
-    CU_ASSERT_EQUAL_FATAL(cmd(st, &r, 3, nested), E_OK);
+    CU_ASSERT_EQUAL_FATAL(cmd(unit_store(), &r, 3, nested), E_OK);
     CU_ASSERT_EQUAL_FATAL(r.n, 5);
     CU_ASSERT_STRING_EQUAL(r.items[0], "1");
     CU_ASSERT_STRING_EQUAL(r.items[1], "a");
@@ -103,14 +81,14 @@ static void test_command_errors(void)
     const char *set[] = {"SET", "s", "v"}, *lpush[] = {"LPUSH", "s", "x"};
     const char *bogus[] = {"NOSUCHCOMMAND"}, *arity[] = {"GET"};
 
-    CU_ASSERT_EQUAL(cmd(st, NULL, 3, set), E_OK);
-    CU_ASSERT_EQUAL(cmd(st, &r, 3, lpush), E_INTERNAL); /* WRONGTYPE */
+    CU_ASSERT_EQUAL(cmd(unit_store(), NULL, 3, set), E_OK);
+    CU_ASSERT_EQUAL(cmd(unit_store(), &r, 3, lpush), E_INTERNAL); /* WRONGTYPE */
     CU_ASSERT_EQUAL(r.n, 0);
-    CU_ASSERT_EQUAL(cmd(st, &r, 1, bogus), E_INTERNAL);
-    CU_ASSERT_EQUAL(cmd(st, &r, 1, arity), E_INTERNAL);
+    CU_ASSERT_EQUAL(cmd(unit_store(), &r, 1, bogus), E_INTERNAL);
+    CU_ASSERT_EQUAL(cmd(unit_store(), &r, 1, arity), E_INTERNAL);
     store_reply_free(&r);
     /* The connection is still usable after error replies. */
-    CU_ASSERT_EQUAL(store_ping(st), E_OK);
+    CU_ASSERT_EQUAL(store_ping(unit_store()), E_OK);
 }
 
 /* A script's "WNC <code>" error maps to that code's value, whichever way Lua raised it. */
@@ -133,11 +111,11 @@ static void test_script_error_mapping(void)
     };
     const char *set[] = {"SET", "str", "v"};
 
-    CU_ASSERT_EQUAL(cmd(st, NULL, 3, set), E_OK);
+    CU_ASSERT_EQUAL(cmd(unit_store(), NULL, 3, set), E_OK);
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         const char *argv[] = {"EVAL", rows[i].lua, "1", "str"};
         struct store_reply r = {0};
-        enum wnc_err e = cmd(st, &r, 4, argv);
+        enum wnc_err e = cmd(unit_store(), &r, 4, argv);
         UNIT_CHECK(e == rows[i].e, "row %zu (%s): got %s", i, rows[i].lua, err_code(e));
         store_reply_free(&r);
     }
@@ -149,8 +127,8 @@ static void test_eval_script(void)
     const char *keys[] = {"timers:t"}, *args[] = {"2", "10"};
     struct store_reply r;
 
-    CU_ASSERT_EQUAL_FATAL(cmd(st, NULL, 8, zadd), E_OK);
-    CU_ASSERT_EQUAL_FATAL(store_eval(st, SCRIPT_CLAIM, 1, keys, 2, args, NULL, &r), E_OK);
+    CU_ASSERT_EQUAL_FATAL(cmd(unit_store(), NULL, 8, zadd), E_OK);
+    CU_ASSERT_EQUAL_FATAL(store_eval(unit_store(), SCRIPT_CLAIM, 1, keys, 2, args, NULL, &r), E_OK);
     CU_ASSERT_EQUAL_FATAL(r.n, 2);
     CU_ASSERT_STRING_EQUAL(r.items[0], "a");
     CU_ASSERT_STRING_EQUAL(r.items[1], "b");
@@ -165,7 +143,8 @@ static void test_eval_error_mapping(void)
     const char *args[] = {"1000", "60", "300", "20", "40", "200", "1000", "digest"};
     struct store_reply r = {0};
 
-    CU_ASSERT_EQUAL(store_eval(st, SCRIPT_STATE, 7, keys, 8, args, NULL, &r), E_ROOM_NOT_FOUND);
+    CU_ASSERT_EQUAL(store_eval(unit_store(), SCRIPT_STATE, 7, keys, 8, args, NULL, &r),
+                    E_ROOM_NOT_FOUND);
     CU_ASSERT_EQUAL(r.n, 0);
     store_reply_free(&r);
 }
@@ -177,10 +156,10 @@ static void test_noscript_reload(void)
     const char *keys[] = {"timers:t"}, *args[] = {"10", "10"};
     struct store_reply r;
 
-    CU_ASSERT_EQUAL_FATAL(store_ping(st), E_OK);
-    CU_ASSERT_EQUAL_FATAL(cmd(st, NULL, 2, flush), E_OK);
-    CU_ASSERT_EQUAL_FATAL(cmd(st, NULL, 4, zadd), E_OK);
-    CU_ASSERT_EQUAL_FATAL(store_eval(st, SCRIPT_CLAIM, 1, keys, 2, args, NULL, &r), E_OK);
+    CU_ASSERT_EQUAL_FATAL(store_ping(unit_store()), E_OK);
+    CU_ASSERT_EQUAL_FATAL(cmd(unit_store(), NULL, 2, flush), E_OK);
+    CU_ASSERT_EQUAL_FATAL(cmd(unit_store(), NULL, 4, zadd), E_OK);
+    CU_ASSERT_EQUAL_FATAL(store_eval(unit_store(), SCRIPT_CLAIM, 1, keys, 2, args, NULL, &r), E_OK);
     CU_ASSERT_EQUAL(r.n, 1);
     if (r.n == 1)
         CU_ASSERT_STRING_EQUAL(r.items[0], "x");
@@ -204,13 +183,13 @@ static long long client_id(struct store *s)
 
 static void test_reconnect_after_client_kill(void)
 {
-    struct store *other = store_open("127.0.0.1", unit_redis_port());
+    struct store *other = unit_redis_open();
     const char *keys[] = {"timers:none"}, *args[] = {"10", "10"};
     struct store_reply r;
     char id_str[32];
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(other);
-    long long id = client_id(st);
+    long long id = client_id(unit_store());
     CU_ASSERT_TRUE_FATAL(id > 0);
     snprintf(id_str, sizeof(id_str), "%lld", id);
     const char *kill[] = {"CLIENT", "KILL", "ID", id_str};
@@ -220,14 +199,14 @@ static void test_reconnect_after_client_kill(void)
     store_reply_free(&r);
 
     /* The first use finds the connection dead, reconnects and succeeds. */
-    CU_ASSERT_EQUAL(store_ping(st), E_OK);
-    long long id2 = client_id(st);
+    CU_ASSERT_EQUAL(store_ping(unit_store()), E_OK);
+    long long id2 = client_id(unit_store());
     CU_ASSERT_TRUE(id2 > id);
 
     /* Same for a script call (the scripts are loaded again on the new connection). */
     snprintf(id_str, sizeof(id_str), "%lld", id2);
     CU_ASSERT_EQUAL(cmd(other, NULL, 4, kill), E_OK);
-    CU_ASSERT_EQUAL(store_eval(st, SCRIPT_CLAIM, 1, keys, 2, args, NULL, &r), E_OK);
+    CU_ASSERT_EQUAL(store_eval(unit_store(), SCRIPT_CLAIM, 1, keys, 2, args, NULL, &r), E_OK);
     store_reply_free(&r);
     store_close(other);
 }
@@ -309,7 +288,8 @@ static void test_null_and_zeroed(void)
     for (int i = 0; i < 40; i++)
         args[i] = "x";
     /* More arguments than the store passes: refused, not truncated. */
-    CU_ASSERT_EQUAL(store_eval(st, SCRIPT_CLAIM, 1, keys, 40, args, NULL, &r), E_INTERNAL);
+    CU_ASSERT_EQUAL(store_eval(unit_store(), SCRIPT_CLAIM, 1, keys, 40, args, NULL, &r),
+                    E_INTERNAL);
 }
 
 static const struct unit_test store_tests[] = {
@@ -329,7 +309,5 @@ static const struct unit_test store_tests[] = {
 
 int test_store_register(void)
 {
-    CU_pSuite s = CU_add_suite_with_setup_and_teardown("store", store_suite_init, store_suite_clean,
-                                                       store_setup, NULL);
-    return s == NULL ? -1 : unit_add_tests(s, store_tests);
+    return unit_add_redis_suite("store", store_tests);
 }
