@@ -8,6 +8,7 @@
 
 static_assert(ADDR_TEXT_LEN == INET6_ADDRSTRLEN, "ADDR_TEXT_LEN is INET6_ADDRSTRLEN");
 static_assert(ADDR_XFF_MAX_ENTRY >= ADDR_TEXT_LEN, "an entry of the longest address fits");
+static_assert(ADDR_BYTES == sizeof(struct in6_addr), "ADDR_BYTES holds an IPv6 address");
 
 /* The longest CIDR item: an address, '/', three digits. */
 #define ADDR_CIDR_TEXT_MAX (ADDR_TEXT_LEN + 4)
@@ -20,10 +21,11 @@ static_assert(ADDR_XFF_MAX_ENTRY >= ADDR_TEXT_LEN, "an entry of the longest addr
 /* A parsed address: AF_INET (4 bytes used) or AF_INET6. */
 struct addr_ip {
     int family;
-    unsigned char bytes[16];
+    unsigned char bytes[ADDR_BYTES];
 };
 
-static const unsigned char addr_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+/* ::ffff:0:0/96, the IPv4-mapped prefix. */
+static const unsigned char addr_mapped_prefix[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 static int addr_is_space(char c)
 {
@@ -59,8 +61,8 @@ static int addr_parse_ip(const char *text, size_t len, struct addr_ip *ip)
         return 0;
     ip->family = AF_INET6;
     if (memcmp(ip->bytes, addr_mapped_prefix, sizeof(addr_mapped_prefix)) == 0) {
-        memmove(ip->bytes, ip->bytes + 12, 4);
-        memset(ip->bytes + 4, 0, 12);
+        memmove(ip->bytes, ip->bytes + sizeof(addr_mapped_prefix), 4);
+        memset(ip->bytes + 4, 0, ADDR_BYTES - 4);
         ip->family = AF_INET;
     }
     return 1;
@@ -259,6 +261,6 @@ void addr_limit_key(const char *ip, char out[ADDR_TEXT_LEN])
         return;
     }
     if (a.family == AF_INET6)
-        memset(a.bytes + ADDR_IPV6_LIMIT_PREFIX / 8, 0, 16 - ADDR_IPV6_LIMIT_PREFIX / 8);
+        memset(a.bytes + ADDR_IPV6_LIMIT_PREFIX / 8, 0, ADDR_BYTES - ADDR_IPV6_LIMIT_PREFIX / 8);
     addr_format(&a, out);
 }

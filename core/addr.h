@@ -11,6 +11,8 @@
 /* Bytes for an address in canonical text plus its NUL: INET6_ADDRSTRLEN, so the longest
  * IPv6 text ("ffff:...:255.255.255.255") fits. Every output of this module fits in it. */
 #define ADDR_TEXT_LEN 46
+/* Bytes of an address in network order: an IPv6 address's 16 (IPv4 uses the first 4). */
+#define ADDR_BYTES 16
 /* Most trusted proxy ranges a configuration may list. */
 #define ADDR_MAX_CIDRS 32
 /* Most X-Forwarded-For entries examined from the right, and most bytes one entry may span
@@ -25,9 +27,9 @@
 /* One trusted range: an IPv4 or IPv6 network with its prefix length. IPv4-mapped IPv6 ranges
  * (::ffff:a.b.c.d/96 and longer) are stored as the IPv4 range they denote. */
 struct addr_cidr {
-    int family;              /* AF_INET or AF_INET6 */
-    unsigned char bytes[16]; /* network order; 4 used for AF_INET; host bits are zero */
-    unsigned prefix;         /* 0..32 or 0..128 */
+    int family;                      /* AF_INET or AF_INET6 */
+    unsigned char bytes[ADDR_BYTES]; /* network order; 4 used for AF_INET; host bits are zero */
+    unsigned prefix;                 /* 0..32 or 0..128 */
 };
 
 /* A parsed list of trusted proxy ranges. A zeroed struct is the empty list. */

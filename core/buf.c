@@ -1,23 +1,29 @@
 #include "buf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "xmalloc.h"
+
+#define BUF_MIN_CAP 256 /* bytes of a buffer's first allocation */
+
+/* Makes room for extra more bytes and a NUL. The sizes cannot wrap: a length that does not fit
+ * in size_t is an allocation that cannot succeed, and aborts like one (xmalloc.h). */
 static void buf_reserve(struct buf *b, size_t extra)
 {
+    if (extra > SIZE_MAX - 1 - b->len)
+        xmalloc_fail("buf", b->len, extra);
     size_t need = b->len + extra + 1;
 
     if (need <= b->cap)
         return;
-    size_t cap = b->cap ? b->cap : 256;
+    size_t cap = b->cap ? b->cap : BUF_MIN_CAP;
     while (cap < need)
-        cap *= 2;
-    char *data = realloc(b->data, cap);
-    if (data == NULL)
-        abort();
-    b->data = data;
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    b->data = xreallocarray(b->data, cap, 1);
     b->cap = cap;
 }
 

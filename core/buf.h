@@ -1,6 +1,6 @@
 /* A growable byte buffer for building responses and requests. The buffer owns its memory;
- * buf_free releases it (harmless on a zeroed buffer). Allocation failure aborts: a worker that
- * cannot allocate a few KiB cannot do anything useful. */
+ * buf_free releases it (harmless on a zeroed buffer). Allocation failure aborts, as everywhere
+ * (xmalloc.h), so none of these can fail. */
 #ifndef WNC_BUF_H
 #define WNC_BUF_H
 

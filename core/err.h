@@ -5,6 +5,9 @@
 #ifndef WNC_ERR_H
 #define WNC_ERR_H
 
+/* The longest code word err_from_code is asked about; the table's are far shorter. */
+#define ERR_CODE_MAX 63
+
 enum wnc_err {
     E_OK = 0,
     E_INVALID_JSON,

@@ -15,7 +15,8 @@ static enum wnc_err ids_random(unsigned char *out, size_t len)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            log_error("ids: getrandom: %s", strerror(errno));
+            char why[LOG_ERRNO_LEN];
+            log_error("ids: getrandom: %s", log_errno(errno, why));
             return E_INTERNAL;
         }
         got += (size_t)n;
@@ -44,14 +45,14 @@ enum wnc_err ids_room(char out[ROOM_ID_LEN + 1])
 enum wnc_err ids_user(char out[USER_ID_LEN + 1])
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned char r[16];
+    unsigned char r[USER_ID_BYTES];
     int o = 0;
 
     if (ids_random(r, sizeof(r)) != E_OK)
         return E_INTERNAL;
     r[6] = (unsigned char)((r[6] & 0x0f) | 0x40); /* version 4 */
     r[8] = (unsigned char)((r[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    for (int i = 0; i < 16; i++) {
+    for (int i = 0; i < USER_ID_BYTES; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10)
             out[o++] = '-';
         out[o++] = hex[r[i] >> 4];

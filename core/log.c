@@ -7,6 +7,15 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Our flags (-D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE, Debian 12's glibc) give the XSI
+ * strerror_r, which returns an int and writes into the caller's buffer; _GNU_SOURCE would give
+ * the GNU one, which returns a pointer that may not be buf. */
+#ifdef _GNU_SOURCE
+#error "log.c needs the XSI strerror_r: compile it without _GNU_SOURCE"
+#endif
+
+#define LOG_LINE_MAX 1024 /* bytes of one log line, longer lines are cut */
+
 static const char *log_process = "wnc";
 static enum log_level log_min_level = LOG_INFO;
 static const char *const log_level_names[] = {"debug", "info", "warn", "error"};
@@ -25,7 +34,7 @@ void log_init(const char *process_name)
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
-    char line[1024];
+    char line[LOG_LINE_MAX];
     struct timespec now;
     struct tm tm;
     size_t used;
@@ -45,4 +54,12 @@ void log_msg(enum log_level level, const char *fmt, ...)
     va_end(ap);
     /* One write per line keeps lines from several threads whole. */
     fprintf(stderr, "%s\n", line);
+}
+
+const char *log_errno(int errnum, char buf[LOG_ERRNO_LEN])
+{
+    /* XSI: 0, or an error number (EINVAL for an unknown errnum, ERANGE for a short buf). */
+    if (strerror_r(errnum, buf, LOG_ERRNO_LEN) != 0)
+        snprintf(buf, LOG_ERRNO_LEN, "error %d", errnum);
+    return buf;
 }

@@ -16,4 +16,12 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 
+/* Bytes for the text of an errno value (log_errno). */
+#define LOG_ERRNO_LEN 128
+
+/* Writes the text of errnum into buf and returns buf, for a "%s" of a log line. Use it instead
+ * of strerror(3), which may hand every thread the same static buffer: it runs in the worker
+ * threads and the publisher's. An unknown errnum gives "error N". */
+const char *log_errno(int errnum, char buf[LOG_ERRNO_LEN]);
+
 #endif

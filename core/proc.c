@@ -10,6 +10,8 @@
 
 #define PROC_STAT_MAX 1024
 #define PROC_START_FIELD 22 /* starttime, counted from 1 (proc(5)) */
+/* Bytes for the longest path we read, "/proc/<pid>/task/<pid>/children", pids as longs. */
+#define PROC_PATH_MAX sizeof("/proc/-9223372036854775808/task/-9223372036854775808/children")
 
 int proc_parse_stat(const char *text, unsigned long long *start)
 {
@@ -45,7 +47,7 @@ int proc_parse_stat(const char *text, unsigned long long *start)
 
 int proc_start_time(long pid, unsigned long long *start)
 {
-    char path[64], text[PROC_STAT_MAX];
+    char path[PROC_PATH_MAX], text[PROC_STAT_MAX];
     ssize_t n;
     int fd;
 
@@ -79,7 +81,7 @@ int proc_alive(long pid, unsigned long long start)
 
 int proc_children(long pid, long *out, int max)
 {
-    char path[80], text[PROC_STAT_MAX];
+    char path[PROC_PATH_MAX], text[PROC_STAT_MAX];
     ssize_t n;
     int fd, count = 0;
 

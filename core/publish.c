@@ -3,29 +3,30 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "ids.h"
 #include "log.h"
+#include "timeout.h"
 #include "valid.h"
+#include "xmalloc.h"
 
 #define PUBLISH_TIMEOUT_MS 2000
 #define PUBLISH_RESPONSE_MAX 4096
-#define PUBLISH_QUEUE_MAX 100000 /* requests; beyond this nchan is stuck and we drop */
-#define PUBLISH_BATCH_MAX 256    /* requests written before their answers are read */
 
 /* One queued request. */
 struct publish_item {
     struct publish_item *next;
     int is_delete;
-    char channel[32];
+    char channel[CHANNEL_MAX_LEN + 1];
     size_t len;
     char body[]; /* len bytes */
 };
@@ -50,14 +51,6 @@ struct publisher {
     int drained;              /* publisher_drain's own */
 };
 
-static long long publisher_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* How long one wait for nchan may take: PUBLISH_TIMEOUT_MS, less when a drain's deadline
  * comes first (0 once it passed). */
 static int publisher_wait_ms(const struct publisher *pub)
@@ -66,18 +59,15 @@ static int publisher_wait_ms(const struct publisher *pub)
 
     if (pub->io_deadline_ms == 0)
         return PUBLISH_TIMEOUT_MS;
-    left = pub->io_deadline_ms - publisher_now_ms();
+    left = pub->io_deadline_ms - timeout_mono_ms();
     return left <= 0 ? 0 : left < PUBLISH_TIMEOUT_MS ? (int)left : PUBLISH_TIMEOUT_MS;
 }
 
 struct publisher *publisher_open(const char *socket_path)
 {
-    struct publisher *pub = calloc(1, sizeof(*pub));
+    struct publisher *pub = xcalloc(1, sizeof(*pub));
 
-    if (pub == NULL || (pub->path = strdup(socket_path)) == NULL) {
-        free(pub);
-        return NULL;
-    }
+    pub->path = xstrdup(socket_path);
     pub->fd = -1;
     return pub;
 }
@@ -101,7 +91,8 @@ static enum wnc_err publisher_connect(struct publisher *pub)
     strcpy(addr.sun_path, pub->path);
     pub->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (pub->fd < 0 || connect(pub->fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
-        log_warn("publish: connect %s: %s", pub->path, strerror(errno));
+        char why[LOG_ERRNO_LEN];
+        log_warn("publish: connect %s: %s", pub->path, log_errno(errno, why));
         publisher_disconnect(pub);
         return E_INTERNAL;
     }
@@ -357,7 +348,10 @@ static int publisher_read_response(struct publisher *pub)
             log_warn("publish: malformed or oversized answer from nchan");
             return -1;
         }
-        /* status 0: more is needed, and rlen < sizeof(rbuf). */
+        /* status 0: more is needed. The parser asks for more only while the answer may still
+         * fit, so rlen < sizeof(rbuf); a full buffer read as "more" would spin on read(..., 0). */
+        if (pub->rlen >= sizeof(pub->rbuf))
+            return -1;
         struct pollfd p = {.fd = pub->fd, .events = POLLIN};
         int ready = poll(&p, 1, publisher_wait_ms(pub));
         if (ready < 0 && errno == EINTR)
@@ -440,7 +434,7 @@ static void *publisher_thread(void *arg)
         pthread_mutex_lock(&pub->lock);
         while (pub->head == NULL && !pub->stopping)
             pthread_cond_wait(&pub->wake, &pub->lock);
-        if (pub->stopping && publisher_now_ms() >= pub->deadline_ms)
+        if (pub->stopping && timeout_mono_ms() >= pub->deadline_ms)
             publisher_drop_queue(pub, "nchan did not take them in time");
         /* A batch begun before a drain keeps PUBLISH_TIMEOUT_MS per wait. */
         pub->io_deadline_ms = pub->stopping ? pub->deadline_ms : 0;
@@ -511,8 +505,9 @@ static enum wnc_err publisher_enqueue(struct publisher *pub, int is_delete, cons
 {
     struct publish_item *it;
 
-    if (strlen(channel) >= sizeof(it->channel) || (it = malloc(sizeof(*it) + len)) == NULL)
+    if (strlen(channel) >= sizeof(it->channel) || len > SIZE_MAX - sizeof(*it))
         return E_INTERNAL;
+    it = xmalloc(sizeof(*it) + len);
     it->next = NULL;
     it->is_delete = is_delete;
     strcpy(it->channel, channel);
@@ -549,7 +544,7 @@ enum wnc_err publisher_drain(struct publisher *pub, int timeout_ms)
     if (!pub->drained) {
         pthread_mutex_lock(&pub->lock);
         pub->stopping = 1;
-        pub->deadline_ms = publisher_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+        pub->deadline_ms = timeout_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
         pthread_cond_signal(&pub->wake);
         pthread_mutex_unlock(&pub->lock);
         pthread_join(pub->thread, NULL);

@@ -10,7 +10,11 @@
  * the answers afterwards. nchan answers a publish only once it has handed the message to every
  * local subscriber, so waiting for it in the request path capped a worker thread at a few
  * hundred actions per second; and one ordered connection per process keeps a room's events in
- * the order the workers queue them. */
+ * the order the workers queue them.
+ *
+ * Delivery is at most once. A batch the connection fails in the middle of (nginx closed it,
+ * nchan stopped answering) is not resent, since nchan may have taken part of it and a resend
+ * would duplicate that part; the next batch goes out on a fresh connection. */
 #ifndef WNC_PUBLISH_H
 #define WNC_PUBLISH_H
 
@@ -18,11 +22,14 @@
 
 #include "err.h"
 
-#define PUBLISH_DRAIN_MS 5000 /* publisher_close's bound on flushing the queue */
+#define PUBLISH_DRAIN_MS 5000    /* publisher_close's bound on flushing the queue */
+#define PUBLISH_QUEUE_MAX 100000 /* requests queued; beyond this nchan is stuck and we drop */
+#define PUBLISH_BATCH_MAX 256    /* requests written before their answers are read */
 
 struct publisher;
 
-/* Returns a publisher for the socket path (not yet connected), or NULL when out of memory. */
+/* Returns a publisher for the socket path (not yet connected); never NULL (xmalloc.h). Free it
+ * with publisher_close. */
 struct publisher *publisher_open(const char *socket_path);
 
 /* Switches pub to queued mode (see above). Returns E_OK, or E_INTERNAL if the thread could not
@@ -43,8 +50,11 @@ enum wnc_err publisher_drain(struct publisher *pub, int timeout_ms);
  * Harmless no-op for NULL. */
 void publisher_close(struct publisher *pub);
 
-/* Publishes json[0..len) to a channel ("<room>-<epoch>"). Synchronous mode: E_OK once nchan
- * accepted it. Queued mode: E_OK once queued (json is copied). */
+/* Publishes json[0..len) to a channel ("<room>-<epoch>", at most CHANNEL_MAX_LEN bytes: ids.h).
+ * Synchronous mode: E_OK once nchan accepted it. Queued mode: E_OK once queued (json and
+ * channel are copied), E_INTERNAL when the channel is too long, the queue holds
+ * PUBLISH_QUEUE_MAX requests already (nchan is stuck: the event is dropped with a log line)
+ * or a drain has begun. */
 enum wnc_err publisher_send(struct publisher *pub, const char *channel, const char *json,
                             size_t len);
 

@@ -1,12 +1,15 @@
 #include "script.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "log.h"
+
+#define SCRIPT_READ_CHUNK 4096 /* bytes read from a script file at a time */
 
 static const char *const script_names[SCRIPT__MAX] = {
     [SCRIPT_RATELIMIT] = "ratelimit",
@@ -39,13 +42,14 @@ static char *script_sources[SCRIPT__MAX];
 
 static int script_read(const char *dir, const char *name, struct buf *out)
 {
-    char path[4096], chunk[4096];
+    char path[PATH_MAX], chunk[SCRIPT_READ_CHUNK];
     FILE *f;
     size_t n;
 
     snprintf(path, sizeof(path), "%s/%s.lua", dir, name);
     if ((f = fopen(path, "r")) == NULL) {
-        log_error("scripts: %s: %s", path, strerror(errno));
+        char why[LOG_ERRNO_LEN];
+        log_error("scripts: %s: %s", path, log_errno(errno, why));
         return -1;
     }
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)

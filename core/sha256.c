@@ -3,6 +3,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#define SHA256_BLOCK_BYTES 64  /* what one compression takes */
+#define SHA256_LENGTH_BYTES 8  /* the message length in bits, at the end of the padding */
+#define SHA256_DIGEST_BYTES 32 /* SHA256_HEX_LEN / 2 */
+
 static const uint32_t sha256_k[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -43,20 +47,23 @@ void sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN + 1])
     uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                      0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
     const unsigned char *p = data;
-    unsigned char tail[128];
-    size_t rest = len % 64, tail_len = rest < 56 ? 64 : 128;
+    /* The last partial block, 0x80, zeros and the length: one block or two. */
+    unsigned char tail[2 * SHA256_BLOCK_BYTES];
+    size_t rest = len % SHA256_BLOCK_BYTES;
+    size_t tail_len = rest < SHA256_BLOCK_BYTES - SHA256_LENGTH_BYTES ? SHA256_BLOCK_BYTES
+                                                                      : 2 * SHA256_BLOCK_BYTES;
     uint64_t bits = (uint64_t)len * 8;
 
-    for (size_t i = 0; i + 64 <= len; i += 64)
+    for (size_t i = 0; i + SHA256_BLOCK_BYTES <= len; i += SHA256_BLOCK_BYTES)
         sha256_block(h, p + i);
     memset(tail, 0, sizeof(tail));
     memcpy(tail, p + len - rest, rest);
     tail[rest] = 0x80;
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < SHA256_LENGTH_BYTES; i++)
         tail[tail_len - 1 - i] = (unsigned char)(bits >> (8 * i));
-    for (size_t i = 0; i < tail_len; i += 64)
+    for (size_t i = 0; i < tail_len; i += SHA256_BLOCK_BYTES)
         sha256_block(h, tail + i);
-    for (int i = 0; i < 32; i++) {
+    for (int i = 0; i < SHA256_DIGEST_BYTES; i++) {
         unsigned char byte = (unsigned char)(h[i / 4] >> (24 - 8 * (i % 4)));
         out[2 * i] = hex[byte >> 4];
         out[2 * i + 1] = hex[byte & 15];

@@ -1,32 +1,35 @@
 #include "store.h"
 
+#include <assert.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "log.h"
+#include "timeout.h"
+#include "xmalloc.h"
 
 #define STORE_CONNECT_TIMEOUT_MS 1000
 #define STORE_COMMAND_TIMEOUT_MS 2000
 #define STORE_MAX_ARGS 32
+#define STORE_SHA_LEN 40 /* a script's SHA-1 in hex, as SCRIPT LOAD returns it */
+
+static_assert(STORE_NUMBER_LEN >= sizeof("-9223372036854775808"), "a long long fits");
+static_assert(STORE_NUMBER_LEN >= sizeof("18446744073709551615"), "a cursor fits");
 
 struct store {
     redisContext *ctx; /* NULL while disconnected */
     char *host;
     int port;
-    char sha[SCRIPT__MAX][41];
+    char sha[SCRIPT__MAX][STORE_SHA_LEN + 1];
 };
 
 struct store *store_open(const char *host, int port)
 {
-    struct store *st = calloc(1, sizeof(*st));
+    struct store *st = xcalloc(1, sizeof(*st));
 
-    if (st == NULL || (st->host = strdup(host)) == NULL) {
-        free(st);
-        return NULL;
-    }
+    st->host = xstrdup(host);
     st->port = port;
     return st;
 }
@@ -59,33 +62,33 @@ static enum wnc_err store_load_script(struct store *st, enum script_id id)
         store_disconnect(st);
         return E_REDIS_UNAVAILABLE;
     }
-    if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+    if (r->type != REDIS_REPLY_STRING || r->len != STORE_SHA_LEN) {
         log_error("store: SCRIPT LOAD %s failed: %s", script_name(id),
                   r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
         freeReplyObject(r);
         return E_INTERNAL;
     }
-    memcpy(st->sha[id], r->str, 41);
+    memcpy(st->sha[id], r->str, STORE_SHA_LEN);
+    st->sha[id][STORE_SHA_LEN] = '\0';
     freeReplyObject(r);
     return E_OK;
 }
 
 static enum wnc_err store_connect(struct store *st)
 {
-    struct timeval connect_tv = {0, STORE_CONNECT_TIMEOUT_MS * 1000};
-    struct timeval command_tv = {STORE_COMMAND_TIMEOUT_MS / 1000, 0};
     enum wnc_err e;
 
     if (st->ctx != NULL)
         return E_OK;
-    st->ctx = redisConnectWithTimeout(st->host, st->port, connect_tv);
+    st->ctx =
+        redisConnectWithTimeout(st->host, st->port, timeout_timeval(STORE_CONNECT_TIMEOUT_MS));
     if (st->ctx == NULL || st->ctx->err) {
         log_warn("store: cannot connect to redis %s:%d: %s", st->host, st->port,
                  st->ctx ? st->ctx->errstr : "out of memory");
         store_disconnect(st);
         return E_REDIS_UNAVAILABLE;
     }
-    redisSetTimeout(st->ctx, command_tv);
+    redisSetTimeout(st->ctx, timeout_timeval(STORE_COMMAND_TIMEOUT_MS));
     redisEnableKeepAlive(st->ctx);
     for (int id = 0; id < SCRIPT__MAX; id++)
         if ((e = store_load_script(st, (enum script_id)id)) != E_OK)
@@ -100,26 +103,19 @@ static void store_flatten(const redisReply *r, struct store_reply *out)
             store_flatten(r->element[i], out);
         return;
     }
-    char **items = realloc(out->items, (out->n + 1) * sizeof(*items));
-    size_t *lens = items ? realloc(out->lens, (out->n + 1) * sizeof(*lens)) : NULL;
-    if (items == NULL || lens == NULL)
-        abort();
-    out->items = items;
-    out->lens = lens;
+    char **items = out->items = xreallocarray(out->items, out->n + 1, sizeof(*items));
+    size_t *lens = out->lens = xreallocarray(out->lens, out->n + 1, sizeof(*lens));
+
     if (r->type == REDIS_REPLY_INTEGER) {
-        char num[32];
+        char num[STORE_NUMBER_LEN];
         int n = snprintf(num, sizeof(num), "%lld", r->integer);
-        items[out->n] = strndup(num, (size_t)n);
+        items[out->n] = xmemdup0(num, (size_t)n);
         lens[out->n] = (size_t)n;
     } else if (r->type == REDIS_REPLY_NIL) {
         items[out->n] = NULL;
         lens[out->n] = 0;
     } else {
-        items[out->n] = malloc(r->len + 1);
-        if (items[out->n] == NULL)
-            abort();
-        memcpy(items[out->n], r->str, r->len);
-        items[out->n][r->len] = '\0';
+        items[out->n] = xmemdup0(r->str, r->len);
         lens[out->n] = r->len;
     }
     out->n++;
@@ -145,7 +141,7 @@ static enum wnc_err store_send(struct store *st, int argc, const char **argv, co
             e = E_REDIS_UNAVAILABLE;
         } else if (strncmp(r->str, "WNC ", 4) == 0) {
             /* Redis 7 appends " script: <sha>, on @user_script..." to script errors. */
-            char code[64];
+            char code[ERR_CODE_MAX + 1];
             snprintf(code, sizeof(code), "%.*s", (int)strcspn(r->str + 4, " "), r->str + 4);
             e = err_from_code(code);
         } else if (strncmp(r->str, "LOADING", 7) == 0 || strncmp(r->str, "BUSY", 4) == 0) {
@@ -202,7 +198,7 @@ enum wnc_err store_eval(struct store *st, enum script_id script, int nkeys, cons
 {
     const char *argv[STORE_MAX_ARGS];
     size_t lens[STORE_MAX_ARGS];
-    char nkeys_str[16];
+    char nkeys_str[STORE_NUMBER_LEN];
     int argc = 0;
     enum wnc_err e;
 
@@ -212,7 +208,7 @@ enum wnc_err store_eval(struct store *st, enum script_id script, int nkeys, cons
         return e;
     snprintf(nkeys_str, sizeof(nkeys_str), "%d", nkeys);
     argv[argc] = "EVALSHA", lens[argc++] = 7;
-    argv[argc] = st->sha[script], lens[argc++] = 40;
+    argv[argc] = st->sha[script], lens[argc++] = STORE_SHA_LEN;
     argv[argc] = nkeys_str, lens[argc++] = strlen(nkeys_str);
     for (int i = 0; i < nkeys; i++)
         argv[argc] = keys[i], lens[argc++] = strlen(keys[i]);

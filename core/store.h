@@ -11,6 +11,11 @@
 #include "err.h"
 #include "script.h"
 
+/* Bytes for any integer Redis takes or gives as decimal text, with its NUL: a long long
+ * ("-9223372036854775808") or an unsigned 64-bit SSCAN cursor ("18446744073709551615"). Every
+ * number-as-text buffer of a command's arguments or of a reply is this size. */
+#define STORE_NUMBER_LEN 21
+
 struct store;
 
 /* A reply flattened into strings: an array reply gives one item per element (nested arrays are
@@ -22,7 +27,8 @@ struct store_reply {
     size_t *lens;
 };
 
-/* Returns a store for host:port (nothing is connected yet), or NULL when out of memory. */
+/* Returns a store for host:port (nothing is connected yet); never NULL (xmalloc.h). Free it
+ * with store_close. */
 struct store *store_open(const char *host, int port);
 
 /* Harmless no-op for NULL. */

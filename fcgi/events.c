@@ -30,7 +30,7 @@
 #define EVENTS_POLL_SLACK_MS 5000      /* a long-poll's place outlives its timeout by this */
 #define EVENTS_CAP_RETRY_AFTER "5"
 #define EVENTS_REDIRECT_MAX 320
-#define EVENTS_CHANNEL_MAX 32
+#define EVENTS_PID_MAX_DIGITS 18 /* an nginx worker's pid, as the hooks pass it */
 
 /* The internal nchan locations of nginx/wnc-site.conf.in. */
 static const char *const events_locations[EVENTS__MAX] = {
@@ -103,7 +103,8 @@ int events_has_resume_id(const struct http_request *req)
 
 void events_ticket(struct api_ctx *c)
 {
-    char ticket[TOKEN_LEN + 1], digest[SHA256_HEX_LEN + 1], ttl[16], body[160];
+    char ticket[TOKEN_LEN + 1], digest[SHA256_HEX_LEN + 1], ttl[STORE_NUMBER_LEN];
+    char body[sizeof("{\"ticket\":\"\",\"expiresAt\":}") + TOKEN_LEN + STORE_NUMBER_LEN];
     const char *args[] = {digest, ttl};
     struct exec_result r;
     enum wnc_err e;
@@ -118,9 +119,14 @@ void events_ticket(struct api_ctx *c)
     snprintf(ttl, sizeof(ttl), "%d", EVENTS_TICKET_TTL_MS);
     if (api_run_or_reply(c, SCRIPT_TICKET, 2, args, NULL, &r) != 0)
         return;
+    /* The script answers the expiry time, a number: body has room for any long long. */
     int n = snprintf(body, sizeof(body), "{\"ticket\":\"%s\",\"expiresAt\":%.*s}", ticket,
                      (int)r.body_len, r.body);
     exec_result_free(&r);
+    if (n < 0 || (size_t)n >= sizeof(body)) {
+        http_reply_error(c->req, E_INTERNAL, NULL, NULL);
+        return;
+    }
     http_reply(c->req, 201, body, (size_t)n);
 }
 
@@ -129,7 +135,8 @@ void events_ticket(struct api_ctx *c)
 static int events_reserve_or_reply(struct api_ctx *c, const char *limit_key, const char *cid,
                                    long long until)
 {
-    char key[16 + EXEC_LIMIT_KEY_MAX], now[24], cap[16], until_s[24];
+    char key[sizeof("subs:{}") + EXEC_LIMIT_KEY_MAX], now[STORE_NUMBER_LEN];
+    char cap[STORE_NUMBER_LEN], until_s[STORE_NUMBER_LEN];
     const char *keys[] = {key}, *args[] = {now, cap, cid, until_s};
     struct store_reply r;
     enum wnc_err e;
@@ -257,8 +264,9 @@ static void events_owner(const char *pid_text, char out[EXEC_OWNER_MAX + 1])
 /* Both hooks: a stream of the member opened or closed. */
 static void events_hook(struct api_ctx *c, const char *op)
 {
-    char room[16], user[48], channel[EVENTS_CHANNEL_MAX], ip[EXEC_LIMIT_KEY_MAX + 2];
-    char cid[EXEC_CONN_ID_MAX + 2], pid[24], owner[EXEC_OWNER_MAX + 1];
+    char room[ROOM_ID_LEN + 1], user[USER_ID_LEN + 1], channel[CHANNEL_MAX_LEN + 1];
+    char ip[EXEC_LIMIT_KEY_MAX + 2], cid[EXEC_CONN_ID_MAX + 2], pid[EVENTS_PID_MAX_DIGITS + 1];
+    char owner[EXEC_OWNER_MAX + 1];
     struct exec_result r;
 
     if (!http_query_param(c->req, "room", room, sizeof(room)) ||
@@ -269,7 +277,7 @@ static void events_hook(struct api_ctx *c, const char *op)
         strncmp(channel, c->room_id, ROOM_ID_LEN) != 0 ||
         !http_query_param(c->req, "ip", ip, sizeof(ip)) || !exec_is_limit_key(ip) ||
         !http_query_param(c->req, "cid", cid, sizeof(cid)) || !exec_is_conn_id(cid) ||
-        !http_query_param(c->req, "pid", pid, sizeof(pid)) || strlen(pid) > 18 ||
+        !http_query_param(c->req, "pid", pid, sizeof(pid)) ||
         strspn(pid, "0123456789") != strlen(pid) || *pid == '\0') {
         http_reply_error(c->req, E_INVALID_FIELD, NULL, NULL);
         return;

@@ -18,7 +18,7 @@ void health_get(struct api_ctx *c)
 
 void time_get(struct api_ctx *c)
 {
-    char body[64];
+    char body[sizeof("{\"now\":}") + STORE_NUMBER_LEN];
     int n = snprintf(body, sizeof(body), "{\"now\":%lld}", exec_now_ms());
 
     http_reply(c->req, 200, body, (size_t)n);

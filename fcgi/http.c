@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +14,17 @@
 #include "buf.h"
 #include "config.h"
 #include "log.h"
+#include "timeout.h"
 #include "valid.h"
+#include "xmalloc.h"
+
+/* Bytes for the head http_reply formats itself: "Status: NNN" and Cache-Control, or
+ * Content-Type and Content-Length with a size_t in decimal. */
+#define HTTP_HEAD_MAX 128
 
 int http_listen(const char *socket_path, gid_t group)
 {
-    char fresh[4096];
+    char fresh[PATH_MAX];
     int fd;
 
     if (FCGX_Init() != 0) {
@@ -41,7 +48,8 @@ int http_listen(const char *socket_path, gid_t group)
     }
     if (chmod(fresh, 0660) != 0 || (group != (gid_t)-1 && chown(fresh, (uid_t)-1, group) != 0) ||
         rename(fresh, socket_path) != 0) {
-        log_error("http: cannot set up %s: %s", socket_path, strerror(errno));
+        char why[LOG_ERRNO_LEN];
+        log_error("http: cannot set up %s: %s", socket_path, log_errno(errno, why));
         unlink(fresh);
         close(fd);
         return -1;
@@ -86,9 +94,7 @@ enum wnc_err http_read_body(struct http_request *req)
         return e;
     if (len == 0)
         return E_OK;
-    req->body = malloc(len + 1);
-    if (req->body == NULL)
-        return E_INTERNAL;
+    req->body = xmalloc(len + 1);
     int got = FCGX_GetStr(req->body, (int)len, r->in);
     if (got < 0 || (size_t)got != len) {
         free(req->body);
@@ -114,7 +120,7 @@ void http_add_header(struct http_request *req, const char *name, const char *val
 void http_reply(struct http_request *req, int status, const char *body, size_t len)
 {
     FCGX_Request *r = req->fcgx;
-    char head[128];
+    char head[HTTP_HEAD_MAX];
     int n;
 
     if (req->replied)
@@ -221,12 +227,13 @@ void http_serve(int fd, http_handler handle, void *arg, volatile sig_atomic_t *s
                 break;
             failures++;
             if (time(NULL) - logged >= HTTP_LOG_EVERY_S) {
-                log_error("http: accept failed: %s (%u time(s)); retrying", strerror(-rc),
+                char why[LOG_ERRNO_LEN];
+                log_error("http: accept failed: %s (%u time(s)); retrying", log_errno(-rc, why),
                           failures);
                 logged = time(NULL);
                 failures = 0;
             }
-            struct timespec pause = {retry_ms / 1000, (retry_ms % 1000) * 1000000L};
+            struct timespec pause = timeout_timespec(retry_ms);
             nanosleep(&pause, NULL);
             retry_ms = retry_ms * 2 > HTTP_RETRY_MAX_MS ? HTTP_RETRY_MAX_MS : retry_ms * 2;
             continue;

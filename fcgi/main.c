@@ -13,7 +13,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +24,8 @@
 #include "route.h"
 #include "script.h"
 #include "store.h"
+#include "timeout.h"
+#include "xmalloc.h"
 
 #define MAIN_JOIN_MS 10000 /* how long requests in flight may take to finish at a stop */
 #define MAIN_DRAIN_MS 5000 /* then how long nchan may take to accept the queued events */
@@ -51,10 +52,6 @@ static void *main_thread(void *arg)
     };
 
     (void)arg;
-    if (w.store == NULL) {
-        log_error("fcgi: out of memory");
-        exit(1);
-    }
     http_serve(main_listen_fd, main_handle, &w, &main_stop);
     store_close(w.store);
     pthread_mutex_lock(&main_lock);
@@ -68,30 +65,16 @@ static void *main_thread(void *arg)
  * are still running (0: all done). */
 static int main_wait_workers(int ms)
 {
-    struct timespec until;
+    /* main_done uses the default clock, CLOCK_REALTIME. */
+    struct timespec until = timeout_deadline(CLOCK_REALTIME, ms);
     int left;
 
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&main_lock);
     while (main_running > 0 && pthread_cond_timedwait(&main_done, &main_lock, &until) == 0)
         ;
     left = main_running;
     pthread_mutex_unlock(&main_lock);
     return left;
-}
-
-static long long main_mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The group WNC_FCGI_SOCKET_GROUP names: nginx's workers run as an unprivileged user that must
@@ -133,11 +116,9 @@ int main(void)
         (main_listen_fd = http_listen(config.fcgi_socket, socket_gid)) < 0)
         return 1;
     main_publisher = publisher_open(config.publish_socket);
-    if (main_publisher == NULL || publisher_start_queue(main_publisher) != E_OK)
+    if (publisher_start_queue(main_publisher) != E_OK)
         return 1;
-    threads = calloc((size_t)config.workers, sizeof(*threads));
-    if (threads == NULL)
-        return 1;
+    threads = xcalloc((size_t)config.workers, sizeof(*threads));
     for (int i = 0; i < config.workers; i++) {
         pthread_mutex_lock(&main_lock);
         main_running++;
@@ -150,15 +131,17 @@ int main(void)
     log_info("listening on %s with %d workers (redis %s:%d)", config.fcgi_socket, config.workers,
              config.redis_host, config.redis_port);
     sigwait(&stop_signals, &sig);
-    long long t0 = main_mono_ms();
+    long long t0 = timeout_mono_ms();
     log_info("stopping on signal %d: no new requests, finishing those in flight", sig);
     main_stop = 1;
     /* shutdown(2), not close(2): it wakes every thread blocked in accept (libfcgi's
      * FCGX_Accept_r then returns -EINVAL, once the connections already in the backlog have been
      * accepted and answered), and the socket file stays, so nginx's new connects are refused
      * at once (503 to the client) instead of queueing until the next wnc-fcgi listens. */
-    if (shutdown(main_listen_fd, SHUT_RDWR) != 0)
-        log_warn("fcgi: shutdown of the listening socket: %s", strerror(errno));
+    if (shutdown(main_listen_fd, SHUT_RDWR) != 0) {
+        char why[LOG_ERRNO_LEN];
+        log_warn("fcgi: shutdown of the listening socket: %s", log_errno(errno, why));
+    }
     int busy = main_wait_workers(MAIN_JOIN_MS);
     if (busy > 0) {
         /* A thread stuck in a request: leave anyway, without freeing what it may still use;
@@ -172,10 +155,10 @@ int main(void)
         pthread_join(threads[i], NULL);
     free(threads);
     close(main_listen_fd);
-    long long t1 = main_mono_ms();
+    long long t1 = timeout_mono_ms();
     enum wnc_err drained = publisher_drain(main_publisher, MAIN_DRAIN_MS);
     publisher_close(main_publisher);
     log_info("stopped: requests finished in %lld ms, queued events %s in %lld ms", t1 - t0,
-             drained == E_OK ? "all sent" : "partly lost (see above)", main_mono_ms() - t1);
+             drained == E_OK ? "all sent" : "partly lost (see above)", timeout_mono_ms() - t1);
     return drained == E_OK ? 0 : 1;
 }

@@ -20,13 +20,14 @@
 #include "publish.h"
 #include "script.h"
 #include "store.h"
+#include "timeout.h"
 #include "valid.h"
 
 #define PUSHD_CLAIM_BATCH 200
 #define PUSHD_GC_INTERVAL_MS 5000
 #define PUSHD_GC_BATCH "100"
 #define PUSHD_OWNER_SWEEP_MS 2000
-#define PUSHD_OWNER_KEY_MAX (16 + EXEC_OWNER_MAX)
+#define PUSHD_OWNER_KEY_MAX (sizeof("owners:{}") + EXEC_OWNER_MAX) /* and "owner:{...}" */
 
 struct pushd_timer {
     const char *key;
@@ -76,7 +77,7 @@ static void pushd_fire(struct store *st, struct publisher *pub, const struct pus
 /* Claims and fires the due entries of one timer set. Returns -1 when Redis is unavailable. */
 static int pushd_run_timer(struct store *st, struct publisher *pub, const struct pushd_timer *t)
 {
-    char now[32], batch[16];
+    char now[STORE_NUMBER_LEN], batch[STORE_NUMBER_LEN];
     const char *keys[] = {t->key}, *args[] = {now, batch};
     struct store_reply due;
 
@@ -92,7 +93,7 @@ static int pushd_run_timer(struct store *st, struct publisher *pub, const struct
 }
 
 /* Checks the next slice of active-rooms (an SSCAN cursor kept across calls). */
-static void pushd_gc(struct store *st, struct publisher *pub, char cursor[32])
+static void pushd_gc(struct store *st, struct publisher *pub, char cursor[STORE_NUMBER_LEN])
 {
     const char *argv[] = {"SSCAN", "active-rooms", cursor, "COUNT", PUSHD_GC_BATCH};
     struct store_reply r;
@@ -100,7 +101,7 @@ static void pushd_gc(struct store *st, struct publisher *pub, char cursor[32])
     if (store_command(st, 5, argv, NULL, &r) != E_OK)
         return;
     if (r.n >= 1 && r.items[0] != NULL)
-        snprintf(cursor, 32, "%s", r.items[0]);
+        snprintf(cursor, STORE_NUMBER_LEN, "%s", r.items[0]);
     for (size_t i = 1; i < r.n; i++) {
         char room[ROOM_ID_LEN + 1];
         struct exec_result res;
@@ -155,7 +156,7 @@ static void pushd_release_owner(struct store *st, struct publisher *pub, const c
 static size_t pushd_each_room(struct store *st, struct publisher *pub, enum script_id script,
                               int nargs, const char **args)
 {
-    char cursor[32] = "0";
+    char cursor[STORE_NUMBER_LEN] = "0";
     size_t rooms = 0;
 
     do {
@@ -192,7 +193,7 @@ static void pushd_rotate_all(struct store *st, struct publisher *pub)
 /* A heartbeat on every room's channel (sql/heartbeat.lua). */
 static void pushd_heartbeat(struct store *st, struct publisher *pub)
 {
-    char every[16];
+    char every[STORE_NUMBER_LEN];
     const char *args[] = {every};
 
     snprintf(every, sizeof(every), "%d", config.heartbeat_ms);
@@ -272,7 +273,7 @@ int main(void)
     sigset_t stop_signals;
     struct store *st;
     struct publisher *pub;
-    char gc_cursor[32] = "0";
+    char gc_cursor[STORE_NUMBER_LEN] = "0";
     long long next_gc = 0, next_sweep = 0, next_heartbeat = 0;
     int redis_ok = 1, sig = -1;
 
@@ -290,14 +291,11 @@ int main(void)
 
     st = store_open(config.redis_host, config.redis_port);
     pub = publisher_open(config.publish_socket);
-    if (st == NULL || pub == NULL)
-        return 1;
     log_info("started: tick %d ms, grace %d ms, typing %d ms, sync every %d ms",
              config.pushd_tick_ms, config.grace_ms, config.typing_ttl_ms, config.sync_interval_ms);
 
     while (sig < 0) {
-        struct timespec tick = {config.pushd_tick_ms / 1000,
-                                (config.pushd_tick_ms % 1000) * 1000000L};
+        struct timespec tick = timeout_timespec(config.pushd_tick_ms);
         int ok = 1;
 
         for (size_t i = 0; i < sizeof(pushd_timers) / sizeof(pushd_timers[0]) && ok; i++)
