@@ -128,10 +128,29 @@ static int unit_check_redis(void)
 int main(void)
 {
     static int (*const registers[])(void) = {
-        test_valid_register,   test_addr_register,    test_jsonx_register,  test_err_register,
-        test_buf_register,     test_sha256_register,  test_ids_register,    test_config_register,
-        test_script_register,  test_publish_register, test_http_register,   test_store_register,
-        test_scripts_register, test_proc_register,    test_events_register, test_route_register,
+        test_valid_register,
+        test_addr_register,
+        test_jsonx_register,
+        test_err_register,
+        test_buf_register,
+        test_sha256_register,
+        test_ids_register,
+        test_config_register,
+        test_script_register,
+        test_publish_register,
+        test_http_register,
+        test_store_register,
+        test_exec_register,
+        test_scripts_rooms_register,
+        test_scripts_chat_register,
+        test_scripts_video_register,
+        test_scripts_presence_register,
+        test_scripts_tickets_register,
+        test_scripts_limits_register,
+        test_scripts_pushd_register,
+        test_proc_register,
+        test_events_register,
+        test_route_register,
     };
     const char *port = getenv("WNC_TEST_REDIS_PORT");
     unsigned failures, tests_failed, suites_failed;

@@ -59,7 +59,6 @@ int test_exec_register(void);
 int test_proc_register(void);
 int test_events_register(void);
 int test_route_register(void);
-int test_scripts_register(void);
 /* The room scripts of sql/, one suite per group of operations (tests/unit/core/test_scripts_*.c,
  * sharing tests/unit/core/scripts_helpers.[ch]). */
 int test_scripts_rooms_register(void);
