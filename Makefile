@@ -112,10 +112,10 @@ bench-sync: build
 bench-sync-quick: build
 	@if [ -f tests/sync/bench-sync.mjs ]; then node tests/sync/bench-sync.mjs --quick; fi
 
-bench: build $(LOADGEN)
+bench: build $(LOADGEN) $(ECHO_FLOOR)
 	scripts/bench.sh
 
-bench-quick: build $(LOADGEN)
+bench-quick: build $(LOADGEN) $(ECHO_FLOOR)
 	@if [ -x scripts/bench.sh ]; then scripts/bench.sh --quick; fi
 
 # ---- fuzzing (tests/fuzz/README.md) ---------------------------------------------------------

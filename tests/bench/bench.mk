@@ -1,8 +1,10 @@
-# tests/bench/bench.mk - the load generator (issue 7), included by the top
-# Makefile, which defines CC, WARN, CFLAGS and BUILD. Only libc and libm.
+# tests/bench/bench.mk - the load generator (issue 7) and the FastCGI echo floor (issue 13),
+# included by the top Makefile, which defines CC, WARN, CFLAGS and BUILD.
+# wnc-loadgen needs only libc and libm; wnc-fcgi-echo libfcgi and pthreads.
 
 LOADGEN := build/wnc-loadgen
-LOADGEN_SRCS := $(wildcard tests/bench/*.c)
+ECHO_FLOOR := build/wnc-fcgi-echo
+LOADGEN_SRCS := $(filter-out tests/bench/echo.c,$(wildcard tests/bench/*.c))
 LOADGEN_OBJS := $(patsubst tests/bench/%.c,build/bench/%.o,$(LOADGEN_SRCS))
 
 # -O2 whatever the top CFLAGS say: the generator must not be the bottleneck.
@@ -14,4 +16,9 @@ $(LOADGEN): $(LOADGEN_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -O2 $(LOADGEN_OBJS) -o $@ -lm
 
--include $(LOADGEN_OBJS:.o=.d)
+# Built like wnc-fcgi (-O2, libfcgi): the floor must not be slower than ours for build reasons.
+$(ECHO_FLOOR): build/bench/echo.o
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -O2 $< -o $@ $(shell pkg-config --libs fcgi 2>/dev/null || echo -lfcgi) -lpthread
+
+-include $(LOADGEN_OBJS:.o=.d) build/bench/echo.d

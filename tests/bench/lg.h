@@ -14,6 +14,8 @@
  *   stats.c     latency histogram, /proc sampling of the server, JSON out
  *   sha1.c      SHA-1 and base64, only for Sec-WebSocket-Accept
  *   selftest.c  an in-process fake server proving the client's frame rate
+ *   summary.c   the table of issue 13: each figure against its floor
+ *   echo.c      not part of the generator: wnc-fcgi-echo, the REST floor
  */
 #ifndef WNC_LG_H
 #define WNC_LG_H
@@ -200,6 +202,21 @@ void proc_sample(struct proc_sample *s, int with_pss);
 
 /* Adds the per-group maximum of sampled RSS into peak (running maximum). */
 void proc_peak_update(struct proc_sample *peak, const struct proc_sample *s);
+
+/* ---- JSON of the server's answers and of our own results (main.c) -------- */
+
+/* The first byte of "key"'s value in s[0..len), or NULL. Keys must not
+ * appear inside strings (true of the server's output and of ours). */
+const char *jfind(const char *s, size_t len, const char *key);
+
+/* The number at "key"; 0, or -1 when absent or not a number. */
+int jnum(const char *s, size_t len, const char *key, double *out);
+
+/* ---- summary (summary.c) ----------------------------------------------------- */
+
+/* `wnc-loadgen summary DIR [--prefix P] [--md FILE] [--strict]`; returns the
+ * exit code. */
+int summary_run(int argc, char **argv);
 
 /* ---- self test ------------------------------------------------------------- */
 

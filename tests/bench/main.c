@@ -11,6 +11,14 @@
  *              token that no member was lost.
  *   ops        closed-loop REST throughput (seek + chat alternating).
  *   selftest   fake local server blasting frames: the client's own limit.
+ *   summary    reads a results directory and prints the table of issue 13:
+ *              each figure against its floor and its goal (summary.c).
+ *
+ * --bare runs fanout, idle and ops against the floor (tests/bench/floor.sh)
+ * instead of the stack: rooms are channel names, viewers subscribe to
+ * /sub/ID without authorisation, actions are published to /pub/ID, and ops
+ * sends our request shapes to a FastCGI echo. --subscribe makes joinstorm
+ * open each member's WebSocket as soon as its join is answered.
  *
  * Latency: every action carries a number k (the seek position, or the chat
  * text "b <k>"). The send time of k is kept in a ring; a viewer receiving
@@ -80,6 +88,8 @@ struct config {
     const char *label;
     int frame_bytes; /* selftest */
     int procs;       /* generator processes (fanout, chat, idle) */
+    int bare;        /* against the floor: no API setup, /sub/ and /pub/ */
+    int subscribe;   /* joinstorm: subscribe each member once joined */
 };
 
 static struct config cfg = {
@@ -154,6 +164,8 @@ struct counters {
 };
 static struct counters ctr;
 
+static void open_enqueue(uint32_t i);
+
 static struct hist *lat;      /* event send -> viewer receive */
 static struct hist *rest_lat; /* REST request -> response */
 
@@ -176,7 +188,7 @@ static const char *lg_memmem(const char *h, size_t hl, const char *n, size_t nl)
 
 /* Finds "key" : and returns the first byte of its value, or NULL. Only for
  * the server's own output, where keys do not appear inside strings. */
-static const char *jfind(const char *s, size_t len, const char *key)
+const char *jfind(const char *s, size_t len, const char *key)
 {
     char pat[64];
     int pl = snprintf(pat, sizeof pat, "\"%s\"", key);
@@ -214,7 +226,7 @@ static int jstr(const char *s, size_t len, const char *key, char *out, size_t ca
     return (int)(q - v);
 }
 
-static int jnum(const char *s, size_t len, const char *key, double *out)
+int jnum(const char *s, size_t len, const char *key, double *out)
 {
     const char *v = jfind(s, len, key);
     if (v == NULL)
@@ -313,6 +325,8 @@ static void join_done(void *ctx, int status, const char *body, size_t len, uint6
         m->token = strdup(tok);
         rooms[m->room].n_joined++;
         ctr.joined++;
+        if (cfg.wl == WL_JOINSTORM && cfg.subscribe)
+            open_enqueue((uint32_t)(m - members));
         return;
     }
     ctr.join_fail++;
@@ -322,6 +336,10 @@ static void join_done(void *ctx, int status, const char *body, size_t len, uint6
                 body ? body : "");
 }
 
+/* A token-shaped string (43 base64url characters, like ours) for --bare
+ * requests: the echo reads it but checks nothing. */
+static const char bare_token[] = "floorfloorfloorfloorfloorfloorfloorfloor123";
+
 static void create_rooms(void)
 {
     rooms = calloc((size_t)cfg.rooms, sizeof *rooms);
@@ -329,6 +347,13 @@ static void create_rooms(void)
         abort();
     for (int i = 0; i < cfg.rooms; i++) {
         rooms[i].first = (uint32_t)i * (uint32_t)cfg.viewers;
+        if (cfg.bare) {
+            /* A channel name of the room id's length; nothing to create. */
+            snprintf(rooms[i].id, sizeof rooms[i].id, "B%05d", i % 100000);
+            rooms[i].host_token = strdup(bare_token);
+            ctr.created++;
+            continue;
+        }
         ctr.pending++;
         http_submit(pool, "POST", "/api/rooms", NULL, "{\"hostName\":\"host\"}", create_done,
                     &rooms[i]);
@@ -340,13 +365,30 @@ static void create_rooms(void)
 
 /* Submits every join at once; the pool's connection count is the
  * concurrency. Returns the wall time taken in ns. */
-static uint64_t join_members(void)
+static void members_alloc(void)
 {
+    if (members != NULL)
+        return;
     n_members = (size_t)cfg.rooms * (size_t)cfg.viewers;
     members = calloc(n_members ? n_members : 1, sizeof *members);
     if (members == NULL)
         abort();
+}
+
+static uint64_t join_members(void)
+{
+    members_alloc();
     uint64_t t0 = lg_now_ns();
+    if (cfg.bare) {
+        for (size_t idx = 0; idx < n_members; idx++) {
+            members[idx].room = (uint32_t)(idx / (size_t)cfg.viewers);
+            members[idx].token = strdup(bare_token);
+            members[idx].join_status = 201;
+            rooms[members[idx].room].n_joined++;
+            ctr.joined++;
+        }
+        return 0;
+    }
     /* Interleave rooms so that every room sees concurrent joins. */
     for (int j = 0; j < cfg.viewers; j++)
         for (int i = 0; i < cfg.rooms; i++) {
@@ -390,8 +432,14 @@ static void set_videos(void)
 
 /* ---- viewers --------------------------------------------------------------- */
 
-static uint32_t next_to_open, handshaking;
+/* Members whose subscription is to be opened, in order; at most
+ * cfg.handshakes handshakes run at a time, the next starts as one ends. */
+static uint32_t *open_q;
+static size_t open_q_head, open_q_tail;
+static uint32_t handshaking;
 static uint8_t *viewer_open; /* per viewer: handshake completed, not closed */
+
+static void open_kick(void);
 
 static void on_open(struct ws_conn *w)
 {
@@ -399,6 +447,7 @@ static void on_open(struct ws_conn *w)
     handshaking--;
     ctr.opened++;
     rooms[w->room].n_open++;
+    open_kick();
 }
 
 static void on_close(struct ws_conn *w)
@@ -416,6 +465,7 @@ static void on_close(struct ws_conn *w)
     if (ctr.open_fail <= 3)
         fprintf(stderr, "subscribe failed: HTTP status %u%s\n", w->http_status,
                 w->http_status == 101 ? " (bad Sec-WebSocket-Accept)" : "");
+    open_kick();
 }
 
 /* Handles one event envelope. */
@@ -471,48 +521,76 @@ static void on_message(struct ws_conn *w, const char *data, size_t len, uint64_t
     }
 }
 
+static void viewers_alloc(void)
+{
+    if (viewers != NULL)
+        return;
+    viewers = calloc(n_members ? n_members : 1, sizeof *viewers);
+    viewer_open = calloc(n_members ? n_members : 1, 1);
+    open_q = calloc(n_members ? n_members : 1, sizeof *open_q);
+    if (viewers == NULL || viewer_open == NULL || open_q == NULL)
+        abort();
+    static const struct ws_handlers h = {on_open, on_message, on_close};
+    ws_set_handlers(&h);
+}
+
+/* Starts queued subscriptions while handshake slots are free. */
+static void open_kick(void)
+{
+    while (open_q_head < open_q_tail && handshaking < (uint32_t)cfg.handshakes) {
+        uint32_t i = open_q[open_q_head++];
+        struct member *m = &members[i];
+        struct ws_conn *w = &viewers[i];
+        w->s.fd = -1;
+        w->room = m->room;
+        w->index = i;
+        w->last_seq = 0;
+        if (m->token == NULL)
+            continue;
+        char path[64], auth[160];
+        int rc;
+        if (cfg.bare) {
+            /* The floor: a bare nchan subscriber, no authorisation. */
+            snprintf(path, sizeof path, "/sub/%s", rooms[m->room].id);
+            rc = ws_open(w, &cfg.addr, path, NULL);
+        } else {
+            /* A non-browser client sends its token as a header (never in the URL). */
+            snprintf(path, sizeof path, "/api/rooms/%s/events", rooms[m->room].id);
+            snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", m->token);
+            rc = ws_open(w, &cfg.addr, path, auth);
+        }
+        if (rc < 0) {
+            ctr.open_fail++;
+            if (ctr.open_fail <= 3)
+                fprintf(stderr, "socket: %s\n", strerror(errno));
+            continue;
+        }
+        handshaking++;
+    }
+}
+
+static void open_enqueue(uint32_t i)
+{
+    viewers_alloc();
+    open_q[open_q_tail++] = i;
+    open_kick();
+}
+
 static int subs_settled(void)
 {
-    return next_to_open >= n_members && handshaking == 0;
+    return open_q_head >= open_q_tail && handshaking == 0;
 }
 
 /* Opens every viewer's subscription, at most cfg.handshakes at a time.
  * Returns the wall time in ns. */
 static uint64_t open_viewers(void)
 {
-    viewers = calloc(n_members ? n_members : 1, sizeof *viewers);
-    viewer_open = calloc(n_members ? n_members : 1, 1);
-    if (viewers == NULL || viewer_open == NULL)
-        abort();
-    static const struct ws_handlers h = {on_open, on_message, on_close};
-    ws_set_handlers(&h);
+    viewers_alloc();
     uint64_t t0 = lg_now_ns();
-    uint64_t deadline = t0 + 600 * NS_PER_S;
-    while (!subs_settled() && lg_now_ns() < deadline) {
-        while (next_to_open < n_members && handshaking < (uint32_t)cfg.handshakes) {
-            uint32_t i = next_to_open++;
-            struct member *m = &members[i];
-            struct ws_conn *w = &viewers[i];
-            w->s.fd = -1;
-            w->room = m->room;
-            w->index = i;
-            w->last_seq = 0;
-            if (m->token == NULL)
-                continue;
-            /* A non-browser client sends its token as a header (never in the URL). */
-            char path[64], auth[160];
-            snprintf(path, sizeof path, "/api/rooms/%s/events", rooms[m->room].id);
-            snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", m->token);
-            if (ws_open(w, &cfg.addr, path, auth) < 0) {
-                ctr.open_fail++;
-                if (ctr.open_fail <= 3)
-                    fprintf(stderr, "socket: %s\n", strerror(errno));
-                continue;
-            }
-            handshaking++;
-        }
-        lg_loop_once(5);
-    }
+    for (size_t i = 0; i < n_members; i++)
+        open_q[open_q_tail++] = (uint32_t)i;
+    open_kick();
+    run_until(subs_settled, 600 * NS_PER_S);
     return lg_now_ns() - t0;
 }
 
@@ -571,6 +649,14 @@ static void send_action(uint32_t r, int measured, int chat)
         ctr.actions_sent++;
         ctr.expected += s->expected;
     }
+    if (cfg.bare) {
+        /* The floor: publish the event itself, as our workers do after the script. */
+        snprintf(path, sizeof path, "/pub/%s", rm->id);
+        snprintf(body, sizeof body, "{\"type\":\"video.%s\",\"seq\":%llu,\"position\":%llu}",
+                 video_cycle[a % 4], (unsigned long long)(a + 1), (unsigned long long)k);
+        http_submit(pool, "POST", path, NULL, body, action_done, (void *)(uintptr_t)k);
+        return;
+    }
     if (chat && rm->n_joined > 0) {
         struct member *m = &members[rm->first + (uint32_t)(a % rm->n_joined)];
         if (m->token != NULL) {
@@ -596,6 +682,7 @@ struct result {
     double us_per_delivery;
     double lg_cpu_cores;
     double joins_s, subs_s, ops_s;
+    double us_per_action, us_per_op, us_per_join, us_per_sub; /* server CPU per unit */
     double idle_kib_per_viewer, idle_pss_delta_kib[PG__MAX];
     struct proc_sample rest, peak, loaded;
     uint64_t lg_maxrss_kib;
@@ -702,6 +789,12 @@ static void write_json(void)
     json_groups_u64(f, "loadedPssKiB", res.loaded.pss_kib);
     json_groups_u64(f, "loadedRssKiB", res.loaded.rss_kib);
     fprintf(f, "  \"idleKiBPerViewer\": %.3f,\n", res.idle_kib_per_viewer);
+    fprintf(f,
+            "  \"bare\": %d,\n  \"subscribe\": %d,\n"
+            "  \"serverUsPerAction\": %.2f,\n  \"serverUsPerOp\": %.2f,\n"
+            "  \"serverUsPerJoin\": %.2f,\n  \"serverUsPerSubscribe\": %.2f,\n",
+            cfg.bare, cfg.subscribe, res.us_per_action, res.us_per_op, res.us_per_join,
+            res.us_per_sub);
     fprintf(f, "  \"joinsPerS\": %.1f,\n  \"subscribesPerS\": %.1f,\n  \"opsPerS\": %.1f,\n",
             res.joins_s, res.subs_s, res.ops_s);
     fprintf(f, "  \"verifyLost\": %llu,\n  \"verifyExtra\": %llu,\n  \"verifyFail\": %llu,\n",
@@ -732,17 +825,21 @@ static void print_header(void)
 
 static void print_row(void)
 {
-    char name[64], extra[64] = "";
+    char name[64], extra[128] = "";
     snprintf(name, sizeof name, "%s%s%s", cfg.wl_name, cfg.label[0] ? ":" : "", cfg.label);
     uint64_t errors = ctr.actions_fail + ctr.skipped + ctr.unanswered + ctr.open_fail +
                       ctr.dropped + ctr.join_fail + ctr.create_fail;
     if (cfg.wl == WL_JOINSTORM)
-        snprintf(extra, sizeof extra, "joins/s=%.0f lost=%llu", res.joins_s,
-                 (unsigned long long)(ctr.verify_lost + ctr.verify_fail));
+        snprintf(extra, sizeof extra, "joins/s=%.0f lost=%llu us/join=%.0f", res.joins_s,
+                 (unsigned long long)(ctr.verify_lost + ctr.verify_fail), res.us_per_join);
     else if (cfg.wl == WL_OPS)
-        snprintf(extra, sizeof extra, "ops/s=%.0f", res.ops_s);
+        snprintf(extra, sizeof extra, "ops/s=%.0f us/op=%.1f", res.ops_s, res.us_per_op);
     else if (cfg.wl == WL_IDLE)
-        snprintf(extra, sizeof extra, "KiB/viewer=%.2f", res.idle_kib_per_viewer);
+        snprintf(extra, sizeof extra, "KiB/viewer=%.2f us/sub=%.1f", res.idle_kib_per_viewer,
+                 res.us_per_sub);
+    else
+        snprintf(extra, sizeof extra, "us/action=%.0f 5xx=%llu", res.us_per_action,
+                 (unsigned long long)ctr.status_fail[5]);
     printf(
         "%-22s %9llu %6.0f %9.0f %10lld %7llu %8.2f %8.2f %8.2f %8.2f %8.3f %6.2f %7.2f %7llu %s\n",
         name, (unsigned long long)ctr.opened, res.events_in_s, res.deliveries_s,
@@ -888,6 +985,7 @@ static void run_events(int chat, uint64_t t0)
     /* CPU per delivery counts every message the viewers got in the
      * window (including presence and sync beacons): all of it is work. */
     res.us_per_delivery = ctr.msgs_window ? res.srv_cpu_total * 1e6 / (double)ctr.msgs_window : 0;
+    res.us_per_action = ctr.actions_ok ? res.srv_cpu_total * 1e6 / (double)ctr.actions_ok : 0;
 }
 
 static void ops_done(void *ctx, int status, const char *body, size_t len, uint64_t t_submit);
@@ -956,6 +1054,7 @@ static void run_ops(void)
     window_end(&win);
     run_until(drain_done, DRAIN_MAX_NS);
     res.ops_s = (double)ctr.ops_done / res.wall_s;
+    res.us_per_op = ctr.ops_done ? res.srv_cpu_total * 1e6 / (double)ctr.ops_done : 0;
     res.events_in_s = res.ops_s;
     res.us_per_delivery = 0;
 }
@@ -1002,14 +1101,32 @@ static void verify_done(void *ctx, int status, const char *body, size_t len, uin
     rm->verified = ok == rm->n_joined ? 1 : -1;
 }
 
+/* All joins at once over cfg.conns connections. With --subscribe each
+ * member opens its WebSocket as soon as its join is answered (as a client
+ * does), and the storm ends when every subscription is settled: joins/s is
+ * then join + subscription, and the CPU window runs on until the presence
+ * events the subscriptions caused have all arrived. */
 static void run_joinstorm(void)
 {
     struct window win;
+    members_alloc();
+    if (cfg.subscribe)
+        viewers_alloc();
     window_begin(&win);
-    uint64_t ns = join_members();
+    uint64_t t0 = lg_now_ns();
+    join_members();
+    if (cfg.subscribe)
+        run_until(subs_settled, 600 * NS_PER_S);
+    uint64_t ns = lg_now_ns() - t0;
+    if (cfg.subscribe) {
+        ctr.last_msg_ns = lg_now_ns();
+        run_until(quiet, SETTLE_MAX_NS);
+    }
     window_end(&win);
+    res.us_per_join = ctr.joined ? res.srv_cpu_total * 1e6 / (double)ctr.joined : 0;
     res.wall_s = secs(ns);
     res.joins_s = (double)ctr.joined / secs(ns);
+    res.subs_s = cfg.subscribe ? (double)ctr.opened / secs(ns) : 0;
     res.events_in_s = res.joins_s;
     for (int i = 0; i < cfg.rooms; i++) {
         char path[64];
@@ -1178,6 +1295,7 @@ static int run_parent(void)
         res.msgs_s = (double)ctr.msgs_window / res.wall_s;
         res.us_per_delivery =
             ctr.msgs_window ? res.srv_cpu_total * 1e6 / (double)ctr.msgs_window : 0;
+        res.us_per_action = ctr.actions_ok ? res.srv_cpu_total * 1e6 / (double)ctr.actions_ok : 0;
     }
     /* Peak RSS of the largest generator process. */
     struct rusage ru;
@@ -1191,6 +1309,7 @@ static int run_parent(void)
 static void usage(void)
 {
     fprintf(stderr, "usage: wnc-loadgen fanout|chat|idle|joinstorm|ops|selftest [options]\n"
+                    "       wnc-loadgen summary DIR [--prefix P] [--md FILE] [--strict]\n"
                     "  --url http://127.0.0.1:PORT   the stack (required but for selftest)\n"
                     "  --rooms R --viewers V         rooms and subscribed viewers per room\n"
                     "  --rate F                      actions per second per room (fanout, chat)\n"
@@ -1205,6 +1324,10 @@ static void usage(void)
                     "  --procs N                     split rooms over N generator processes\n"
                     "                                (fanout, chat, idle; beats RLIMIT_NOFILE)\n"
                     "  --frame-bytes N               selftest frame payload size (200)\n"
+                    "  --bare                        fanout, idle, ops against the floor\n"
+                    "                                (tests/bench/floor.sh): /sub/ID, /pub/ID\n"
+                    "  --subscribe                   joinstorm: each member subscribes once\n"
+                    "                                joined (join + subscription)\n"
                     "  --header                      print the table header and exit\n");
     exit(2);
 }
@@ -1245,6 +1368,8 @@ int main(int argc, char **argv)
         print_header();
         return 0;
     }
+    if (strcmp(argv[1], "summary") == 0)
+        return summary_run(argc, argv);
     static const char *const names[] = {"fanout", "chat", "idle", "joinstorm", "ops", "selftest"};
     cfg.wl_name = NULL;
     for (int i = 0; i < 6; i++)
@@ -1293,6 +1418,10 @@ int main(int argc, char **argv)
             cfg.procs = atoi(v);
         else if (OPT("--frame-bytes"))
             cfg.frame_bytes = atoi(v);
+        else if (strcmp(a, "--bare") == 0)
+            cfg.bare = 1;
+        else if (strcmp(a, "--subscribe") == 0)
+            cfg.subscribe = 1;
         else
             usage();
 #undef OPT
@@ -1309,6 +1438,10 @@ int main(int argc, char **argv)
     }
     if (url == NULL)
         usage();
+    if (cfg.bare && cfg.wl != WL_FANOUT && cfg.wl != WL_IDLE && cfg.wl != WL_OPS)
+        die("--bare applies to fanout, idle and ops");
+    if (cfg.subscribe && cfg.wl != WL_JOINSTORM)
+        die("--subscribe applies to joinstorm");
     parse_url(url);
     if (cfg.rooms < 1 || cfg.viewers < 0 || cfg.conns < 1 || cfg.handshakes < 1)
         die("rooms, conns and handshakes must be >= 1, viewers >= 0");
@@ -1332,7 +1465,9 @@ int main(int argc, char **argv)
     size_t subs = cfg.wl == WL_FANOUT || cfg.wl == WL_CHAT || cfg.wl == WL_IDLE
                       ? (size_t)cfg.rooms * (size_t)cfg.viewers
                       : 0;
-    raise_nofile(subs + (size_t)cfg.conns);
+    size_t storm_subs =
+        cfg.wl == WL_JOINSTORM && cfg.subscribe ? (size_t)cfg.rooms * (size_t)cfg.viewers : 0;
+    raise_nofile(subs + storm_subs + (size_t)cfg.conns);
     if (lg_loop_init() < 0)
         die("epoll_create1 failed");
     lg_set_source_addrs(1, cfg.src_addrs);
@@ -1351,14 +1486,24 @@ int main(int argc, char **argv)
         run_joinstorm();
     } else {
         uint64_t join_ns = join_members();
-        res.joins_s = (double)ctr.joined / secs(join_ns);
-        if (cfg.wl == WL_FANOUT || cfg.wl == WL_OPS)
+        res.joins_s = join_ns > 0 ? (double)ctr.joined / secs(join_ns) : 0;
+        if ((cfg.wl == WL_FANOUT || cfg.wl == WL_OPS) && !cfg.bare)
             set_videos();
         if (subs > 0) {
+            /* Server CPU of the subscriptions, until the events they caused (presence) have
+             * arrived: the floor's cost per subscriber, in the join figure's floor. */
+            struct proc_sample sa, sb;
+            proc_sample(&sa, 0);
             uint64_t sub_ns = open_viewers();
             res.subs_s = (double)ctr.opened / secs(sub_ns);
             ctr.last_msg_ns = lg_now_ns();
             run_until(quiet, SETTLE_MAX_NS);
+            proc_sample(&sb, 0);
+            double cpu = 0;
+            for (int g = 0; g < PG__MAX; g++)
+                if (g != PG_OTHER)
+                    cpu += sb.cpu_s[g] - sa.cpu_s[g];
+            res.us_per_sub = ctr.opened ? cpu * 1e6 / (double)ctr.opened : 0;
         }
         if (child_index >= 0) {
             child_wait_go();
@@ -1421,7 +1566,8 @@ summary:
     /* Exit status: only breakage, never timing. */
     int bad = parent_bad;
     if (cfg.wl == WL_JOINSTORM) {
-        bad = ctr.verify_lost + ctr.verify_fail + ctr.join_fail > 0;
+        bad = ctr.verify_lost + ctr.verify_fail + ctr.join_fail > 0 || ctr.joined == 0 ||
+              (cfg.subscribe && (ctr.opened == 0 || ctr.open_fail > 0));
     } else if (cfg.wl == WL_FANOUT || cfg.wl == WL_CHAT) {
         bad = ctr.delivered == 0 || ctr.opened == 0;
     } else if (cfg.wl == WL_IDLE) {
