@@ -28,7 +28,7 @@ int unit_add_redis_suite(const char *name, const struct unit_test *table);
 struct store *unit_store(void);
 
 /* Another connection to the private Redis, for tests that need two clients; the caller closes
- * it with store_close. NULL when WNC_TEST_REDIS_PORT is not set or out of memory. */
+ * it with store_close. NULL when WNC_TEST_REDIS_PORT is not set. */
 struct store *unit_redis_open(void);
 
 /* FLUSHDB on the private Redis through a short-lived connection of its own. */
