@@ -174,10 +174,10 @@ $(FUZZ_TARGETS:%=fuzz-%): fuzz-%: $(FUZZ_DIR)/fuzz-%
 # ---- end of fuzzing -------------------------------------------------------------------------
 
 format:
-	clang-format -i core/*.[ch] fcgi/*.[ch] pushd/*.c tests/unit/*.[ch] tests/unit/*/*.c tests/fuzz/*.[ch] tests/bench/*.[ch]
+	clang-format -i core/*.[ch] fcgi/*.[ch] pushd/*.c tests/unit/*.[ch] tests/unit/*/*.[ch] tests/fuzz/*.[ch] tests/bench/*.[ch]
 
 format-check:
-	clang-format --dry-run --Werror core/*.[ch] fcgi/*.[ch] pushd/*.c tests/unit/*.[ch] tests/unit/*/*.c tests/fuzz/*.[ch] tests/bench/*.[ch]
+	clang-format --dry-run --Werror core/*.[ch] fcgi/*.[ch] pushd/*.c tests/unit/*.[ch] tests/unit/*/*.[ch] tests/fuzz/*.[ch] tests/bench/*.[ch]
 
 clean:
 	rm -rf build

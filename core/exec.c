@@ -209,8 +209,8 @@ enum wnc_err exec_followup(struct store *st, struct publisher *pub, const char *
     char copy[EXEC_FOLLOWUP_MAX], *words[EXEC_FOLLOWUP_MAX_WORDS + 1], *save = NULL;
     int n = 0;
 
-    if (strlen(command) >= sizeof(copy)) {
-        log_error("exec: follow-up too long");
+    if (command == NULL || strlen(command) >= sizeof(copy)) {
+        log_error("exec: follow-up missing or too long");
         return E_INTERNAL;
     }
     strcpy(copy, command);

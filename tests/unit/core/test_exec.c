@@ -511,6 +511,8 @@ static void test_exec_followup(void)
     memcpy(cmd, "timer sync ", 11);
     CU_ASSERT_EQUAL(exec_followup(unit_store(), NULL, ROOM, cmd), E_INTERNAL);
     CU_ASSERT_EQUAL(redis_num(ARGS("EXISTS", "timers:sync")), 0);
+    /* A nil item where a follow-up should be (the parser passes it on as NULL). */
+    CU_ASSERT_EQUAL(exec_followup(unit_store(), NULL, ROOM, NULL), E_INTERNAL);
 
     /* The room checked is the caller's: the same follow-up is another room's business. */
     CU_ASSERT_EQUAL(exec_followup(unit_store(), NULL, "ROOM02", "index " ROOM), E_INTERNAL);
