@@ -1,5 +1,7 @@
 /* publish.c against a fake nchan publisher: a thread serving HTTP/1.1 on a unix socket in a
- * temp directory, recording each request and answering with the status a test chose. */
+ * temp directory, recording each request and answering with the status a test chose. It reads
+ * and records pipelined requests as they come, whether or not it may answer yet, so a test can
+ * hold the answers back (budget) and see exactly what the publisher wrote before reading any. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -14,8 +16,9 @@
 #include "publish.h"
 #include "unit.h"
 
-#define FAKE_MAX_REQ 16
+#define FAKE_MAX_REQ 2048 /* requests recorded whole; the fake counts those after them */
 #define FAKE_MAX_BODY (256 * 1024)
+#define FAKE_POLL_MS 5 /* how soon the fake notices a test changed its answers */
 
 struct fake_req {
     char method[16], target[128];
@@ -29,10 +32,12 @@ static struct fake {
     pthread_t thread;
     pthread_mutex_t mu;
     volatile int stop;
-    /* What to answer; set by a test before it sends. */
-    int status, close_after, split, silent;
+    /* What to answer; set by a test (fake_set) before or while it sends. */
+    int status, split, silent;
+    int close_after; /* close a connection after its Nth answer (0: never) */
+    int budget;      /* answers it may still send, each one spends one (-1: no limit) */
     /* What happened. */
-    int conns, nreq;
+    int conns, closes, nreq, answered;
     struct fake_req req[FAKE_MAX_REQ];
 } fake = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -42,11 +47,11 @@ static void fake_sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* Waits up to 100 ms for fd to be readable: 1 readable, 0 not yet, -1 error. */
-static int fake_wait(int fd)
+/* Waits up to ms for fd to be readable: 1 readable, 0 not yet, -1 error. */
+static int fake_wait(int fd, int ms)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN};
-    int r = poll(&p, 1, 100);
+    int r = poll(&p, 1, ms);
     return r < 0 && errno != EINTR ? -1 : r > 0;
 }
 
@@ -60,15 +65,88 @@ static void fake_write(int fd, const char *s, size_t n)
     }
 }
 
+/* Records the whole requests at the start of buf[0..got) (NUL-terminated at got) and returns
+ * how many bytes they took; a partial request at the end stays for the next read. */
+static size_t fake_record(const char *buf, size_t got, size_t *pending)
+{
+    size_t off = 0;
+    const char *end;
+
+    while ((end = strstr(buf + off, "\r\n\r\n")) != NULL) {
+        size_t head = (size_t)(end + 4 - buf), clen = 0;
+        const char *cl = strstr(buf + off, "\r\nContent-Length:");
+        if (cl != NULL && cl < end)
+            clen = strtoul(cl + 17, NULL, 10);
+        if (got < head + clen)
+            break;
+        pthread_mutex_lock(&fake.mu);
+        if (fake.nreq < FAKE_MAX_REQ) {
+            struct fake_req *q = &fake.req[fake.nreq];
+            sscanf(buf + off, "%15s %127s", q->method, q->target);
+            q->content_length = clen;
+            q->body_len = clen;
+            q->body = malloc(clen + 1);
+            if (q->body != NULL) {
+                memcpy(q->body, buf + head, clen);
+                q->body[clen] = '\0';
+            }
+        }
+        fake.nreq++;
+        pthread_mutex_unlock(&fake.mu);
+        (*pending)++;
+        off = head + clen;
+    }
+    return off;
+}
+
+/* Answers as many of the pending requests as the budget allows. Returns 1 when the fake closed
+ * the connection (close_after), 0 otherwise. */
+static int fake_answer(int fd, size_t *pending, int *answered_here)
+{
+    while (*pending > 0) {
+        pthread_mutex_lock(&fake.mu);
+        int may = !fake.silent && fake.budget != 0;
+        if (may && fake.budget > 0)
+            fake.budget--;
+        /* Counted before it is written: a publisher that has read it sees it counted. */
+        fake.answered += may;
+        int status = fake.status, split = fake.split, close_after = fake.close_after;
+        pthread_mutex_unlock(&fake.mu);
+        if (!may)
+            return 0;
+        char resp[160];
+        int n = snprintf(resp, sizeof(resp),
+                         "HTTP/1.1 %d Fake\r\nContent-Type: text/plain\r\n"
+                         "Content-Length: 11\r\n\r\n%s",
+                         status, split ? "" : "queued: 1\r\n");
+        fake_write(fd, resp, (size_t)n);
+        if (split) {
+            fake_sleep_ms(30);
+            fake_write(fd, "queued: 1\r\n", 11);
+        }
+        (*pending)--;
+        (*answered_here)++;
+        if (close_after > 0 && *answered_here >= close_after)
+            return 1;
+    }
+    return 0;
+}
+
 /* Serves one connection until the client closes it, the fake closes it or the suite stops. */
 static void fake_serve(int fd)
 {
     static char buf[FAKE_MAX_BODY + 4096];
-    size_t got = 0;
+    size_t got = 0, pending = 0;
+    int answered_here = 0;
 
     while (!fake.stop) {
-        char *end = NULL;
-        int w = fake_wait(fd);
+        if (fake_answer(fd, &pending, &answered_here)) {
+            pthread_mutex_lock(&fake.mu);
+            fake.closes++;
+            pthread_mutex_unlock(&fake.mu);
+            break;
+        }
+        int w = fake_wait(fd, FAKE_POLL_MS);
         if (w < 0)
             break;
         if (w == 0)
@@ -78,48 +156,10 @@ static void fake_serve(int fd)
             break;
         got += (size_t)r;
         buf[got] = '\0';
-        /* Whole requests in the buffer: record and answer each. */
-        while ((end = strstr(buf, "\r\n\r\n")) != NULL) {
-            size_t head = (size_t)(end + 4 - buf), clen = 0;
-            char *cl = strstr(buf, "\r\nContent-Length:");
-            if (cl != NULL && cl < end)
-                clen = strtoul(cl + 17, NULL, 10);
-            if (got < head + clen)
-                break;
-            pthread_mutex_lock(&fake.mu);
-            if (fake.nreq < FAKE_MAX_REQ) {
-                struct fake_req *q = &fake.req[fake.nreq++];
-                sscanf(buf, "%15s %127s", q->method, q->target);
-                q->content_length = clen;
-                q->body_len = clen;
-                q->body = malloc(clen + 1);
-                if (q->body != NULL) {
-                    memcpy(q->body, buf + head, clen);
-                    q->body[clen] = '\0';
-                }
-            }
-            int status = fake.status, split = fake.split, silent = fake.silent;
-            int close_after = fake.close_after;
-            pthread_mutex_unlock(&fake.mu);
-            memmove(buf, buf + head + clen, got - head - clen);
-            got -= head + clen;
-            buf[got] = '\0';
-            if (silent)
-                continue;
-            char resp[128];
-            int n = snprintf(resp, sizeof(resp),
-                             "HTTP/1.1 %d Fake\r\nContent-Type: text/plain\r\n"
-                             "Content-Length: 11\r\n\r\n",
-                             status);
-            fake_write(fd, resp, (size_t)n);
-            if (split)
-                fake_sleep_ms(30);
-            fake_write(fd, "queued: 1\r\n", 11);
-            if (close_after) {
-                close(fd);
-                return;
-            }
-        }
+        size_t used = fake_record(buf, got, &pending);
+        memmove(buf, buf + used, got - used);
+        got -= used;
+        buf[got] = '\0';
     }
     close(fd);
 }
@@ -128,7 +168,7 @@ static void *fake_main(void *arg)
 {
     (void)arg;
     while (!fake.stop) {
-        if (fake_wait(fake.lfd) <= 0)
+        if (fake_wait(fake.lfd, 100) <= 0)
             continue;
         int fd = accept(fake.lfd, NULL, NULL);
         if (fd < 0)
@@ -161,12 +201,13 @@ static int publish_suite_init(void)
 static void fake_reset(void)
 {
     pthread_mutex_lock(&fake.mu);
-    for (int i = 0; i < fake.nreq; i++)
+    for (int i = 0; i < fake.nreq && i < FAKE_MAX_REQ; i++)
         free(fake.req[i].body);
     memset(fake.req, 0, sizeof(fake.req));
-    fake.nreq = fake.conns = 0;
+    fake.nreq = fake.conns = fake.closes = fake.answered = 0;
     fake.status = 201; /* under the lock: fake_reset holds it */
     fake.close_after = fake.split = fake.silent = 0;
+    fake.budget = -1;
     pthread_mutex_unlock(&fake.mu);
 }
 
@@ -194,6 +235,17 @@ static int fake_count(int *field)
     pthread_mutex_lock(&fake.mu);
     int v = *field;
     pthread_mutex_unlock(&fake.mu);
+    return v;
+}
+
+/* Waits up to ms for *field to reach want; returns what it holds then. */
+static int fake_await(int *field, int want, long ms)
+{
+    long long t0 = unit_mono_ms();
+    int v;
+
+    while ((v = fake_count(field)) < want && unit_mono_ms() - t0 < ms)
+        fake_sleep_ms(1);
     return v;
 }
 
@@ -486,27 +538,32 @@ static void test_parse_response_prefixes(void)
 
 /* ---- publisher_drain: the queue at a stop ------------------------------------------------ */
 
-/* Queues FAKE_MAX_REQ events "{"n":i}" on a queued publisher. */
-static void drain_queue_events(struct publisher *pub)
+#define DRAIN_EVENTS 16 /* events each drain test queues */
+
+/* Queues the events "{"n":i}" for i in [from, to) on a queued publisher, to one channel. */
+static void queue_events(struct publisher *pub, int from, int to)
 {
     char body[32];
 
-    for (int i = 0; i < FAKE_MAX_REQ; i++) {
+    for (int i = from; i < to; i++) {
         int n = snprintf(body, sizeof(body), "{\"n\":%d}", i);
         CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", body, (size_t)n), E_OK);
     }
 }
 
-/* Every queued event reached the fake, in order. */
-static void drain_check_received(void)
+/* The fake received exactly the events 0 to total - 1, each once, in order (the first
+ * FAKE_MAX_REQ of them are checked one by one, the rest counted). */
+static void check_events(int total)
 {
     char body[32];
 
-    CU_ASSERT_EQUAL_FATAL(fake_count(&fake.nreq), FAKE_MAX_REQ);
-    for (int i = 0; i < FAKE_MAX_REQ; i++) {
+    CU_ASSERT_EQUAL_FATAL(fake_count(&fake.nreq), total);
+    for (int i = 0; i < total && i < FAKE_MAX_REQ; i++) {
         snprintf(body, sizeof(body), "{\"n\":%d}", i);
-        UNIT_CHECK(fake.req[i].body != NULL && strcmp(fake.req[i].body, body) == 0,
-                   "request %d: %s", i, fake.req[i].body ? fake.req[i].body : "(none)");
+        if (fake.req[i].body == NULL || strcmp(fake.req[i].body, body) != 0) {
+            UNIT_CHECK(0, "request %d: %s", i, fake.req[i].body ? fake.req[i].body : "(none)");
+            return;
+        }
     }
 }
 
@@ -520,14 +577,14 @@ static void test_drain_sends_everything(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
     CU_ASSERT_EQUAL_FATAL(publisher_start_queue(pub), E_OK);
     fake_set(&fake.split, 1);
-    drain_queue_events(pub);
+    queue_events(pub, 0, DRAIN_EVENTS);
     CU_ASSERT_EQUAL(publisher_drain(pub, 5000), E_OK);
-    drain_check_received();
+    check_events(DRAIN_EVENTS);
     CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", "{}", 2), E_INTERNAL);
     CU_ASSERT_EQUAL(publisher_close_channel(pub, "ROOM01-1"), E_INTERNAL);
     CU_ASSERT_EQUAL(publisher_drain(pub, 5000), E_OK); /* a second call changes nothing */
     publisher_close(pub);
-    CU_ASSERT_EQUAL(fake_count(&fake.nreq), FAKE_MAX_REQ);
+    CU_ASSERT_EQUAL(fake_count(&fake.nreq), DRAIN_EVENTS);
 }
 
 /* publisher_close alone drains as well. */
@@ -538,9 +595,9 @@ static void test_close_drains(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
     CU_ASSERT_EQUAL_FATAL(publisher_start_queue(pub), E_OK);
     fake_set(&fake.split, 1);
-    drain_queue_events(pub);
+    queue_events(pub, 0, DRAIN_EVENTS);
     publisher_close(pub);
-    drain_check_received();
+    check_events(DRAIN_EVENTS);
 }
 
 /* Nobody listens: the drain gives up at the first failed connect instead of trying each
@@ -555,7 +612,7 @@ static void test_drain_no_server(void)
     pub = publisher_open(path);
     CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
     CU_ASSERT_EQUAL_FATAL(publisher_start_queue(pub), E_OK);
-    drain_queue_events(pub);
+    queue_events(pub, 0, DRAIN_EVENTS);
     t0 = unit_mono_ms();
     publisher_drain(pub, 5000);
     took = unit_mono_ms() - t0;
@@ -573,7 +630,7 @@ static void test_drain_silent_server(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
     fake_set(&fake.silent, 1);
     CU_ASSERT_EQUAL_FATAL(publisher_start_queue(pub), E_OK);
-    drain_queue_events(pub);
+    queue_events(pub, 0, DRAIN_EVENTS);
     t0 = unit_mono_ms();
     CU_ASSERT_EQUAL(publisher_drain(pub, 500), E_INTERNAL);
     took = unit_mono_ms() - t0;
@@ -592,10 +649,8 @@ static void test_drain_deadline(void)
     CU_ASSERT_EQUAL_FATAL(publisher_start_queue(pub), E_OK);
     fake_set(&fake.split, 1);
     CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", "{}", 2), E_OK);
-    t0 = unit_mono_ms();
-    while (fake_count(&fake.nreq) < 1 && unit_mono_ms() - t0 < 2000)
-        fake_sleep_ms(1);
-    for (int i = 1; i < FAKE_MAX_REQ; i++)
+    fake_await(&fake.nreq, 1, 2000);
+    for (int i = 1; i < DRAIN_EVENTS; i++)
         CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", "{}", 2), E_OK);
     t0 = unit_mono_ms();
     CU_ASSERT_EQUAL(publisher_drain(pub, 1), E_INTERNAL);
@@ -663,6 +718,296 @@ static void test_drain_stuck_server(void)
     free(big);
 }
 
+/* ---- the queued publisher: the path production uses -------------------------------------- */
+
+#define ORDER_THREADS 4
+#define ORDER_EVENTS 300 /* per thread: 1200 in all, several batches */
+#define ORDER_ROOMS 2
+
+/* One room as exec_room treats it: its lock is held while the script runs (taking the next
+ * seq) and its events are queued. */
+struct order_room {
+    pthread_mutex_t lock;
+    int seq;
+    const char *channel;
+};
+
+struct order_thread {
+    pthread_t thread;
+    struct publisher *pub;
+    pthread_barrier_t *start;
+    struct order_room *rooms; /* NULL: each event "{"t":T,"i":I}" to ROOM01-1, no lock */
+    int t, failed;
+};
+
+static void *order_main(void *arg)
+{
+    struct order_thread *o = arg;
+    char body[64];
+
+    pthread_barrier_wait(o->start);
+    for (int i = 0; i < ORDER_EVENTS; i++) {
+        struct order_room *room = o->rooms ? &o->rooms[(i + o->t) % ORDER_ROOMS] : NULL;
+        const char *channel = room ? room->channel : "ROOM01-1";
+        int n;
+
+        if (room != NULL) {
+            pthread_mutex_lock(&room->lock);
+            n = snprintf(body, sizeof(body), "{\"seq\":%d,\"t\":%d}", ++room->seq, o->t);
+        } else {
+            n = snprintf(body, sizeof(body), "{\"t\":%d,\"i\":%d}", o->t, i);
+        }
+        if (publisher_send(o->pub, channel, body, (size_t)n) != E_OK)
+            o->failed++;
+        if (room != NULL)
+            pthread_mutex_unlock(&room->lock);
+    }
+    return NULL;
+}
+
+/* Runs ORDER_THREADS threads publishing at once (through rooms, or not), drains, and checks
+ * that everything arrived on one connection. */
+static void order_run(struct order_room *rooms)
+{
+    struct publisher *pub = publisher_open(fake.path);
+    struct order_thread threads[ORDER_THREADS];
+    pthread_barrier_t start;
+
+    CU_ASSERT_EQUAL_FATAL(publisher_start_queue(pub), E_OK);
+    pthread_barrier_init(&start, NULL, ORDER_THREADS);
+    for (int t = 0; t < ORDER_THREADS; t++) {
+        threads[t] = (struct order_thread){.pub = pub, .start = &start, .rooms = rooms, .t = t};
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&threads[t].thread, NULL, order_main, &threads[t]), 0);
+    }
+    for (int t = 0; t < ORDER_THREADS; t++) {
+        pthread_join(threads[t].thread, NULL);
+        UNIT_CHECK(threads[t].failed == 0, "thread %d: %d sends failed", t, threads[t].failed);
+    }
+    pthread_barrier_destroy(&start);
+    CU_ASSERT_EQUAL(publisher_drain(pub, 5000), E_OK);
+    publisher_close(pub);
+    CU_ASSERT_EQUAL_FATAL(fake_count(&fake.nreq), ORDER_THREADS * ORDER_EVENTS);
+    CU_ASSERT_EQUAL(fake_count(&fake.conns), 1);
+}
+
+/* Several threads publish to one channel at once: nchan receives each thread's events in the
+ * order that thread sent them, none lost or twice. */
+static void test_queue_order_per_thread(void)
+{
+    int next[ORDER_THREADS] = {0};
+
+    order_run(NULL);
+    for (int k = 0; k < fake_count(&fake.nreq); k++) {
+        int t = -1, i = -1;
+        if (sscanf(fake.req[k].body ? fake.req[k].body : "", "{\"t\":%d,\"i\":%d}", &t, &i) != 2 ||
+            t < 0 || t >= ORDER_THREADS || i != next[t]) {
+            UNIT_CHECK(0, "request %d: %s, thread %d expected %d", k,
+                       fake.req[k].body ? fake.req[k].body : "(none)", t,
+                       t >= 0 && t < ORDER_THREADS ? next[t] : -1);
+            return;
+        }
+        next[t]++;
+    }
+    for (int t = 0; t < ORDER_THREADS; t++)
+        UNIT_CHECK(next[t] == ORDER_EVENTS, "thread %d: %d events", t, next[t]);
+}
+
+/* The same, each event taking its room's next seq under the room's lock as exec_room does:
+ * each room's channel receives seq 1, 2, 3... with no gap and no swap. */
+static void test_queue_order_per_room(void)
+{
+    struct order_room rooms[ORDER_ROOMS] = {
+        {.lock = PTHREAD_MUTEX_INITIALIZER, .channel = "ROOMAA-1"},
+        {.lock = PTHREAD_MUTEX_INITIALIZER, .channel = "ROOMBB-7"},
+    };
+    int next[ORDER_ROOMS] = {1, 1};
+
+    order_run(rooms);
+    for (int k = 0; k < fake_count(&fake.nreq); k++) {
+        int r = strcmp(fake.req[k].target, "/pub/ROOMAA-1") == 0   ? 0
+                : strcmp(fake.req[k].target, "/pub/ROOMBB-7") == 0 ? 1
+                                                                   : -1;
+        int seq = -1, t = -1;
+        if (r < 0 || fake.req[k].body == NULL ||
+            sscanf(fake.req[k].body, "{\"seq\":%d,\"t\":%d}", &seq, &t) != 2 || seq != next[r]) {
+            UNIT_CHECK(0, "request %d: %s %s, expected seq %d", k, fake.req[k].target,
+                       fake.req[k].body ? fake.req[k].body : "(none)", r >= 0 ? next[r] : -1);
+            return;
+        }
+        next[r]++;
+    }
+    CU_ASSERT_EQUAL(next[0] - 1 + next[1] - 1, ORDER_THREADS * ORDER_EVENTS);
+    CU_ASSERT_EQUAL(next[0] - 1, rooms[0].seq);
+    CU_ASSERT_EQUAL(next[1] - 1, rooms[1].seq);
+}
+
+/* Holds the fake's answers, sends event 0 and waits until the fake has it: the publisher
+ * thread then waits for its answer with event 0 alone in its batch, and what the test queues
+ * next forms the following batches. */
+static struct publisher *queue_open_held(void)
+{
+    struct publisher *pub = publisher_open(fake.path);
+
+    if (publisher_start_queue(pub) != E_OK) {
+        publisher_close(pub);
+        return NULL;
+    }
+    fake_set(&fake.budget, 0);
+    queue_events(pub, 0, 1);
+    UNIT_CHECK(fake_await(&fake.nreq, 1, 2000) == 1, "event 0 did not arrive");
+    return pub;
+}
+
+/* A batch is at most PUBLISH_BATCH_MAX requests, written at once, and the next one is written
+ * only after every answer to it was read: with answers held back, nchan sees exactly one more
+ * batch per answer released, and all of it. */
+static void test_queue_batch_boundary(void)
+{
+    const int total = 1 + PUBLISH_BATCH_MAX + 43;
+    struct publisher *pub = queue_open_held();
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+    queue_events(pub, 1, total);
+    fake_sleep_ms(50);
+    CU_ASSERT_EQUAL(fake_count(&fake.nreq), 1); /* nothing more while event 0's answer is due */
+    fake_set(&fake.budget, 1);
+    CU_ASSERT_EQUAL(fake_await(&fake.nreq, 1 + PUBLISH_BATCH_MAX, 2000), 1 + PUBLISH_BATCH_MAX);
+    fake_sleep_ms(50);
+    CU_ASSERT_EQUAL(fake_count(&fake.nreq), 1 + PUBLISH_BATCH_MAX); /* the batch stops there */
+    fake_set(&fake.budget, -1);
+    CU_ASSERT_EQUAL(publisher_drain(pub, 5000), E_OK);
+    publisher_close(pub);
+    check_events(total);
+    CU_ASSERT_EQUAL(fake_count(&fake.conns), 1); /* every answer matched to its request */
+    CU_ASSERT_EQUAL(fake_count(&fake.answered), total);
+}
+
+/* While nchan is stuck, the queue takes PUBLISH_QUEUE_MAX requests and refuses the next ones
+ * (E_INTERNAL: dropped, never sent) without touching those queued; once nchan answers they
+ * all go out in order, and the queue takes new ones again. */
+static void test_queue_cap(void)
+{
+    struct publisher *pub = queue_open_held();
+    int accepted = 0;
+    long long t0 = unit_mono_ms(), took;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+    for (int i = 1; i <= PUBLISH_QUEUE_MAX; i++) {
+        char body[32];
+        int n = snprintf(body, sizeof(body), "{\"n\":%d}", i);
+        accepted += publisher_send(pub, "ROOM01-1", body, (size_t)n) == E_OK;
+    }
+    CU_ASSERT_EQUAL(accepted, PUBLISH_QUEUE_MAX);
+    CU_ASSERT_EQUAL(publisher_send(pub, "ROOM02-1", "{\"over\":1}", 10), E_INTERNAL);
+    CU_ASSERT_EQUAL(publisher_close_channel(pub, "ROOM02-1"), E_INTERNAL);
+    took = unit_mono_ms() - t0;
+    /* Within the thread's 2 s wait for event 0's answer, so it took nothing off the queue. */
+    UNIT_CHECK(took < 1500, "filling the queue took %lld ms", took);
+    fake_set(&fake.budget, -1);
+    CU_ASSERT_EQUAL(fake_await(&fake.nreq, 1 + PUBLISH_QUEUE_MAX, 20000), 1 + PUBLISH_QUEUE_MAX);
+    CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", "{\"n\":100001}", 12), E_OK);
+    CU_ASSERT_EQUAL(publisher_drain(pub, 5000), E_OK);
+    publisher_close(pub);
+    check_events(PUBLISH_QUEUE_MAX + 2);
+}
+
+/* Breaks the batch of events 1 to 10 in the middle: the fake has received all ten, answers
+ * four and closes the connection. */
+static void queue_break_batch(void)
+{
+    /* Event 0 was its connection's first answer: its fifth is event 4's. */
+    fake_set(&fake.close_after, 5);
+    fake_set(&fake.budget, -1);
+    /* At least once: in a drain, the next connection may take its five answers (events 11
+     * to 15, already queued) and be closed too before close_after is back to 0. */
+    UNIT_CHECK(fake_await(&fake.closes, 1, 5000) >= 1, "the fake did not close");
+    fake_set(&fake.close_after, 0);
+}
+
+/* Sends events 1 to 10 as one batch behind event 0 and waits until the fake has them all,
+ * unanswered. */
+static void queue_batch_in_flight(struct publisher *pub)
+{
+    queue_events(pub, 1, 11);
+    fake_set(&fake.budget, 1);
+    UNIT_CHECK(fake_await(&fake.nreq, 11, 2000) == 11, "the batch did not arrive");
+}
+
+/* nchan closes the connection in the middle of a pipelined batch: the publisher does not send
+ * that batch again (nchan got all of it once; a resend would duplicate it) and what comes
+ * next goes out on a fresh connection. Every event arrives exactly once, in order. */
+static void test_queue_reconnect_mid_batch(void)
+{
+    struct publisher *pub = queue_open_held();
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+    queue_batch_in_flight(pub);
+    queue_break_batch();
+    queue_events(pub, 11, 16);
+    /* Events 11 to 15 go out once the thread is done with the broken batch: a drain begun
+     * before that would count the batch as lost (see the next test). */
+    CU_ASSERT_EQUAL(fake_await(&fake.nreq, 16, 2000), 16);
+    CU_ASSERT_EQUAL(publisher_drain(pub, 5000), E_OK);
+    publisher_close(pub);
+    check_events(16);
+    CU_ASSERT_EQUAL(fake_count(&fake.conns), 2);
+}
+
+static void *queue_break_later(void *arg)
+{
+    (void)arg;
+    fake_sleep_ms(50);
+    queue_break_batch();
+    return NULL;
+}
+
+/* The same break during a drain: the drain reports the loss (E_INTERNAL: the broken batch was
+ * not all answered), and still sends what was queued behind it, on a fresh connection. */
+static void test_drain_reconnect_mid_batch(void)
+{
+    struct publisher *pub = queue_open_held();
+    pthread_t breaker;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+    queue_batch_in_flight(pub);
+    queue_events(pub, 11, 16);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&breaker, NULL, queue_break_later, NULL), 0);
+    CU_ASSERT_EQUAL(publisher_drain(pub, 5000), E_INTERNAL);
+    pthread_join(breaker, NULL);
+    publisher_close(pub);
+    check_events(16);
+    CU_ASSERT_EQUAL(fake_count(&fake.conns), 2);
+}
+
+static void *queue_release_later(void *arg)
+{
+    (void)arg;
+    fake_sleep_ms(100);
+    fake_set(&fake.budget, -1);
+    return NULL;
+}
+
+/* publisher_close with several batches still queued and nchan slow to answer: it returns only
+ * once every batch was written and answered, in order, within PUBLISH_DRAIN_MS. */
+static void test_close_drains_batches(void)
+{
+    const int total = 1 + 2 * PUBLISH_BATCH_MAX + 99;
+    struct publisher *pub = queue_open_held();
+    pthread_t releaser;
+    long long t0, took;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+    queue_events(pub, 1, total);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&releaser, NULL, queue_release_later, NULL), 0);
+    t0 = unit_mono_ms();
+    publisher_close(pub);
+    took = unit_mono_ms() - t0;
+    pthread_join(releaser, NULL);
+    check_events(total);
+    CU_ASSERT_EQUAL(fake_count(&fake.answered), total);
+    UNIT_CHECK(took >= 90 && took < PUBLISH_DRAIN_MS, "close took %lld ms", took);
+}
+
 static const struct unit_test publish_tests[] = {
     {"POST /pub/<channel> with the exact body", test_send_request_format},
     {"one persistent connection", test_persistent_connection},
@@ -677,6 +1022,16 @@ static const struct unit_test publish_tests[] = {
     {"drain with a slow server: drops what is left at its deadline", test_drain_deadline},
     {"drain with a silent server: bounded", test_drain_silent_server},
     {"drain with a server that accepts nothing: bounded", test_drain_stuck_server},
+    {"queue: each thread's events in its order", test_queue_order_per_thread},
+    {"queue: each room's events in seq order", test_queue_order_per_room},
+    {"queue: batches of PUBLISH_BATCH_MAX, answers read before the next",
+     test_queue_batch_boundary},
+    {"queue: full at PUBLISH_QUEUE_MAX, refuses, then drains in order", test_queue_cap},
+    {"queue: connection closed mid-batch: not resent, next on a new one",
+     test_queue_reconnect_mid_batch},
+    {"drain: connection closed mid-batch: loss reported, the rest sent",
+     test_drain_reconnect_mid_batch},
+    {"close drains several batches from a slow server", test_close_drains_batches},
     {"response parser: whole, partial and hostile answers", test_parse_response_table},
     {"response parser: every prefix of an answer asks for more", test_parse_response_prefixes},
     {NULL, NULL},
