@@ -287,27 +287,30 @@ enum wnc_err exec_prepare(struct exec_call *call, const char *room_id, long long
                           const char *token_digest, int nargs, const char **args,
                           const size_t *lens)
 {
-    static const char *const prefixes[EXEC_ROOM_KEYS] = {
-        "room", "members", "names", "auth", "chat", "limits", "users", "leases", "tickets"};
-    const int numbers[EXEC_STD_ARGS - 2] = {config.room_ttl_s,    config.grace_ms,
-                                            config.chat_rate,     config.control_rate,
-                                            config.typing_ttl_ms, config.sync_interval_ms};
+    const int numbers[STD_ARG__MAX] = {
+        [STD_ARG_ROOM_TTL] = config.room_ttl_s,
+        [STD_ARG_GRACE] = config.grace_ms,
+        [STD_ARG_CHAT_RATE] = config.chat_rate,
+        [STD_ARG_CONTROL_RATE] = config.control_rate,
+        [STD_ARG_TYPING_TTL] = config.typing_ttl_ms,
+        [STD_ARG_SYNC_INTERVAL] = config.sync_interval_ms,
+    };
 
     if (nargs < 0 || nargs > EXEC_MAX_ARGS)
         return E_INTERNAL;
     for (int k = 0; k < EXEC_ROOM_KEYS; k++) {
-        snprintf(call->keys_buf[k], sizeof(call->keys_buf[k]), "%s:{%s}", prefixes[k], room_id);
+        snprintf(call->keys_buf[k], sizeof(call->keys_buf[k]), "%s:{%s}",
+                 script_room_key_prefix((enum script_room_key)k), room_id);
         call->keys[k] = call->keys_buf[k];
     }
-    snprintf(call->std[0], sizeof(call->std[0]), "%lld", now_ms);
-    for (int a = 1; a < EXEC_STD_ARGS - 1; a++)
-        snprintf(call->std[a], sizeof(call->std[a]), "%d", numbers[a - 1]);
-    for (int a = 0; a < EXEC_STD_ARGS - 1; a++) {
-        call->argv[a] = call->std[a];
-        call->lens[a] = strlen(call->std[a]);
+    for (int a = 0; a < STD_ARG__MAX; a++) {
+        if (a == STD_ARG_NOW)
+            snprintf(call->std[a], sizeof(call->std[a]), "%lld", now_ms);
+        else if (a != STD_ARG_TOKEN)
+            snprintf(call->std[a], sizeof(call->std[a]), "%d", numbers[a]);
+        call->argv[a] = a == STD_ARG_TOKEN ? token_digest : call->std[a];
+        call->lens[a] = strlen(call->argv[a]);
     }
-    call->argv[EXEC_STD_ARGS - 1] = token_digest;
-    call->lens[EXEC_STD_ARGS - 1] = strlen(token_digest);
     for (int a = 0; a < nargs; a++) {
         call->argv[EXEC_STD_ARGS + a] = args[a];
         call->lens[EXEC_STD_ARGS + a] = lens ? lens[a] : strlen(args[a]);

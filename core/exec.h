@@ -8,14 +8,15 @@
 
 #include "err.h"
 #include "script.h"
+#include "store.h"
 
 struct store;
 struct store_reply;
 struct publisher;
 
 #define EXEC_MAX_ARGS 8
-#define EXEC_ROOM_KEYS 9
-#define EXEC_STD_ARGS 8
+#define EXEC_ROOM_KEYS ROOM_KEY__MAX
+#define EXEC_STD_ARGS STD_ARG__MAX
 #define EXEC_CHANNEL_SIZE 32 /* a room's nchan channel "ROOM-epoch", with its NUL */
 
 /* The keys and arguments of one room script call, laid out as sql/lib.lua expects them: the
@@ -23,7 +24,7 @@ struct publisher;
  * pointers in argv point into the struct itself or into the caller's args. */
 struct exec_call {
     char keys_buf[EXEC_ROOM_KEYS][32];
-    char std[EXEC_STD_ARGS - 1][32];
+    char std[EXEC_STD_ARGS][STORE_NUMBER_LEN]; /* the numbers among them, as text */
     const char *keys[EXEC_ROOM_KEYS];
     const char *argv[EXEC_STD_ARGS + EXEC_MAX_ARGS];
     size_t lens[EXEC_STD_ARGS + EXEC_MAX_ARGS];

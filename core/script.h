@@ -1,5 +1,9 @@
-/* The Lua scripts of sql/, one per atomic operation. scripts_load reads them once at startup
- * (each prefixed with sql/lib.lua, the helpers they share); the store loads them into Redis. */
+/* The C-Lua contract, defined once, and the library of sql/. Each operation is one file of sql/
+ * and one atomic call on one room's slot (or on one global key); scripts_load assembles them
+ * with sql/lib.lua, the helpers they share, into one Redis Functions library, which the store
+ * loads (FUNCTION LOAD) and calls (FCALL): the helpers are compiled once, not per call. The
+ * Lua names of the room keys, the standard arguments and the shared constants are generated
+ * here from the tables below, so the two sides cannot disagree on an order or a value. */
 #ifndef WNC_SCRIPT_H
 #define WNC_SCRIPT_H
 
@@ -31,12 +35,52 @@ enum script_id {
     SCRIPT__MAX
 };
 
-/* Reads every script from dir. Returns 0, or -1 after logging which file is missing. */
+/* The keys of a room operation, in order: "<prefix>:{ROOM}", all in the room's hash slot. */
+enum script_room_key {
+    ROOM_KEY_ROOM,
+    ROOM_KEY_MEMBERS,
+    ROOM_KEY_NAMES,
+    ROOM_KEY_AUTH,
+    ROOM_KEY_CHAT,
+    ROOM_KEY_LIMITS,
+    ROOM_KEY_USERS,
+    ROOM_KEY_LEASES,
+    ROOM_KEY_TICKETS,
+    ROOM_KEY__MAX
+};
+
+/* The standard arguments of a room operation, in order; an operation's own start after them. */
+enum script_std_arg {
+    STD_ARG_NOW,           /* ms since the epoch */
+    STD_ARG_ROOM_TTL,      /* s */
+    STD_ARG_GRACE,         /* ms */
+    STD_ARG_CHAT_RATE,     /* per member and window */
+    STD_ARG_CONTROL_RATE,  /* per member and window */
+    STD_ARG_TYPING_TTL,    /* ms */
+    STD_ARG_SYNC_INTERVAL, /* ms */
+    STD_ARG_TOKEN,         /* the caller's token digest, "" when none */
+    STD_ARG__MAX
+};
+
+/* The window of the per-member rate limits (chat, control), in ms. */
+#define SCRIPT_RATE_WINDOW_MS 10000
+
+/* Reads sql/ from dir and assembles the library. Returns 0, or -1 after logging which file is
+ * missing (the library loaded before, if any, stays). */
 int scripts_load(const char *dir);
 
-/* The script's file name without ".lua", and its full source (prelude included); both live
- * for the life of the process. */
+/* The operation's file name without ".lua", and the name to FCALL it by ("<name>_<version>");
+ * both live for the life of the process. */
 const char *script_name(enum script_id id);
-const char *script_source(enum script_id id);
+const char *script_function(enum script_id id);
+
+/* The whole library, as FUNCTION LOAD takes it ("#!lua name=wnc_<version>", the generated
+ * contract, lib.lua, then one registered function per operation). The version is a digest of
+ * the text, so two builds with different scripts can share one Redis during a rolling
+ * upgrade. "" before scripts_load. */
+const char *script_library(void);
+
+/* The prefix of a room key ("room", "members", ...). */
+const char *script_room_key_prefix(enum script_room_key k);
 
 #endif

@@ -13,7 +13,6 @@
 #define STORE_CONNECT_TIMEOUT_MS 1000
 #define STORE_COMMAND_TIMEOUT_MS 2000
 #define STORE_MAX_ARGS 32
-#define STORE_SHA_LEN 40 /* a script's SHA-1 in hex, as SCRIPT LOAD returns it */
 
 static_assert(STORE_NUMBER_LEN >= sizeof("-9223372036854775808"), "a long long fits");
 static_assert(STORE_NUMBER_LEN >= sizeof("18446744073709551615"), "a cursor fits");
@@ -22,7 +21,6 @@ struct store {
     redisContext *ctx; /* NULL while disconnected */
     char *host;
     int port;
-    char sha[SCRIPT__MAX][STORE_SHA_LEN + 1];
 };
 
 struct store *store_open(const char *host, int port)
@@ -50,33 +48,30 @@ void store_close(struct store *st)
     free(st);
 }
 
-/* Loads one script and remembers its SHA. Returns E_OK or E_REDIS_UNAVAILABLE. */
-static enum wnc_err store_load_script(struct store *st, enum script_id id)
+/* Loads the library (script.h). A library of the same version already there is fine: another
+ * process loaded it first. Returns E_OK, E_REDIS_UNAVAILABLE or E_INTERNAL. */
+static enum wnc_err store_load_library(struct store *st)
 {
-    const char *source = script_source(id);
+    const char *text = script_library();
     redisReply *r;
+    enum wnc_err e = E_OK;
 
-    r = redisCommand(st->ctx, "SCRIPT LOAD %b", source, strlen(source));
+    r = redisCommand(st->ctx, "FUNCTION LOAD %b", text, strlen(text));
     if (r == NULL) {
-        log_warn("store: SCRIPT LOAD %s: %s", script_name(id), st->ctx->errstr);
+        log_warn("store: FUNCTION LOAD: %s", st->ctx->errstr);
         store_disconnect(st);
         return E_REDIS_UNAVAILABLE;
     }
-    if (r->type != REDIS_REPLY_STRING || r->len != STORE_SHA_LEN) {
-        log_error("store: SCRIPT LOAD %s failed: %s", script_name(id),
-                  r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-        freeReplyObject(r);
-        return E_INTERNAL;
+    if (r->type == REDIS_REPLY_ERROR && strstr(r->str, "already exists") == NULL) {
+        log_error("store: FUNCTION LOAD failed: %s", r->str);
+        e = E_INTERNAL;
     }
-    memcpy(st->sha[id], r->str, STORE_SHA_LEN);
-    st->sha[id][STORE_SHA_LEN] = '\0';
     freeReplyObject(r);
-    return E_OK;
+    return e;
 }
 
 static enum wnc_err store_connect(struct store *st)
 {
-    enum wnc_err e;
 
     if (st->ctx != NULL)
         return E_OK;
@@ -90,9 +85,6 @@ static enum wnc_err store_connect(struct store *st)
     }
     redisSetTimeout(st->ctx, timeout_timeval(STORE_COMMAND_TIMEOUT_MS));
     redisEnableKeepAlive(st->ctx);
-    for (int id = 0; id < SCRIPT__MAX; id++)
-        if ((e = store_load_script(st, (enum script_id)id)) != E_OK)
-            return e;
     return E_OK;
 }
 
@@ -122,7 +114,8 @@ static void store_flatten(const redisReply *r, struct store_reply *out)
 }
 
 /* Sends argv and translates the reply. A connection error drops the connection (the next call
- * reconnects); *noscript is set when Redis lost our scripts. */
+ * reconnects); *noscript is set when Redis does not have our library (a fresh or flushed
+ * Redis, a new version). */
 static enum wnc_err store_send(struct store *st, int argc, const char **argv, const size_t *lens,
                                struct store_reply *out, int *noscript)
 {
@@ -136,7 +129,7 @@ static enum wnc_err store_send(struct store *st, int argc, const char **argv, co
         return E_REDIS_UNAVAILABLE;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        if (strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        if (strcmp(r->str, "ERR Function not found") == 0) {
             *noscript = 1;
             e = E_REDIS_UNAVAILABLE;
         } else if (strncmp(r->str, "WNC ", 4) == 0) {
@@ -157,10 +150,11 @@ static enum wnc_err store_send(struct store *st, int argc, const char **argv, co
     return e;
 }
 
-/* Runs argv, reconnecting first if needed and retrying once after a broken connection: a
- * connection that died while idle (Redis restarted) fails on first use. */
+/* Runs argv, reconnecting first if needed and retrying once after a broken connection (a
+ * connection that died while idle, Redis restarted, fails on first use) or, for an FCALL,
+ * after loading the library Redis did not have. */
 static enum wnc_err store_run(struct store *st, int argc, const char **argv, const size_t *lens,
-                              struct store_reply *out, enum script_id reload)
+                              struct store_reply *out, int fcall)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         int noscript = 0, had_connection = st->ctx != NULL;
@@ -169,10 +163,9 @@ static enum wnc_err store_run(struct store *st, int argc, const char **argv, con
         if (e != E_OK)
             return e;
         e = store_send(st, argc, argv, lens, out, &noscript);
-        if (noscript && reload != SCRIPT__MAX) {
-            if ((e = store_load_script(st, reload)) != E_OK)
+        if (noscript && fcall) {
+            if ((e = store_load_library(st)) != E_OK)
                 return e;
-            argv[1] = st->sha[reload];
             continue;
         }
         if (e == E_REDIS_UNAVAILABLE && had_connection && st->ctx == NULL)
@@ -186,7 +179,7 @@ enum wnc_err store_ping(struct store *st)
 {
     const char *argv[] = {"PING"};
     struct store_reply r = {0};
-    enum wnc_err e = store_run(st, 1, argv, NULL, &r, SCRIPT__MAX);
+    enum wnc_err e = store_run(st, 1, argv, NULL, &r, 0);
 
     store_reply_free(&r);
     return e;
@@ -204,18 +197,16 @@ enum wnc_err store_eval(struct store *st, enum script_id script, int nkeys, cons
 
     if (3 + nkeys + nargs > STORE_MAX_ARGS)
         return E_INTERNAL;
-    if ((e = store_connect(st)) != E_OK)
-        return e;
     snprintf(nkeys_str, sizeof(nkeys_str), "%d", nkeys);
-    argv[argc] = "EVALSHA", lens[argc++] = 7;
-    argv[argc] = st->sha[script], lens[argc++] = STORE_SHA_LEN;
+    argv[argc] = "FCALL", lens[argc++] = 5;
+    argv[argc] = script_function(script), lens[argc++] = strlen(argv[1]);
     argv[argc] = nkeys_str, lens[argc++] = strlen(nkeys_str);
     for (int i = 0; i < nkeys; i++)
         argv[argc] = keys[i], lens[argc++] = strlen(keys[i]);
     for (int i = 0; i < nargs; i++)
         argv[argc] = args[i], lens[argc++] = arg_lens ? arg_lens[i] : strlen(args[i]);
     memset(out, 0, sizeof(*out));
-    e = store_run(st, argc, argv, lens, out, script);
+    e = store_run(st, argc, argv, lens, out, 1);
     if (e != E_OK)
         store_reply_free(out);
     return e;
@@ -226,7 +217,7 @@ enum wnc_err store_command(struct store *st, int argc, const char **argv, const 
 {
     if (out != NULL)
         memset(out, 0, sizeof(*out));
-    enum wnc_err e = store_run(st, argc, argv, lens, out, SCRIPT__MAX);
+    enum wnc_err e = store_run(st, argc, argv, lens, out, 0);
     if (e != E_OK && out != NULL)
         store_reply_free(out);
     return e;

@@ -1,6 +1,7 @@
 /* The store: the only module that includes hiredis. One struct store per thread (a blocking
- * connection is not shared). It connects lazily, reconnects after any I/O error, loads the Lua
- * scripts on every (re)connect, and reloads one on NOSCRIPT. Its replies are our own flat
+ * connection is not shared). It connects lazily, reconnects after any I/O error, and loads the
+ * functions library (script.h) when Redis does not have it (a fresh or flushed Redis, a new
+ * version), then retries the call. Its replies are our own flat
  * struct store_reply; Redis errors come back as enum wnc_err (a script's error reply
  * "WNC <code>" maps to that code's enum value; anything else is logged). */
 #ifndef WNC_STORE_H
@@ -37,8 +38,8 @@ void store_close(struct store *st);
 /* E_OK when Redis answers PING. */
 enum wnc_err store_ping(struct store *st);
 
-/* Runs one of the scripts of script.h. keys and args are binary-safe (lens may be NULL when all
- * args are NUL-terminated). On E_OK *out holds the reply. */
+/* Calls one of the operations of script.h (FCALL). keys and args are binary-safe (lens may be NULL
+ * when all args are NUL-terminated). On E_OK *out holds the reply. */
 enum wnc_err store_eval(struct store *st, enum script_id script, int nkeys, const char **keys,
                         int nargs, const char **args, const size_t *arg_lens,
                         struct store_reply *out);

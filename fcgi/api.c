@@ -2,10 +2,12 @@
  * script and answering with its result or its error. */
 #include "api.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+#include "store.h"
 
 const struct api_value *api_value(const struct api_ctx *c, const char *name)
 {
@@ -25,8 +27,12 @@ int api_run_or_reply(struct api_ctx *c, enum script_id script, int nargs, const 
     e = exec_room(c->w->store, c->w->pub, script, c->room_id, c->token_digest, nargs, args, lens,
                   out);
     if (e != E_OK) {
-        if (e == E_RATE_LIMITED) /* the member limits' window (sql/lib.lua RATE_WINDOW_MS) */
-            http_add_header(c->req, "Retry-After", "10");
+        if (e == E_RATE_LIMITED) {
+            /* At most one window of the per-member limits (script.h). */
+            char after[STORE_NUMBER_LEN];
+            snprintf(after, sizeof(after), "%d", (SCRIPT_RATE_WINDOW_MS + 999) / 1000);
+            http_add_header(c->req, "Retry-After", after);
+        }
         http_reply_error(c->req, e, NULL, NULL);
         return -1;
     }

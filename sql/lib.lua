@@ -1,6 +1,9 @@
--- lib.lua: helpers shared by the room scripts; core/script.c prepends this file to each one.
+-- lib.lua: helpers shared by the operations. core/script.c assembles one Redis Functions
+-- library from the contract it generates, this file, and every other file of sql/ as the body
+-- of one registered function ('<file>_<version>'), which calls contract_begin and lib_begin
+-- first. Helpers are therefore compiled once per library load, not per call.
 --
--- Room scripts take KEYS = room:{id}, members:{id}, names:{id}, auth:{id}, chat:{id},
+-- Room operations take KEYS = room:{id}, members:{id}, names:{id}, auth:{id}, chat:{id},
 -- limits:{id}, users:{id}, leases:{id}, tickets:{id} (all in the room's hash slot) and the
 -- standard ARGV:
 --   1 now (ms)  2 room TTL (s)  3 grace (ms)  4 chat rate  5 control rate  6 typing TTL (ms)
@@ -34,19 +37,11 @@
 -- owner', where owner names the nginx worker process holding it ('instance/pid/start'). A
 -- value '-' is a tombstone: the close of a connection whose open has not arrived yet (the two
 -- nchan hooks run on different worker threads), so that the late open is ignored.
-local K_ROOM, K_MEMBERS, K_NAMES, K_AUTH, K_CHAT, K_LIMITS, K_USERS, K_LEASES, K_TICKETS =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
-local ROOM_KEYS = 9
+-- K_ROOM .. K_TICKETS (the keys above), NOW, TTL, GRACE_MS, CHAT_RATE, CONTROL_RATE,
+-- TYPING_TTL_MS, SYNC_INTERVAL_MS, TOKEN (the standard ARGV), ROOM_KEYS and RATE_WINDOW_MS are
+-- declared and set per call by the contract core/script.c generates above this file, from the
+-- tables in core/script.h.
 local USER_SORT_KEY_LEN = 11
-local NOW = tonumber(ARGV[1])
-local TTL = tonumber(ARGV[2])
-local GRACE_MS = tonumber(ARGV[3])
-local CHAT_RATE = tonumber(ARGV[4])
-local CONTROL_RATE = tonumber(ARGV[5])
-local TYPING_TTL_MS = tonumber(ARGV[6])
-local SYNC_INTERVAL_MS = tonumber(ARGV[7])
-local TOKEN = ARGV[8]
-local RATE_WINDOW_MS = 10000
 -- How long a leaver's client has to close its own streams before linger.lua retires the
 -- channel (a well-behaved client closes them at once).
 local LINGER_MS = 5000
@@ -154,8 +149,12 @@ local function rate_limit(uid, class, limit)
   redis.call('HSET', K_LIMITS, field, int(start) .. ':' .. int(count + 1))
 end
 
--- The room's current channel; remove_member pins it before a room is deleted.
+-- The room's current channel; remove_member pins it before a room is deleted. Per-call state:
+-- lib_begin resets it, since a library's locals outlive calls.
 local pinned_channel = nil
+local function lib_begin()
+  pinned_channel = nil
+end
 local function channel()
   if pinned_channel then return pinned_channel end
   return room_id() .. '-' .. (redis.call('HGET', K_ROOM, 'epoch') or '0')

@@ -32,32 +32,53 @@ static char *slurp(const char *path)
     return data;
 }
 
-static void test_names_and_sources(void)
+/* The library: its name and version, the generated contract, lib.lua, then every operation's
+ * file verbatim as the body of its registered function, named as script_function says. */
+static void test_library(void)
 {
-    char path[4096];
+    char path[4096], header[128];
+    const char *text = script_library(), *p;
     char *lib;
 
     snprintf(path, sizeof(path), "%s/lib.lua", config.sql_dir);
     lib = slurp(path);
     CU_ASSERT_PTR_NOT_NULL_FATAL(lib);
+    CU_ASSERT_EQUAL(strncmp(text, "#!lua name=wnc_", 15), 0);
+    /* The contract comes first, then lib.lua whole. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "local K_ROOM, K_MEMBERS, K_NAMES, K_AUTH, K_CHAT, "
+                                        "K_LIMITS, K_USERS, K_LEASES, K_TICKETS\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "  K_TICKETS = keys[9]\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "  NOW = tonumber(args[1])\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "  TOKEN = args[8]\n"));
+    snprintf(header, sizeof(header), "local RATE_WINDOW_MS = %d\n", SCRIPT_RATE_WINDOW_MS);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, header));
+    p = strstr(text, lib);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_PTR_NULL(strstr(text, "@V@"));
     for (int i = 0; i < SCRIPT__MAX; i++) {
-        const char *name = script_name((enum script_id)i), *src;
-        char header[128], *file;
+        const char *name = script_name((enum script_id)i), *fn = script_function((enum script_id)i);
+        char reg[160], *file;
 
         UNIT_CHECK(name != NULL && *name != '\0', "script %d has no name", i);
-        if (name == NULL)
-            continue;
         for (int j = 0; j < i; j++)
             UNIT_CHECK(strcmp(name, script_name((enum script_id)j)) != 0, "%s twice", name);
-        src = script_source((enum script_id)i);
+        /* "<name>_<12 hex digits>", the version of the library's own name. */
+        UNIT_CHECK(strncmp(fn, name, strlen(name)) == 0 && fn[strlen(name)] == '_' &&
+                       strlen(fn) == strlen(name) + 13 &&
+                       strncmp(fn + strlen(name) + 1, text + 15, 12) == 0,
+                   "%s: function %s", name, fn);
         snprintf(path, sizeof(path), "%s/%s.lua", config.sql_dir, name);
         file = slurp(path);
         UNIT_CHECK(file != NULL, "%s is missing", path);
-        /* The prelude, then the script itself. */
-        UNIT_CHECK(strncmp(src, lib, strlen(lib)) == 0, "%s does not start with lib.lua", name);
-        UNIT_CHECK(file != NULL && strstr(src + strlen(lib), file) != NULL,
-                   "%s: source is not lib.lua + %s.lua", name, name);
-        /* Each script opens with a comment naming it (and listing its KEYS/ARGV). */
+        snprintf(reg, sizeof(reg),
+                 "redis.register_function('%s', function(keys, args)\n"
+                 "contract_begin(keys, args)\nlib_begin()\n",
+                 fn);
+        const char *at = strstr(p, reg);
+        UNIT_CHECK(at != NULL, "%s is not registered after lib.lua", fn);
+        UNIT_CHECK(at != NULL && file != NULL && strncmp(at + strlen(reg), file, strlen(file)) == 0,
+                   "%s: the body is not %s.lua verbatim", fn, name);
+        /* Each file opens with a comment naming it (and listing its KEYS/ARGV). */
         snprintf(header, sizeof(header), "-- %s.lua:", name);
         UNIT_CHECK(file != NULL && strncmp(file, header, strlen(header)) == 0,
                    "%s.lua does not open with '%s'", name, header);
@@ -93,11 +114,12 @@ static void test_every_file_is_registered(void)
 
 static void test_failed_load_keeps_scripts(void)
 {
-    char before[64];
+    char before[64], fn[64];
     char dir[] = "/tmp/wnc-unit-sql.XXXXXX", path[128];
     FILE *f;
 
-    snprintf(before, sizeof(before), "%.63s", script_source(SCRIPT_CREATE));
+    snprintf(before, sizeof(before), "%.63s", script_library());
+    snprintf(fn, sizeof(fn), "%s", script_function(SCRIPT_CREATE));
     CU_ASSERT_EQUAL(scripts_load("/nonexistent/wnc"), -1);
     /* A directory with the prelude but no scripts. */
     CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
@@ -109,13 +131,14 @@ static void test_failed_load_keeps_scripts(void)
     CU_ASSERT_EQUAL(scripts_load(dir), -1);
     remove(path);
     rmdir(dir);
-    CU_ASSERT_EQUAL(strncmp(script_source(SCRIPT_CREATE), before, strlen(before)), 0);
+    CU_ASSERT_EQUAL(strncmp(script_library(), before, strlen(before)), 0);
+    CU_ASSERT_STRING_EQUAL(script_function(SCRIPT_CREATE), fn);
     /* Loading again from the real directory works (and replaces the sources). */
     CU_ASSERT_EQUAL(scripts_load(config.sql_dir), 0);
 }
 
 static const struct unit_test script_tests[] = {
-    {"names, sources = lib.lua + script, headers", test_names_and_sources},
+    {"the library: version, contract, lib.lua, one function per file", test_library},
     {"every sql/*.lua is registered", test_every_file_is_registered},
     {"a failed load keeps the loaded scripts", test_failed_load_keeps_scripts},
     {NULL, NULL},

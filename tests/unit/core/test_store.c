@@ -149,10 +149,10 @@ static void test_eval_error_mapping(void)
     store_reply_free(&r);
 }
 
-/* After SCRIPT FLUSH the store gets NOSCRIPT, reloads the script and retries. */
-static void test_noscript_reload(void)
+/* After FUNCTION FLUSH (or on a fresh Redis) the store loads the library and retries. */
+static void test_library_reload(void)
 {
-    const char *flush[] = {"SCRIPT", "FLUSH"}, *zadd[] = {"ZADD", "timers:t", "5", "x"};
+    const char *flush[] = {"FUNCTION", "FLUSH"}, *zadd[] = {"ZADD", "timers:t", "5", "x"};
     const char *keys[] = {"timers:t"}, *args[] = {"10", "10"};
     struct store_reply r;
 
@@ -299,7 +299,7 @@ static const struct unit_test store_tests[] = {
     {"script 'WNC <code>' errors map to their enum", test_script_error_mapping},
     {"eval of a script (claim.lua)", test_eval_script},
     {"eval error mapping (state.lua, no room)", test_eval_error_mapping},
-    {"NOSCRIPT: reload and retry", test_noscript_reload},
+    {"function not found: load the library and retry", test_library_reload},
     {"reconnect after CLIENT KILL", test_reconnect_after_client_kill},
     {"unavailable server: E_REDIS_UNAVAILABLE fast", test_unavailable_server},
     {"silent server: no hang", test_silent_server},
