@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -493,6 +494,16 @@ static const struct {
     PARSE_ROW(CHUNKED "5\r\nhelloX\r\n0\r\n\r\n", PARSE_MAX, -1, 0),
     PARSE_ROW(CHUNKED "5\x01\r\nhello\r\n0\r\n\r\n", PARSE_MAX, -1, 0),
     PARSE_ROW(CHUNKED "0\r\nX: \x01\r\n\r\n", PARSE_MAX, -1, 0),
+    /* Lengths near SIZE_MAX with no buffer limit to stop them first: the sums of position,
+     * length and CRLF must not wrap around (position + 2^64 - 1 is position - 1, a response
+     * that would end inside its own headers). */
+    PARSE_ROW(OK200 "Content-Length: 18446744073709551615\r\n\r\n", SIZE_MAX, -1, 0),
+    PARSE_ROW(OK200 "Content-Length: 18446744073709551594\r\n\r\n", SIZE_MAX, -1, 0),
+    PARSE_ROW(OK200 "Content-Length: 18446744073709551500\r\n\r\nab", SIZE_MAX, 0, 0),
+    PARSE_ROW(CHUNKED "ffffffffffffffff\r\n", SIZE_MAX, -1, 0),
+    PARSE_ROW(CHUNKED "fffffffffffffffe\r\n", SIZE_MAX, -1, 0),
+    PARSE_ROW(CHUNKED "ffffffffffffff00\r\nab", SIZE_MAX, 0, 0),
+    PARSE_ROW(CHUNKED "5\r\nhello\r\n0\r\n\r\n", SIZE_MAX, 200, (size_t)-1),
 };
 
 static void test_parse_response_table(void)
