@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "timeout.h"
 #include "unit.h"
 
 /* Runs a command given as NUL-terminated words and returns its status; *out is filled when
@@ -292,6 +293,29 @@ static void test_null_and_zeroed(void)
                     E_INTERNAL);
 }
 
+/* Milliseconds into the timeval the store gives hiredis for its connect and command timeouts
+ * (and the timespec of the other waits): the microseconds stay below a second. The store once
+ * built {0, ms * 1000}, which hiredis refuses ("Invalid timeout specified"): a 1500 ms connect
+ * timeout would have failed every connect. */
+static void test_timeouts(void)
+{
+    static const struct {
+        long ms, sec, usec;
+    } rows[] = {
+        {0, 0, 0},    {1, 0, 1000},      {999, 0, 999000},        {1000, 1, 0}, {1500, 1, 500000},
+        {2000, 2, 0}, {2500, 2, 500000}, {86400001, 86400, 1000}, {-1, 0, 0},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct timeval tv = timeout_timeval(rows[i].ms);
+        struct timespec ts = timeout_timespec(rows[i].ms);
+        UNIT_CHECK(tv.tv_sec == rows[i].sec && tv.tv_usec == rows[i].usec,
+                   "%ld ms: timeval {%ld, %ld}", rows[i].ms, (long)tv.tv_sec, (long)tv.tv_usec);
+        UNIT_CHECK(ts.tv_sec == rows[i].sec && ts.tv_nsec == rows[i].usec * 1000,
+                   "%ld ms: timespec {%ld, %ld}", rows[i].ms, (long)ts.tv_sec, ts.tv_nsec);
+    }
+}
+
 static const struct unit_test store_tests[] = {
     {"ping", test_ping},
     {"command replies: binary, nil, integer, arrays", test_command_replies},
@@ -304,6 +328,7 @@ static const struct unit_test store_tests[] = {
     {"unavailable server: E_REDIS_UNAVAILABLE fast", test_unavailable_server},
     {"silent server: no hang", test_silent_server},
     {"NULL/zeroed arguments, too many args", test_null_and_zeroed},
+    {"timeouts: ms to timeval, 1500 ms is {1, 500000}", test_timeouts},
     {NULL, NULL},
 };
 
