@@ -62,8 +62,11 @@ static const struct script_std_arg_name {
 
 #define SCRIPT_VERSION_LEN 12 /* hex digits of the library's digest in its names */
 
-static char *script_text;                      /* the library, once loaded */
-static char script_functions[SCRIPT__MAX][64]; /* "<name>_<version>" */
+static char *script_text; /* the library, once loaded */
+/* Bytes for a function's name, "<name>_<version>", and its NUL: the longest file name
+ * ("typing_expire") leaves room to spare. */
+#define SCRIPT_FUNCTION_NAME_LEN 64
+static char script_functions[SCRIPT__MAX][SCRIPT_FUNCTION_NAME_LEN]; /* "<name>_<version>" */
 
 /* Appends the Lua name of room key k: K_ and its prefix upper-cased (K_ROOM, ...). */
 static void script_key_lua(struct buf *b, enum script_room_key k)
