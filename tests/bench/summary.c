@@ -100,7 +100,10 @@ static double fig(int run, const char *obj, const char *key)
     }
     if (s == NULL || jnum(s, len, key, &v) != 0 || !isfinite(v)) {
         missing++;
-        fprintf(stderr, "summary: %s: no %s%s%s\n", r->name, obj ? obj : "", obj ? "." : "", key);
+        /* A missing run was reported once already. */
+        if (r->text != NULL)
+            fprintf(stderr, "summary: %s: no %s%s%s\n", r->name, obj ? obj : "", obj ? "." : "",
+                    key);
         return NAN;
     }
     return v;
@@ -142,14 +145,18 @@ static void fmt_num(char *buf, size_t cap, double v, int decimals)
     snprintf(buf, cap, "%.*f", decimals, v);
 }
 
-/* One row. floor may be NAN for "no floor"; goal_text "—" for no goal.
+/* The floor of a figure that has none (a rate, a count of failures). */
+#define NO_FLOOR (-INFINITY)
+
+/* One row. floor is NO_FLOOR for "no floor", NAN when it could not be read;
+ * goal_text "—" for no goal.
  * A ratio goal (RATIO_AT_MOST) compares ours / floor with goal. */
 static void row(const char *figure, double ours, double floor_v, int decimals, enum cmp cmp,
                 double goal, const char *goal_text)
 {
     char o[32], f[32], r[32];
     fmt_num(o, sizeof o, ours, decimals);
-    if (isnan(floor_v))
+    if (floor_v == NO_FLOOR)
         snprintf(f, sizeof f, "—");
     else
         fmt_num(f, sizeof f, floor_v, decimals);
@@ -196,7 +203,21 @@ static void shape(char *buf, size_t cap, int run)
 {
     double rooms = fig(run, NULL, "rooms"), v = fig(run, NULL, "viewersPerRoom"),
            rate = fig(run, NULL, "ratePerRoom");
-    snprintf(buf, cap, "%.0f×%.0f at %g/s (%.0f deliveries/s)", rooms, v, rate, rooms * v * rate);
+    if (isfinite(rooms * v * rate))
+        snprintf(buf, cap, "%.0f×%.0f at %g/s (%.0f deliveries/s)", rooms, v, rate,
+                 rooms * v * rate);
+    else
+        snprintf(buf, cap, "%s", runs[run].name);
+}
+
+/* A count inside a label; "?" when its run is missing. */
+static const char *lnum(char *buf, size_t cap, double v)
+{
+    if (isfinite(v))
+        snprintf(buf, cap, "%.0f", v);
+    else
+        snprintf(buf, cap, "?");
+    return buf;
 }
 
 int summary_run(int argc, char **argv)
@@ -274,42 +295,47 @@ int summary_run(int argc, char **argv)
 
     double im = fig(IDLE, NULL, "subscribed"), fim = fig(FIDLE, NULL, "subscribed");
     double ic = cores(IDLE), fic = cores(FIDLE);
-    snprintf(label, sizeof label, "idle: %.0f connected members, rooms of %.0f (cores per 2 000)",
-             im, fig(IDLE, NULL, "viewersPerRoom"));
+    char n1[24], n2[24], n3[24];
+    snprintf(label, sizeof label, "idle: %s connected members, rooms of %s (cores per 2 000)",
+             lnum(n1, sizeof n1, im), lnum(n2, sizeof n2, fig(IDLE, NULL, "viewersPerRoom")));
     row(label, ic * 2000 / im, fic * 2000 / fim, 4, AT_MOST, 0.01, "≤ 0.01");
     row("idle: cores per 1 000 members", ic * 1000 / im, fic * 1000 / fim, 4, NONE, 0, "—");
     row2("idle: KiB per member (PSS delta / members)", fig(IDLE, NULL, "idleKiBPerViewer"),
          fig(FIDLE, NULL, "idleKiBPerViewer"), 1, 11, 1.1, "≤ 11 and ≤ 1.1× floor");
 
     snprintf(label, sizeof label,
-             "join + subscription, %.0f rooms of %.0f, %.0f in flight (µs server CPU each)",
-             fig(J10, NULL, "rooms"), fig(J10, NULL, "viewersPerRoom"),
-             fig(J10, NULL, "restConns"));
+             "join + subscription, %s rooms of %s, %s in flight (µs server CPU each)",
+             lnum(n1, sizeof n1, fig(J10, NULL, "rooms")),
+             lnum(n2, sizeof n2, fig(J10, NULL, "viewersPerRoom")),
+             lnum(n3, sizeof n3, fig(J10, NULL, "restConns")));
     row(label, fig(J10, NULL, "serverUsPerJoin"), echo_us + sub_us, 0, AT_MOST, 300, "≤ 300");
-    row("joins/s, rooms of 10 (join + subscription)", fig(J10, NULL, "joinsPerS"), NAN, 0, AT_LEAST,
-        3000, "≥ 3 000");
-    snprintf(label, sizeof label, "join + subscription, %.0f rooms of %.0f (µs server CPU each)",
-             fig(J500, NULL, "rooms"), fig(J500, NULL, "viewersPerRoom"));
+    row("joins/s, rooms of 10 (join + subscription)", fig(J10, NULL, "joinsPerS"), NO_FLOOR, 0,
+        AT_LEAST, 3000, "≥ 3 000");
+    snprintf(label, sizeof label, "join + subscription, %s rooms of %s (µs server CPU each)",
+             lnum(n1, sizeof n1, fig(J500, NULL, "rooms")),
+             lnum(n2, sizeof n2, fig(J500, NULL, "viewersPerRoom")));
     row(label, fig(J500, NULL, "serverUsPerJoin"), echo_us + sub_us, 0, NONE, 0, "—");
-    snprintf(label, sizeof label, "joins/s, rooms of %.0f (join + subscription)",
-             fig(J500, NULL, "viewersPerRoom"));
-    row(label, fig(J500, NULL, "joinsPerS"), NAN, 0, AT_LEAST, 1500, "≥ 1 500");
+    snprintf(label, sizeof label, "joins/s, rooms of %s (join + subscription)",
+             lnum(n1, sizeof n1, fig(J500, NULL, "viewersPerRoom")));
+    row(label, fig(J500, NULL, "joinsPerS"), NO_FLOOR, 0, AT_LEAST, 1500, "≥ 1 500");
     row("members lost in the join storms",
         fig(J10, NULL, "verifyLost") + fig(J500, NULL, "verifyLost") +
             fig(J10, NULL, "verifyFail") + fig(J500, NULL, "verifyFail"),
-        NAN, 0, AT_MOST, 0, "0");
+        NO_FLOOR, 0, AT_MOST, 0, "0");
 
-    snprintf(label, sizeof label, "fan-out: server CPU per delivery, %.0f×%.0f at %g/s (µs)",
-             fig(FAN, NULL, "rooms"), fig(FAN, NULL, "viewersPerRoom"),
-             fig(FAN, NULL, "ratePerRoom"));
+    shape(s1, sizeof s1, FAN);
+    snprintf(label, sizeof label, "fan-out: server CPU per delivery, %s (µs)", s1);
     row(label, fig(FAN, NULL, "serverUsPerDelivery"), fig(FFAN, NULL, "serverUsPerDelivery"), 1,
         RATIO_AT_MOST, 1.2, "≤ 1.2× floor");
 
+    char eu[24], su[24];
+    fmt_num(eu, sizeof eu, echo_us, 1);
+    fmt_num(su, sizeof su, sub_us, 1);
     out("\nFloors: bare nginx + nchan (no FastCGI, no hooks, no authorisation) in the same shape, "
-        "and a minimal FastCGI echo (%s) behind our FastCGI settings. Composed floors: a host "
-        "action = one echo request (%.1f µs) + one bare publish to the room; a join = one echo "
-        "request + one bare subscription (%.1f µs).\n",
-        "tests/bench/echo.c", echo_us, sub_us);
+        "and a minimal FastCGI echo (tests/bench/echo.c) behind our FastCGI settings. Composed "
+        "floors: a host action = one echo request (%s µs) + one bare publish to the room; a "
+        "join = one echo request + one bare subscription (%s µs).\n",
+        eu, su);
     if (md != NULL)
         fclose(md);
     for (int i = 0; i < RUNS__MAX; i++)
