@@ -130,7 +130,7 @@ FUZZ_DIR           := build/fuzz
 FUZZ_SAN           := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS        := $(WARN) -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -Icore -Ifcgi -Itests/fuzz
 FUZZ_TARGETS       := jsonx valid http publish addr proc events
-FUZZ_SRC_jsonx     := fcgi/jsonx.c core/valid.c
+FUZZ_SRC_jsonx     := fcgi/jsonx.c core/log.c core/valid.c
 FUZZ_SRC_valid     := core/valid.c
 FUZZ_SRC_http      := fcgi/http.c core/addr.c core/buf.c core/config.c core/err.c core/log.c core/valid.c
 FUZZ_SRC_publish   := core/publish.c core/buf.c core/log.c core/valid.c

@@ -102,7 +102,7 @@ static int exec_is_user(const char *s)
 
 static int exec_is_digits(const char *s)
 {
-    return exec_word_is(s, "0123456789", 18);
+    return exec_word_is(s, "0123456789", CHANNEL_EPOCH_MAX_DIGITS);
 }
 
 int exec_is_conn_id(const char *s)
@@ -119,7 +119,7 @@ int exec_is_limit_key(const char *s)
 int exec_is_owner(const char *s)
 {
     const char *a = strchr(s, '/'), *b = a ? strchr(a + 1, '/') : NULL;
-    char inst[EXEC_OWNER_MAX + 1], pid[24];
+    char inst[EXEC_OWNER_MAX + 1], pid[STORE_NUMBER_LEN];
 
     if (b == NULL || strlen(s) > EXEC_OWNER_MAX || (size_t)(a - s) >= sizeof(inst) ||
         (size_t)(b - a - 1) >= sizeof(pid))

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "ids.h"
 #include "script.h"
 #include "store.h"
 
@@ -17,13 +18,14 @@ struct publisher;
 #define EXEC_MAX_ARGS 8
 #define EXEC_ROOM_KEYS ROOM_KEY__MAX
 #define EXEC_STD_ARGS STD_ARG__MAX
-#define EXEC_CHANNEL_SIZE 32 /* a room's nchan channel "ROOM-epoch", with its NUL */
+#define EXEC_CHANNEL_SIZE (CHANNEL_MAX_LEN + 1) /* a room's channel "ROOM-epoch" (ids.h), NUL */
+#define EXEC_KEY_SIZE 32 /* a room key "<prefix>:{ROOM}", with its NUL */
 
 /* The keys and arguments of one room script call, laid out as sql/lib.lua expects them: the
  * room's keys, the standard arguments, then the script's own. Filled by exec_prepare; the
  * pointers in argv point into the struct itself or into the caller's args. */
 struct exec_call {
-    char keys_buf[EXEC_ROOM_KEYS][32];
+    char keys_buf[EXEC_ROOM_KEYS][EXEC_KEY_SIZE];
     char std[EXEC_STD_ARGS][STORE_NUMBER_LEN]; /* the numbers among them, as text */
     const char *keys[EXEC_ROOM_KEYS];
     const char *argv[EXEC_STD_ARGS + EXEC_MAX_ARGS];

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "valid.h"
+#include "xmalloc.h"
 
 struct jx_body {
     json_object *root;
@@ -236,11 +237,7 @@ enum wnc_err jx_parse_object(const char *buf, size_t len, struct jx_body **out)
         json_object_put(root);
         return E_INVALID_JSON;
     }
-    body = malloc(sizeof(*body));
-    if (body == NULL) {
-        json_object_put(root);
-        return E_INTERNAL;
-    }
+    body = xmalloc(sizeof(*body));
     body->root = root;
     *out = body;
     return E_OK;

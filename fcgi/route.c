@@ -38,6 +38,7 @@ static enum wnc_err field_rate(struct api_value *v, const char **cause)
 
 #define REQUIRED 1
 #define OPTIONAL 0
+#define NO_FIELDS {{.name = NULL}}
 #define POSITION                                                                                   \
     {                                                                                              \
         {                                                                                          \
@@ -48,16 +49,16 @@ static enum wnc_err field_rate(struct api_value *v, const char **cause)
 /* One row per route reads better than one field per line. */
 /* clang-format off */
 static const struct route routes[] = {
-    {"GET", "/health", health_get, ROUTE_NO_RATELIMIT, {{NULL}}},
-    {"GET", "/api/time", time_get, 0, {{NULL}}},
+    {"GET", "/health", health_get, ROUTE_NO_RATELIMIT, NO_FIELDS},
+    {"GET", "/api/time", time_get, 0, NO_FIELDS},
     {"POST", "/api/rooms", rooms_create, ROUTE_BODY, {{"hostName", API_STRING, field_name, REQUIRED}}},
-    {"GET", "/api/rooms/{room}", rooms_get, ROUTE_TOKEN_OPTIONAL, {{NULL}}},
+    {"GET", "/api/rooms/{room}", rooms_get, ROUTE_TOKEN_OPTIONAL, NO_FIELDS},
     /* userName is optional here: a member rejoining with its token needs none. */
     {"POST", "/api/rooms/{room}/join", rooms_join, ROUTE_TOKEN_OPTIONAL | ROUTE_BODY_OPTIONAL, {{"userName", API_STRING, field_name, OPTIONAL}}},
-    {"POST", "/api/rooms/{room}/leave", rooms_leave, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, {{NULL}}},
-    {"POST", "/api/rooms/{room}/users/{user}/promote", rooms_promote, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, {{NULL}}},
-    {"POST", "/api/rooms/{room}/users/{user}/kick", rooms_kick, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, {{NULL}}},
-    {"GET", "/api/rooms/{room}/chat", chat_get, ROUTE_TOKEN, {{NULL}}},
+    {"POST", "/api/rooms/{room}/leave", rooms_leave, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, NO_FIELDS},
+    {"POST", "/api/rooms/{room}/users/{user}/promote", rooms_promote, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, NO_FIELDS},
+    {"POST", "/api/rooms/{room}/users/{user}/kick", rooms_kick, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, NO_FIELDS},
+    {"GET", "/api/rooms/{room}/chat", chat_get, ROUTE_TOKEN, NO_FIELDS},
     {"POST", "/api/rooms/{room}/chat", chat_post, ROUTE_TOKEN | ROUTE_BODY, {{"text", API_STRING, field_chat_text, REQUIRED}}},
     {"POST", "/api/rooms/{room}/typing", chat_typing, ROUTE_TOKEN | ROUTE_BODY, {{"typing", API_BOOL, NULL, REQUIRED}}},
     {"PUT", "/api/rooms/{room}/video", video_set, ROUTE_TOKEN | ROUTE_BODY, {{"url", API_STRING, field_video_url, REQUIRED}}},
@@ -65,13 +66,13 @@ static const struct route routes[] = {
     {"POST", "/api/rooms/{room}/video/pause", video_pause, ROUTE_TOKEN | ROUTE_BODY, POSITION},
     {"POST", "/api/rooms/{room}/video/seek", video_seek, ROUTE_TOKEN | ROUTE_BODY, POSITION},
     {"POST", "/api/rooms/{room}/video/rate", video_rate, ROUTE_TOKEN | ROUTE_BODY, {{"rate", API_NUMBER, field_rate, REQUIRED}}},
-    {"POST", "/api/rooms/{room}/events/ticket", events_ticket, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, {{NULL}}},
+    {"POST", "/api/rooms/{room}/events/ticket", events_ticket, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, NO_FIELDS},
     /* A ticket (?ticket=) or a Bearer header: the handler decides (never ?token=). */
-    {"GET", "/api/rooms/{room}/events", events_subscribe, ROUTE_TOKEN_OPTIONAL, {{NULL}}},
+    {"GET", "/api/rooms/{room}/events", events_subscribe, ROUTE_TOKEN_OPTIONAL, NO_FIELDS},
     /* nchan's subscribe/unsubscribe hooks: nginx only reaches these from `internal`
      * locations, never from a client. */
-    {"POST", "/_wnc/hook/sub", events_hook_sub, ROUTE_NO_RATELIMIT, {{NULL}}},
-    {"POST", "/_wnc/hook/unsub", events_hook_unsub, ROUTE_NO_RATELIMIT, {{NULL}}},
+    {"POST", "/_wnc/hook/sub", events_hook_sub, ROUTE_NO_RATELIMIT, NO_FIELDS},
+    {"POST", "/_wnc/hook/unsub", events_hook_unsub, ROUTE_NO_RATELIMIT, NO_FIELDS},
 };
 /* clang-format on */
 

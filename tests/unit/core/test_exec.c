@@ -20,8 +20,8 @@
 
 /* ---- exec_reply_parse ------------------------------------------------------------------------ */
 
-#define CH31 ROOM "-123456789012345678901234" /* the longest channel that fits */
-#define CH32 CH31 "5"
+#define CH_LONGEST ROOM "-123456789012345678" /* CHANNEL_MAX_LEN: an 18-digit epoch */
+#define CH_TOO_LONG CH_LONGEST "9"
 
 /* Replies of room scripts as the store flattens them (NULL: a nil item), and how
  * exec_reply_parse reads them: E_INTERNAL for what exec_room refuses, otherwise the counts it
@@ -40,14 +40,14 @@ static const struct {
     {"one event", 6, {"200", "{}", ROOM "-1", "1", "e1", "0"}, E_OK, 200, 1, 0, 6, 1},
     {"follow-ups only", 7, {"204", "", ROOM "-1", "0", "2", "f1", "f2"}, E_OK, 204, 0, 2, 5, 1},
     {"both", 9, {"201", "{}", ROOM "-7", "2", "e1", "e2", "2", "f1", "f2"}, E_OK, 201, 2, 2, 7, 1},
-    {"the longest channel", 5, {"200", "", CH31, "0", "0"}, E_OK, 200, 0, 0, 5, 1},
+    {"the longest channel", 5, {"200", "", CH_LONGEST, "0", "0"}, E_OK, 200, 0, 0, 5, 1},
     /* Refused. */
     {"no items", 0, {NULL}, E_INTERNAL, 0, 0, 0, 0, 0},
     {"four items", 4, {"200", "", ROOM "-1", "0"}, E_INTERNAL, 0, 0, 0, 0, 0},
     {"nil status", 5, {NULL, "", ROOM "-1", "0", "0"}, E_INTERNAL, 0, 0, 0, 0, 0},
     {"nil body", 5, {"200", NULL, ROOM "-1", "0", "0"}, E_INTERNAL, 0, 0, 0, 0, 0},
     {"nil channel", 5, {"200", "", NULL, "0", "0"}, E_INTERNAL, 0, 0, 0, 0, 0},
-    {"a channel too long", 5, {"200", "", CH32, "0", "0"}, E_INTERNAL, 0, 0, 0, 0, 0},
+    {"a channel too long", 5, {"200", "", CH_TOO_LONG, "0", "0"}, E_INTERNAL, 0, 0, 0, 0, 0},
     /* Read leniently, as exec_room always has, but not exact. */
     {"events past the end", 6, {"200", "", "c", "3", "e1", "e2"}, E_OK, 200, 2, 0, 6, 0},
     {"follow-ups past the end", 7, {"200", "", "c", "0", "3", "f", "f"}, E_OK, 200, 0, 2, 5, 0},
