@@ -19,7 +19,7 @@ struct publisher;
 #define EXEC_ROOM_KEYS ROOM_KEY__MAX
 #define EXEC_STD_ARGS STD_ARG__MAX
 #define EXEC_CHANNEL_SIZE (CHANNEL_MAX_LEN + 1) /* a room's channel "ROOM-epoch" (ids.h), NUL */
-#define EXEC_KEY_SIZE 32 /* a room key "<prefix>:{ROOM}", with its NUL */
+#define EXEC_KEY_SIZE 32                        /* a room key "<prefix>:{ROOM}", with its NUL */
 
 /* The keys and arguments of one room script call, laid out as sql/lib.lua expects them: the
  * room's keys, the standard arguments, then the script's own. Filled by exec_prepare; the

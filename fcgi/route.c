@@ -38,7 +38,12 @@ static enum wnc_err field_rate(struct api_value *v, const char **cause)
 
 #define REQUIRED 1
 #define OPTIONAL 0
-#define NO_FIELDS {{.name = NULL}}
+#define NO_FIELDS                                                                                  \
+    {                                                                                              \
+        {                                                                                          \
+            .name = NULL                                                                           \
+        }                                                                                          \
+    }
 #define POSITION                                                                                   \
     {                                                                                              \
         {                                                                                          \
