@@ -36,23 +36,12 @@ static enum wnc_err field_rate(struct api_value *v, const char **cause)
     return valid_rate(v->number, cause);
 }
 
-#define REQUIRED 1
-#define OPTIONAL 0
-#define NO_FIELDS                                                                                  \
-    {                                                                                              \
-        {                                                                                          \
-            .name = NULL                                                                           \
-        }                                                                                          \
-    }
-#define POSITION                                                                                   \
-    {                                                                                              \
-        {                                                                                          \
-            "position", API_NUMBER, field_position, REQUIRED                                       \
-        }                                                                                          \
-    }
-
 /* One row per route reads better than one field per line. */
 /* clang-format off */
+#define REQUIRED 1
+#define OPTIONAL 0
+#define NO_FIELDS {{.name = NULL}}
+#define POSITION {{"position", API_NUMBER, field_position, REQUIRED}}
 static const struct route routes[] = {
     {"GET", "/health", health_get, ROUTE_NO_RATELIMIT, NO_FIELDS},
     {"GET", "/api/time", time_get, 0, NO_FIELDS},
