@@ -64,6 +64,9 @@ enum script_std_arg {
 
 /* The window of the per-member rate limits (chat, control), in ms. */
 #define SCRIPT_RATE_WINDOW_MS 10000
+/* How long a leaver's client has to close its own streams before linger.lua retires the
+ * channel, in ms. */
+#define SCRIPT_LINGER_MS 5000
 
 /* Reads sql/ from dir and assembles the library. Returns 0, or -1 after logging which file is
  * missing (the library loaded before, if any, stays). */

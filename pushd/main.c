@@ -1,10 +1,11 @@
-/* wnc-pushd: the timers no request triggers. Each tick it claims the due entries of three
- * Redis sorted sets (presence grace, typing expiry, sync beacons) and runs the room script for
- * each, publishing what they return; every few seconds it also checks a slice of active-rooms
- * for rooms that expired. Claims are atomic (sql/claim.lua), so several pushd instances can
- * run side by side without firing anything twice. Every couple of seconds it also closes the
- * event-stream leases of this instance's nginx workers that died (proc.h), so presence and the
- * per-address caps heal after a crash, a reload or a restart. It keeps no state of its own:
+/* wnc-pushd: the timers no request triggers. It claims the due entries of four Redis sorted
+ * sets (presence grace, typing expiry, sync beacons, lingering leavers) and runs the room script
+ * for each, publishing what they return, then sleeps until the next entry is due (or, at most,
+ * half the shortest delay a new entry can have); every few seconds it also checks a slice of
+ * active-rooms for rooms that expired. Claims are atomic (sql/claim.lua), so several pushd
+ * instances can run side by side without firing anything twice. Every couple of seconds it also
+ * closes the event-stream leases of this instance's nginx workers that died (proc.h), so presence
+ * and the per-address caps heal after a crash, a reload or a restart. It keeps no state of its own:
  * after a restart of itself or of Redis it picks up where the sets are. */
 #include <signal.h>
 #include <stdio.h>
@@ -74,8 +75,10 @@ static void pushd_fire(struct store *st, struct publisher *pub, const struct pus
     exec_result_free(&r);
 }
 
-/* Claims and fires the due entries of one timer set. Returns -1 when Redis is unavailable. */
-static int pushd_run_timer(struct store *st, struct publisher *pub, const struct pushd_timer *t)
+/* Claims and fires the due entries of one timer set, and lowers *wake to the time the next
+ * entry left is due. Returns -1 when Redis is unavailable. */
+static int pushd_run_timer(struct store *st, struct publisher *pub, const struct pushd_timer *t,
+                           long long *wake)
 {
     char now[STORE_NUMBER_LEN], batch[STORE_NUMBER_LEN];
     const char *keys[] = {t->key}, *args[] = {now, batch};
@@ -85,7 +88,9 @@ static int pushd_run_timer(struct store *st, struct publisher *pub, const struct
     snprintf(batch, sizeof(batch), "%d", PUSHD_CLAIM_BATCH);
     if (store_eval(st, SCRIPT_CLAIM, 1, keys, 2, args, NULL, &due) != E_OK)
         return -1;
-    for (size_t i = 0; i < due.n; i++)
+    if (due.n >= 1 && due.items[0] != NULL && atoll(due.items[0]) < *wake)
+        *wake = atoll(due.items[0]);
+    for (size_t i = 1; i < due.n; i++)
         if (due.items[i] != NULL)
             pushd_fire(st, pub, t, due.items[i]);
     store_reply_free(&due);
@@ -268,6 +273,23 @@ static void pushd_sweep_owners(struct store *st, struct publisher *pub)
         pushd_rotate_all(st, pub);
 }
 
+/* The longest pushd may sleep without missing a timer: entries are added by the workers and
+ * by the scripts pushd runs, never due sooner than the shortest of these delays after they are
+ * added, so waking twice as often sees each one before it is due (and then sleeps until it
+ * is). Nothing happening costs a few claims a second, not one per tick. */
+static long long pushd_longest_sleep_ms(void)
+{
+    long long lead = config.grace_ms;
+
+    if (config.typing_ttl_ms < lead)
+        lead = config.typing_ttl_ms;
+    if (config.sync_interval_ms < lead)
+        lead = config.sync_interval_ms;
+    if (SCRIPT_LINGER_MS < lead)
+        lead = SCRIPT_LINGER_MS;
+    return lead / 2 > config.pushd_tick_ms ? lead / 2 : config.pushd_tick_ms;
+}
+
 int main(void)
 {
     sigset_t stop_signals;
@@ -291,15 +313,16 @@ int main(void)
 
     st = store_open(config.redis_host, config.redis_port);
     pub = publisher_open(config.publish_socket);
-    log_info("started: tick %d ms, grace %d ms, typing %d ms, sync every %d ms",
-             config.pushd_tick_ms, config.grace_ms, config.typing_ttl_ms, config.sync_interval_ms);
+    log_info("started: sleeps at most %lld ms, grace %d ms, typing %d ms, sync every %d ms",
+             pushd_longest_sleep_ms(), config.grace_ms, config.typing_ttl_ms,
+             config.sync_interval_ms);
 
     while (sig < 0) {
-        struct timespec tick = timeout_timespec(config.pushd_tick_ms);
+        long long now = exec_now_ms(), wake = now + pushd_longest_sleep_ms();
         int ok = 1;
 
         for (size_t i = 0; i < sizeof(pushd_timers) / sizeof(pushd_timers[0]) && ok; i++)
-            ok = pushd_run_timer(st, pub, &pushd_timers[i]) == 0;
+            ok = pushd_run_timer(st, pub, &pushd_timers[i], &wake) == 0;
         if (ok && exec_now_ms() >= next_heartbeat) {
             pushd_heartbeat(st, pub);
             next_heartbeat = exec_now_ms() + config.heartbeat_ms;
@@ -316,12 +339,22 @@ int main(void)
             if (ok)
                 log_info("pushd: redis is back; timers resume");
             else
-                log_warn("pushd: redis unavailable; retrying every tick");
+                log_warn("pushd: redis unavailable; retrying every %d ms", config.pushd_tick_ms);
             redis_ok = ok;
         }
-        /* Returns the stop signal at once if it came during the tick, else after the tick;
-         * -1 (EAGAIN on timeout, EINTR) means go on. */
-        sig = sigtimedwait(&stop_signals, NULL, &tick);
+        /* Sleep until the earliest of: the next timer entry due, the next periodic job, the
+         * longest safe sleep; or one tick while Redis is away. */
+        if (next_heartbeat < wake)
+            wake = next_heartbeat;
+        if (next_sweep < wake)
+            wake = next_sweep;
+        if (next_gc < wake)
+            wake = next_gc;
+        now = exec_now_ms();
+        struct timespec nap = timeout_timespec(ok ? (long)(wake - now) : config.pushd_tick_ms);
+        /* Returns the stop signal at once if it came during the tick, else after the sleep;
+         * -1 (EAGAIN on timeout, EINTR) means go on. A sleep of 0 only polls for it. */
+        sig = sigtimedwait(&stop_signals, NULL, &nap);
     }
     log_info("stopping on signal %d", sig);
     store_close(st);

@@ -38,13 +38,12 @@
 -- value '-' is a tombstone: the close of a connection whose open has not arrived yet (the two
 -- nchan hooks run on different worker threads), so that the late open is ignored.
 -- K_ROOM .. K_TICKETS (the keys above), NOW, TTL, GRACE_MS, CHAT_RATE, CONTROL_RATE,
--- TYPING_TTL_MS, SYNC_INTERVAL_MS, TOKEN (the standard ARGV), ROOM_KEYS and RATE_WINDOW_MS are
+-- TYPING_TTL_MS, SYNC_INTERVAL_MS, TOKEN (the standard ARGV), ROOM_KEYS, RATE_WINDOW_MS and
+-- LINGER_MS (how long a leaver's client has to close its own streams before linger.lua retires
+-- the channel; a well-behaved client closes them at once) are
 -- declared and set per call by the contract core/script.c generates above this file, from the
 -- tables in core/script.h.
 local USER_SORT_KEY_LEN = 11
--- How long a leaver's client has to close its own streams before linger.lua retires the
--- channel (a well-behaved client closes them at once).
-local LINGER_MS = 5000
 local TICKETS_SWEEP_AT = 64
 local TICKETS_SWEEP_EVERY_MS = 10000
 

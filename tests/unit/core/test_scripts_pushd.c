@@ -3,6 +3,7 @@
  * rotate.lua (a new channel after an nginx worker died) and heartbeat.lua. */
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "exec.h"
@@ -12,9 +13,10 @@
 
 /* ---- pushd's scripts ---------------------------------------------------------------------- */
 
-/* Claims entries of a timer set at now through store s, at most limit; appends them to got[*n]. */
-static size_t claim(struct store *s, const char *key, const char *now, const char *limit,
-                    char got[][16], size_t *n)
+/* Claims entries of a timer set at now through store s, at most limit; appends them to got[*n]
+ * and sets *next to the earliest score left (-1: none). */
+static size_t claim_next(struct store *s, const char *key, const char *now, const char *limit,
+                         char got[][16], size_t *n, long long *next)
 {
     const char *keys[] = {key}, *args[] = {now, limit};
     struct store_reply r;
@@ -24,11 +26,21 @@ static size_t claim(struct store *s, const char *key, const char *now, const cha
         CU_FAIL("claim failed");
         return 0;
     }
-    for (size_t i = 0; i < r.n; i++, count++)
+    CU_ASSERT_FATAL(r.n >= 1);
+    *next = r.items[0] != NULL ? atoll(r.items[0]) : -1;
+    for (size_t i = 1; i < r.n; i++, count++)
         if (*n < 32 && r.items[i] != NULL)
             snprintf(got[(*n)++], 16, "%s", r.items[i]);
     store_reply_free(&r);
     return count;
+}
+
+static size_t claim(struct store *s, const char *key, const char *now, const char *limit,
+                    char got[][16], size_t *n)
+{
+    long long next;
+
+    return claim_next(s, key, now, limit, got, n, &next);
 }
 
 static void test_claim_never_twice(void)
@@ -44,8 +56,11 @@ static void test_claim_never_twice(void)
         snprintf(member, sizeof(member), "e%d", i);
         CU_ASSERT_EQUAL(redis_num(ARGS("ZADD", "timers:t", score, member)), 1);
     }
-    CU_ASSERT_EQUAL(claim(unit_store(), "timers:t", "5", "10", got, &n), 0); /* nothing due */
-    CU_ASSERT_EQUAL(claim(unit_store(), "timers:t", "50", "3", got, &n), 3);
+    long long next;
+    CU_ASSERT_EQUAL(claim_next(unit_store(), "timers:t", "5", "10", got, &n, &next), 0);
+    CU_ASSERT_EQUAL(next, 10); /* nothing due; the first entry is due at 10 */
+    CU_ASSERT_EQUAL(claim_next(unit_store(), "timers:t", "50", "3", got, &n, &next), 3);
+    CU_ASSERT_EQUAL(next, 40); /* a full batch: due entries are left */
     CU_ASSERT_EQUAL(claim(unit_store(), "timers:t", "50", "10", got, &n), 2);
     CU_ASSERT_EQUAL(claim(unit_store(), "timers:t", "50", "10", got, &n), 0);
     CU_ASSERT_EQUAL(n, 5);
@@ -62,6 +77,8 @@ static void test_claim_never_twice(void)
         for (size_t j = i + 1; j < n; j++)
             UNIT_CHECK(strcmp(got[i], got[j]) != 0, "%s claimed twice", got[i]);
     CU_ASSERT_EQUAL(redis_num(ARGS("ZCARD", "timers:t")), 0);
+    CU_ASSERT_EQUAL(claim_next(unit_store(), "timers:t", "1000", "1", got, &n, &next), 0);
+    CU_ASSERT_EQUAL(next, -1); /* an empty set: nothing to wait for */
     store_close(other);
 }
 
