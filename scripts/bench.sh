@@ -8,7 +8,7 @@
 # (tests/bench/floor.sh: bare nginx + nchan and the FastCGI echo build/wnc-fcgi-echo), and the
 # run ends with the table ours | floor | ratio | goal | met? (also in summary.md).
 #
-#   scripts/bench.sh            the standard set (~12 minutes)
+#   scripts/bench.sh            the standard set (~10 minutes)
 #   scripts/bench.sh --quick    a short smoke version for CI (< 1 minute): fails only when the
 #                               tool or the API breaks (no deliveries, refused subscriptions,
 #                               lost members, a missing figure), never on timing or a goal
