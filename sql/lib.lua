@@ -130,7 +130,15 @@ local function envelope(kind, seq, data_json)
          ',"data":' .. data_json .. '}'
 end
 
+-- The room's keys live TTL seconds past its last activity, refreshed lazily: at most once per
+-- TOUCH_EVERY_MS (or half the TTL when shorter), so that most calls pay one HGET rather than
+-- nine EXPIREs (and their AOF lines). A key created between refreshes has no TTL until the
+-- next one; if the room goes quiet first, room_gc.lua deletes it with the expired room.
+local TOUCH_EVERY_MS = 60000
 local function touch()
+  local at = tonumber(redis.call('HGET', K_ROOM, 'touched') or '0')
+  if NOW - at < math.min(TOUCH_EVERY_MS, TTL * 500) then return end
+  redis.call('HSET', K_ROOM, 'touched', int(NOW))
   for i = 1, ROOM_KEYS do redis.call('EXPIRE', KEYS[i], TTL) end
 end
 
