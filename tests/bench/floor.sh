@@ -12,7 +12,7 @@ export RUN_DIR=$(cd "$WNC_RUN_DIR" && pwd)
 export WNC_HOST=${WNC_HOST:-127.0.0.1}
 export LISTEN=$WNC_HOST:$PORT
 export NGINX_WORKERS=${WNC_NGINX_WORKERS:-auto}
-export WS_PING_S=${WNC_WS_PING_S:-5} WEB_ROOT=$RUN_DIR CONF_DIR=$RUN_DIR
+export WS_PING_S=${WNC_WS_PING_S:-15} WEB_ROOT=$RUN_DIR CONF_DIR=$RUN_DIR
 export ACCESS_LOG=$RUN_DIR/logs/access.log ERROR_LOG=$RUN_DIR/logs/nginx-error.log
 BIN_DIR=${WNC_BIN_DIR:-$ROOT/build}
 mkdir -p "$RUN_DIR"/{logs,tmp}
