@@ -200,8 +200,12 @@ describe('resync protocol', () => {
     ws.send(ev(9, 'video.sync')); /* older than our state */
     assert.deepEqual(log.events.map((e) => `${e.type}@${e.seq}`), ['chat.message@11', 'typing@11', 'video.sync@11']);
 
-    ws.send(ev(13)); /* 12 is missing */
-    assert.equal(log.fetches.length, 2);
+    ws.send(ev(13)); /* 12 is missing: held for the reorder wait, then a refetch */
+    assert.equal(log.fetches.length, 1, 'not at once: 12 may be on its way');
+    await env.advance(999);
+    assert.equal(log.fetches.length, 1);
+    await env.advance(1);
+    assert.equal(log.fetches.length, 2, 'the gap did not fill: refetch');
     ws.send(ev(14));
     log.fetches[1].resolve(state(13));
     await tick();
@@ -219,10 +223,46 @@ describe('resync protocol', () => {
     log.fetches[0].resolve(state(3));
     await tick();
     ws.send(ev(5, 'video.sync'));
+    assert.equal(log.fetches.length, 1);
+    await env.advance(1000);
     assert.equal(log.fetches.length, 2);
     log.fetches[1].resolve(state(5));
     await tick();
     assert.deepEqual(log.events.map((e) => `${e.type}@${e.seq}`), ['video.sync@5']);
+    stream.close();
+  });
+
+  test('events overtaken on the way are put back in order, without a refetch', async () => {
+    const { env, log, stream } = await harness();
+    const ws = env.sockets[0];
+    ws.open();
+    log.fetches[0].resolve(state(10));
+    await tick();
+    /* pushd's beacon, stamped after event 11, overtakes it; so do 13 and typing@13. */
+    ws.send(ev(11, 'video.sync'));
+    ws.send(ev(13, 'typing'));
+    ws.send(ev(13));
+    ws.send({ type: 'heartbeat', seq: 13, at: 0, data: { every: 15000 } });
+    assert.deepEqual(log.events, [], 'held');
+    ws.send(ev(11));
+    assert.deepEqual(log.events.map((e) => `${e.type}@${e.seq}`), ['chat.message@11', 'video.sync@11']);
+    ws.send(ev(12));
+    await env.advance(5000);
+    assert.deepEqual(log.events.map((e) => `${e.type}@${e.seq}`), [
+      'chat.message@11',
+      'video.sync@11',
+      'chat.message@12',
+      'chat.message@13',
+      'typing@13',
+    ]);
+    assert.equal(log.fetches.length, 1, 'no refetch: the gaps filled in time');
+    /* Held events go into the refetch when a gap does not fill. */
+    ws.send(ev(15));
+    await env.advance(1000);
+    assert.equal(log.fetches.length, 2);
+    log.fetches[1].resolve(state(14));
+    await tick();
+    assert.deepEqual(log.events.slice(5).map((e) => e.seq), [15]);
     stream.close();
   });
 
@@ -236,11 +276,12 @@ describe('resync protocol', () => {
     assert.equal(log.events.length, 0, 'not for the page');
     assert.equal(log.fetches.length, 1, 'in step: no refetch');
     ws.send({ type: 'heartbeat', seq: 4, at: 0, data: { every: 1000 } });
+    await env.advance(1000);
     assert.equal(log.fetches.length, 2, 'an event was missed: refetch');
     log.fetches[1].resolve(state(4));
     await tick();
-    /* Alive while something arrives within 3 periods... */
-    await env.advance(2500);
+    /* Alive while something arrives within 3 periods (1 s of them went by above)... */
+    await env.advance(1500);
     ws.send({ type: 'heartbeat', seq: 4, at: 0, data: { every: 1000 } });
     await env.advance(2500);
     assert.equal(ws.closed, undefined);

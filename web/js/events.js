@@ -16,8 +16,9 @@
  * The channel is live only, so on every (re)connect: subscribe, buffer
  * events, fetch the room state, apply buffered events whose seq is greater
  * than state.room.seq, then go live. A gap in seq (an event that is not the
- * next one) triggers the same refetch. `typing` and `video.sync` do not
- * advance seq; they carry the current one.
+ * next one) triggers the same refetch, unless the missing events arrive within
+ * REORDER_WAIT_MS. `typing` and `video.sync` do not advance seq; they carry
+ * the current one.
  *
  * Everything environment-specific (WebSocket, EventSource, fetch, timers,
  * location) comes from `env` so the logic can be tested in Node.
@@ -35,6 +36,14 @@ const POLL_FAST_MS = 50;
  */
 const POLL_MAX_MS = 15000;
 const REFETCH_RETRY_MS = 2000;
+/*
+ * Events may reach us slightly out of seq order: pushd's beacons and heartbeats and the
+ * workers' events travel to nchan over different connections, so a beacon stamped with the
+ * newest seq can overtake the event that advanced it (measured under load: thousands of
+ * such swaps a minute, each of which cost every viewer a refetch). An event ahead of the next
+ * seq is therefore held this long for the missing ones before the gap costs a refetch.
+ */
+const REORDER_WAIT_MS = 1000;
 /*
  * Events published between two long-poll requests are lost, and a lost *last* event leaves no
  * gap to notice; so in long-poll mode the state is fetched again once events go quiet.
@@ -112,6 +121,8 @@ export function createEventStream(options) {
   let syncing = false;
   let inflight = null; /* The gen of the state fetch in flight, or null. */
   let buffer = [];
+  let ahead = []; /* Events past a gap, held for REORDER_WAIT_MS (heartbeats as markers). */
+  let aheadTimer = null;
 
   function setStatus(next) {
     if (next === status) return;
@@ -151,6 +162,7 @@ export function createEventStream(options) {
     clearTimer(settleTimer);
     clearTimer(ticketTimer);
     clearTimer(silentTimer);
+    dropAhead();
     if (env.removeEventListener) {
       env.removeEventListener('online', onOnline);
       env.removeEventListener('offline', onOffline);
@@ -164,7 +176,51 @@ export function createEventStream(options) {
       syncing = true;
       buffer = [];
     }
+    /* What was held past a gap is applied after the state, like any buffered event. */
+    buffer.push(...ahead.filter((e) => e.type !== 'heartbeat'));
+    dropAhead();
     doFetch();
+  }
+
+  function dropAhead() {
+    ahead = [];
+    clearTimer(aheadTimer);
+    aheadTimer = null;
+  }
+
+  /* Holds an event that is past a gap; the gap gets REORDER_WAIT_MS to fill. */
+  function hold(event) {
+    ahead.push(event);
+    if (aheadTimer === null) {
+      const g = gen;
+      aheadTimer = setTimer(() => {
+        aheadTimer = null;
+        if (g === gen && !closed && ahead.length > 0) beginSync();
+      }, REORDER_WAIT_MS);
+    }
+  }
+
+  /* After seq moved on: applies the held events that are now in order (advancing ones before
+   * the beacons stamped with the same seq), and forgets the gap once nothing is left. */
+  function releaseHeld() {
+    if (ahead.length === 0) return;
+    const advancing = (e) => !NON_ADVANCING.has(e.type) && e.type !== 'heartbeat';
+    const held = ahead.sort((a, b) => a.seq - b.seq || advancing(b) - advancing(a));
+    ahead = [];
+    for (const event of held) {
+      if (event.type === 'heartbeat') {
+        if (event.seq > seq) ahead.push(event);
+      } else if (NON_ADVANCING.has(event.type)) {
+        if (event.seq > seq) ahead.push(event);
+        else if (!(event.type === 'video.sync' && event.seq < seq)) deliver(event);
+      } else if (event.seq === seq + 1) {
+        seq = event.seq;
+        deliver(event);
+      } else if (event.seq > seq) {
+        ahead.push(event);
+      }
+    }
+    if (ahead.length === 0) dropAhead();
   }
 
   async function doFetch() {
@@ -215,9 +271,8 @@ export function createEventStream(options) {
     }
     if (NON_ADVANCING.has(event.type)) {
       if (event.seq > seq) {
-        /* We missed an advancing event before this one. */
-        beginSync();
-        buffer.push(event);
+        /* An advancing event before this one is missing, or still on its way. */
+        hold(event);
       } else if (event.type === 'video.sync' && event.seq < seq) {
         /* A beacon older than our state; ignore it. */
       } else {
@@ -229,10 +284,10 @@ export function createEventStream(options) {
     if (event.seq === seq + 1) {
       seq = event.seq;
       deliver(event);
+      releaseHeld();
       return;
     }
-    beginSync();
-    buffer.push(event);
+    hold(event);
   }
 
   function onMessage(text) {
@@ -247,7 +302,7 @@ export function createEventStream(options) {
       /* Not for the page: it only says the stream is alive, and where seq stands. */
       const every = event.data && event.data.every;
       if (typeof every === 'number' && every >= 500 && every <= 300000) heartbeatMs = every;
-      if (!syncing && seq !== null && typeof event.seq === 'number' && event.seq > seq) beginSync();
+      if (!syncing && seq !== null && typeof event.seq === 'number' && event.seq > seq) hold(event);
       return;
     }
     if (syncing) buffer.push(event);
@@ -525,6 +580,7 @@ export function createEventStream(options) {
     current = null;
     syncing = false;
     buffer = [];
+    dropAhead();
     opened = false;
     let delay = RETRY_AFTER_DROP_MS;
     if (!wasOpen) {
@@ -555,6 +611,7 @@ export function createEventStream(options) {
     current = null;
     syncing = false;
     buffer = [];
+    dropAhead();
     opened = false;
     rounds = 0;
     ticketFailures = 0;
