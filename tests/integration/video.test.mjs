@@ -138,19 +138,24 @@ test('per-IP rate limit with headers; /health exempt; subscriptions per IP cappe
   try {
     const r = api(s.url);
     const { roomId, host } = await makeRoom(r, 'Alice'); // 1 request
-    const a = await subscribeWs(s.port, roomId, host.token); // 2, 3 (ticket, subscription)
-    const b = await subscribeWs(s.port, roomId, host.token); // 4, 5
+    // A ticket needs the member's token: limited per member, not per address.
+    const a = await subscribeWs(s.port, roomId, host.token); // 2 (the subscription)
+    const b = await subscribeWs(s.port, roomId, host.token); // 3
     await sleep(200);
-    const third = await r('GET', `/api/rooms/${roomId}/events`, null, host.token, { accept: 'text/event-stream' }); // 6
+    const third = await r('GET', `/api/rooms/${roomId}/events`, null, host.token, { accept: 'text/event-stream' }); // 4
     assert.equal(third.status, 429);
     assert.equal(third.json.error.code, 'rate_limited');
     assert.ok(Number(third.headers.get('retry-after')) >= 1);
     a.close();
     await sleep(300);
-    const c = await subscribeWs(s.port, roomId, host.token); // 7, 8
+    const c = await subscribeWs(s.port, roomId, host.token); // 5
     c.terminate(); b.terminate();
+    // Member actions do not count against the address either.
+    for (let i = 0; i < 5; i++) {
+      assert.equal((await r('POST', `/api/rooms/${roomId}/chat`, { text: `m${i}` }, host.token)).status, 201);
+    }
     let res;
-    for (let i = 0; i < 4; i++) res = await r('GET', '/api/time'); // 9..12
+    for (let i = 0; i < 7; i++) res = await r('GET', '/api/time'); // 6..12
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-ratelimit-limit'), '12');
     assert.equal(res.headers.get('x-ratelimit-remaining'), '0');
