@@ -35,9 +35,11 @@ FCGI_OBJ := $(FCGI_SRC:%.c=$(BUILD)/%.o)
 LIB_SRC  := $(CORE_SRC) $(FCGI_SRC)
 FCGI_BIN := $(BUILD)/wnc-fcgi
 PUSHD_BIN:= $(BUILD)/wnc-pushd
+ADMIN_OBJ:= $(patsubst %.c,$(BUILD)/%.o,$(wildcard admin/*.c))
+ADMIN_BIN:= $(BUILD)/wnc-admin
 UNIT_BIN := $(BUILD)/wnc-unit
 UNIT_SRC := $(wildcard tests/unit/*.c tests/unit/core/*.c tests/unit/fcgi/*.c)
-ALL_OBJ  := $(CORE_OBJ) $(FCGI_OBJ) $(BUILD)/fcgi/main.o $(BUILD)/pushd/main.o \
+ALL_OBJ  := $(CORE_OBJ) $(FCGI_OBJ) $(BUILD)/fcgi/main.o $(BUILD)/pushd/main.o $(ADMIN_OBJ) \
             $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all build deps run test test-unit test-unit-san test-integration test-web-unit \
@@ -45,7 +47,7 @@ ALL_OBJ  := $(CORE_OBJ) $(FCGI_OBJ) $(BUILD)/fcgi/main.o $(BUILD)/pushd/main.o \
 
 all: build
 # build never installs anything: make deps (called by make run and make test) does.
-build: $(FCGI_BIN) $(PUSHD_BIN)
+build: $(FCGI_BIN) $(PUSHD_BIN) $(ADMIN_BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -55,6 +57,10 @@ $(FCGI_BIN): $(CORE_OBJ) $(FCGI_OBJ) $(BUILD)/fcgi/main.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(FCGI_LIBS)
 
 $(PUSHD_BIN): $(CORE_OBJ) $(BUILD)/pushd/main.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
+
+# wnc-admin, the operator's CLI: like pushd, core and hiredis only.
+$(ADMIN_BIN): $(CORE_OBJ) $(ADMIN_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
 $(UNIT_BIN): $(CORE_OBJ) $(FCGI_OBJ) $(UNIT_SRC:%.c=$(BUILD)/%.o)
@@ -174,10 +180,10 @@ $(FUZZ_TARGETS:%=fuzz-%): fuzz-%: $(FUZZ_DIR)/fuzz-%
 # ---- end of fuzzing -------------------------------------------------------------------------
 
 format:
-	clang-format -i core/*.[ch] fcgi/*.[ch] pushd/*.c tests/unit/*.[ch] tests/unit/*/*.[ch] tests/fuzz/*.[ch] tests/bench/*.[ch]
+	clang-format -i core/*.[ch] fcgi/*.[ch] pushd/*.c admin/*.[ch] tests/unit/*.[ch] tests/unit/*/*.[ch] tests/fuzz/*.[ch] tests/bench/*.[ch]
 
 format-check:
-	clang-format --dry-run --Werror core/*.[ch] fcgi/*.[ch] pushd/*.c tests/unit/*.[ch] tests/unit/*/*.[ch] tests/fuzz/*.[ch] tests/bench/*.[ch]
+	clang-format --dry-run --Werror core/*.[ch] fcgi/*.[ch] pushd/*.c admin/*.[ch] tests/unit/*.[ch] tests/unit/*/*.[ch] tests/fuzz/*.[ch] tests/bench/*.[ch]
 
 clean:
 	rm -rf build

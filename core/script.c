@@ -37,6 +37,8 @@ static const char *const script_names[SCRIPT__MAX] = {
     [SCRIPT_TYPING_EXPIRE] = "typing_expire",
     [SCRIPT_SYNC_BEACON] = "sync_beacon",
     [SCRIPT_ROOM_GC] = "room_gc",
+    [SCRIPT_ADMIN_ROOM] = "admin_room",
+    [SCRIPT_ADMIN_CLOSE] = "admin_close",
 };
 
 /* The Lua side's names of the room keys and the standard arguments (number: tonumber'd). */

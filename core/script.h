@@ -32,6 +32,8 @@ enum script_id {
     SCRIPT_TYPING_EXPIRE,
     SCRIPT_SYNC_BEACON,
     SCRIPT_ROOM_GC,
+    SCRIPT_ADMIN_ROOM,  /* wnc-admin: a room read without a token */
+    SCRIPT_ADMIN_CLOSE, /* wnc-admin: close a room for everyone */
     SCRIPT__MAX
 };
 
