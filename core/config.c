@@ -112,3 +112,15 @@ int config_load(void)
     }
     return 0;
 }
+
+void config_print(FILE *out)
+{
+    const char *base = (const char *)&config;
+
+    for (size_t i = 0; i < sizeof(config_strings) / sizeof(config_strings[0]); i++)
+        fprintf(out, "%s=%s\n", config_strings[i].name,
+                *(const char *const *)(base + config_strings[i].offset));
+    for (size_t i = 0; i < sizeof(config_numbers) / sizeof(config_numbers[0]); i++)
+        fprintf(out, "%s=%d\n", config_numbers[i].name,
+                *(const int *)(base + config_numbers[i].offset));
+}

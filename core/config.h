@@ -3,6 +3,8 @@
 #ifndef WNC_CONFIG_H
 #define WNC_CONFIG_H
 
+#include <stdio.h>
+
 #include "addr.h"
 
 struct config {
@@ -37,5 +39,11 @@ extern struct config config;
  * range or malformed, and why (startup may exit on that). Call it before the worker threads
  * start: they read `config` without a lock. */
 int config_load(void);
+
+/* Prints the effective configuration to out, one "NAME=value" line per variable of the table in
+ * its order, with what config_load made of it (WNC_WORKERS=0 as the thread count it stands for,
+ * an empty WNC_INSTANCE as the host name): `wnc-fcgi --check-config`, `wnc-pushd
+ * --check-config`. No variable holds a secret today; one that does must be masked here. */
+void config_print(FILE *out);
 
 #endif

@@ -2,10 +2,15 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,6 +60,151 @@ int http_listen(const char *socket_path, gid_t group)
         return -1;
     }
     return fd;
+}
+
+/* systemd passes its sockets from this descriptor on (SD_LISTEN_FDS_START). */
+#define HTTP_LISTEN_FDS_START 3
+
+/* An inherited listening socket is shared: systemd holds it too and hands it, with whatever
+ * connections wait in its backlog, to the next worker. So it is never shut down: it is made
+ * non-blocking, each thread waits on it with epoll (EPOLLEXCLUSIVE: one idle thread is woken
+ * per connection, not all of them) together with this eventfd, which http_stop makes readable
+ * to wake them all. -1: the socket is our own (http_listen). */
+static int http_wake_fd = -1;
+
+/* Whether fd is a listening stream socket, of family AF_UNIX when unix_only. */
+static int http_is_listener(int fd, int unix_only)
+{
+    int accepting = 0, type = 0;
+    socklen_t len = sizeof(accepting);
+    struct sockaddr_storage sa;
+    socklen_t sa_len = sizeof(sa);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) != 0 || !accepting)
+        return 0;
+    len = sizeof(type);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM)
+        return 0;
+    if (unix_only &&
+        (getsockname(fd, (struct sockaddr *)&sa, &sa_len) != 0 || sa.ss_family != AF_UNIX))
+        return 0;
+    return 1;
+}
+
+/* systemd's socket, if it is ours (sd_listen_fds(3)): returns the fd, -1 when there is none, or
+ * -2 after logging. The LISTEN_* variables go either way (a child must not take them). */
+static int http_systemd_socket(void)
+{
+    const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+    int found = -1;
+
+    if (pid == NULL || fds == NULL)
+        return -1;
+    char *end;
+    errno = 0;
+    long listen_pid = strtol(pid, &end, 10);
+    if (errno == 0 && *end == '\0' && listen_pid == (long)getpid()) {
+        if (strcmp(fds, "1") != 0) {
+            log_error("http: systemd passed LISTEN_FDS=%s sockets; wnc-fcgi takes exactly one "
+                      "(one ListenStream= in wnc-fcgi.socket)",
+                      fds);
+            found = -2;
+        } else if (!http_is_listener(HTTP_LISTEN_FDS_START, 0)) {
+            log_error("http: the socket systemd passed (fd %d) is not a listening stream socket",
+                      HTTP_LISTEN_FDS_START);
+            found = -2;
+        } else {
+            found = HTTP_LISTEN_FDS_START;
+        }
+    }
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+    return found;
+}
+
+int http_inherited(int *fd)
+{
+    int found = http_systemd_socket(), flags;
+
+    if (found == -2)
+        return -1;
+    if (found < 0 && http_is_listener(0, 1))
+        found = 0; /* spawn-fcgi's convention (libfcgi's FCGI_LISTENSOCK_FILENO) */
+    if (found < 0)
+        return 0;
+    if (FCGX_Init() != 0) {
+        log_error("http: FCGX_Init failed");
+        return -1;
+    }
+    if ((flags = fcntl(found, F_GETFL)) < 0 || fcntl(found, F_SETFL, flags | O_NONBLOCK) != 0 ||
+        fcntl(found, F_SETFD, FD_CLOEXEC) != 0 || (http_wake_fd = eventfd(0, EFD_CLOEXEC)) < 0) {
+        char why[LOG_ERRNO_LEN];
+        log_error("http: cannot set up the inherited socket (fd %d): %s", found,
+                  log_errno(errno, why));
+        return -1;
+    }
+    *fd = found;
+    return 1;
+}
+
+void http_stop(int fd)
+{
+    char why[LOG_ERRNO_LEN];
+
+    if (http_wake_fd >= 0) {
+        uint64_t one = 1;
+        if (write(http_wake_fd, &one, sizeof(one)) != (ssize_t)sizeof(one))
+            log_error("http: cannot wake the worker threads: %s", log_errno(errno, why));
+        return;
+    }
+    /* shutdown(2), not close(2): it wakes every thread blocked in accept (libfcgi's
+     * FCGX_Accept_r then returns -EINVAL, once the connections already in the backlog have been
+     * accepted and answered), and the socket file stays, so nginx's new connects are refused
+     * at once (503 to the client) instead of queueing until the next wnc-fcgi listens. */
+    if (shutdown(fd, SHUT_RDWR) != 0)
+        log_warn("http: shutdown of the listening socket: %s", log_errno(errno, why));
+}
+
+/* An epoll instance for one thread on an inherited socket: fd (exclusive wake-ups) and the stop
+ * eventfd. Returns it, or -1 after logging. */
+static int http_poll_open(int fd)
+{
+    struct epoll_event on_listen = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = fd};
+    struct epoll_event on_wake = {.events = EPOLLIN, .data.fd = http_wake_fd};
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &on_listen) != 0 ||
+        epoll_ctl(ep, EPOLL_CTL_ADD, http_wake_fd, &on_wake) != 0) {
+        char why[LOG_ERRNO_LEN];
+        log_error("http: worker thread cannot poll the inherited socket: %s",
+                  log_errno(errno, why));
+        if (ep >= 0)
+            close(ep);
+        return -1;
+    }
+    return ep;
+}
+
+/* Waits on ep (http_poll_open) until a connection is pending: 1, or the process stops: 0. */
+static int http_poll_wait(int ep, volatile sig_atomic_t *stop)
+{
+    struct epoll_event ev[2];
+
+    while (!*stop) {
+        int n = epoll_wait(ep, ev, 2, -1);
+        if (n < 0 && errno != EINTR) {
+            char why[LOG_ERRNO_LEN];
+            log_error("http: epoll_wait: %s; worker thread leaving", log_errno(errno, why));
+            return 0;
+        }
+        for (int i = 0; i < n; i++)
+            if (ev[i].data.fd == http_wake_fd)
+                return 0;
+        if (n > 0)
+            return 1;
+    }
+    return 0;
 }
 
 static const char *http_param(FCGX_Request *r, const char *name)
@@ -207,24 +357,35 @@ void http_serve(int fd, http_handler handle, void *arg, volatile sig_atomic_t *s
     int retry_ms = HTTP_RETRY_MIN_MS;
     unsigned failures = 0;
     time_t logged = 0;
+    int ep = -1; /* inherited sockets: this thread's epoll (http_wake_fd) */
 
+    if (http_wake_fd >= 0 && (ep = http_poll_open(fd)) < 0)
+        return;
     if (FCGX_InitRequest(&fcgx, fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
         log_error("http: FCGX_InitRequest failed");
+        if (ep >= 0)
+            close(ep);
         return;
     }
     for (;;) {
         struct http_request req;
         int rc;
 
+        if (ep >= 0 && !http_poll_wait(ep, stop))
+            break;
         /* accept(2) is thread-safe on Linux: no lock, so a thread waiting here never holds
          * up the others. */
         rc = FCGX_Accept_r(&fcgx);
         if (rc < 0) {
-            /* The only way out: the stop flag, with the caller's shutdown(2) of fd, which
-             * fails accept (EINVAL) once the connections already queued were served. Any other
-             * failure (EMFILE, ENFILE, ENOMEM, ENOBUFS...) passes: keep the thread. */
+            /* The only way out: the stop flag, with http_stop: a shutdown(2) of our own fd
+             * fails accept (EINVAL) once the connections already queued were served; an
+             * inherited one wakes the epoll above. Any other failure (EMFILE, ENFILE, ENOMEM,
+             * ENOBUFS...) passes: keep the thread. */
             if (*stop)
                 break;
+            /* Inherited (non-blocking) socket: another thread took the connection. */
+            if (ep >= 0 && (rc == -EAGAIN || rc == -EWOULDBLOCK))
+                continue;
             failures++;
             if (time(NULL) - logged >= HTTP_LOG_EVERY_S) {
                 char why[LOG_ERRNO_LEN];
@@ -258,6 +419,8 @@ void http_serve(int fd, http_handler handle, void *arg, volatile sig_atomic_t *s
         FCGX_Finish_r(&fcgx);
     }
     FCGX_Free(&fcgx, 1);
+    if (ep >= 0)
+        close(ep);
 }
 
 const char *http_header(const struct http_request *req, const char *param)

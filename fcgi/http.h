@@ -42,12 +42,28 @@ typedef void (*http_handler)(struct http_request *req, void *arg);
  * process's), and puts it in place in one step. Returns the fd, or -1 after logging. */
 int http_listen(const char *socket_path, gid_t group);
 
+/* The listening socket this process was started with, if any, into *fd: systemd's (socket
+ * activation, sd_listen_fds(3): LISTEN_PID is this process and LISTEN_FDS is 1, so fd 3; the
+ * LISTEN_* variables are then removed from the environment), or else spawn-fcgi's (fd 0 is a
+ * listening unix socket, told by SO_ACCEPTCONN: a terminal, /dev/null, a pipe or a connected
+ * socket is not one). Returns 1 (use *fd instead of http_listen; its mode and group are the
+ * starter's business), 0 when there is none, or -1 after logging (systemd passed several
+ * sockets, or one that does not listen). The socket is not this process's alone: a restarted
+ * worker gets it again, with the connections that waited meanwhile, so http_stop never shuts it
+ * down. */
+int http_inherited(int *fd);
+
 /* Accepts and serves requests on fd; one call per thread, each with its own arg (its Redis and
  * publisher connections). A failed accept is logged (rate-limited) and retried after a short
- * pause; the call returns only when accept fails once *stop is set, which the caller brings
- * about with shutdown(fd, SHUT_RDWR) after setting it (connections already queued on fd are
- * served first). */
+ * pause; the call returns once *stop is set and http_stop(fd) was called, after the request in
+ * hand. On a socket of our own (http_listen) the connections already queued are served first;
+ * on an inherited one they stay queued for the next worker. */
 void http_serve(int fd, http_handler handle, void *arg, volatile sig_atomic_t *stop);
+
+/* Makes every http_serve on fd return (after setting *stop). A socket of our own is shut down
+ * (new connects fail at once); an inherited one is left as it is and the threads are woken
+ * instead. Errors are logged. */
+void http_stop(int fd);
 
 /* Adds "Name: value" to the response headers. */
 void http_add_header(struct http_request *req, const char *name, const char *value);

@@ -2,18 +2,24 @@
  * connection, all accepting on one unix socket, and one queued publisher (its own thread and
  * connection to nchan) they share.
  *
- * SIGTERM or SIGINT stops it cleanly: the listening socket is shut down (nginx's new connects
+ * It listens on WNC_FCGI_SOCKET, or on the socket it was started with: systemd's (socket
+ * activation, wnc-fcgi.socket) or spawn-fcgi's (fd 0); see http_inherited.
+ *
+ * SIGTERM or SIGINT stops it cleanly: a socket of its own is shut down (nginx's new connects
  * fail at once instead of waiting in a backlog nobody serves; what was already queued there is
- * still answered), the threads finish the requests in flight and leave, then the publisher
- * sends every event already queued (each one is committed in Redis, and a client only learns of
- * it through nchan). Each wait is bounded; the exit status is 0 when all went through. */
-#include <errno.h>
+ * still answered), an inherited one is left to the next worker with its backlog; the threads
+ * finish the requests in flight and leave, then the publisher sends every event already queued
+ * (each one is committed in Redis, and a client only learns of it through nchan). Each wait is
+ * bounded; the exit status is 0 when all went through.
+ *
+ * `wnc-fcgi --check-config` prints the effective configuration and exits 0, or 1 after naming
+ * the variable that is invalid. */
 #include <grp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/socket.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -95,15 +101,39 @@ static int main_socket_group(gid_t *gid)
     return 0;
 }
 
-int main(void)
+/* The configuration and what it names (the Lua library, the socket's group) are usable. */
+static int main_config_ok(gid_t *socket_gid)
+{
+    if (config_load() != 0)
+        return 0;
+    if (scripts_load(config.sql_dir) != 0) {
+        log_error("config: WNC_SQL_DIR=\"%s\" does not hold the Lua library", config.sql_dir);
+        return 0;
+    }
+    return main_socket_group(socket_gid) == 0;
+}
+
+int main(int argc, char **argv)
 {
     sigset_t stop_signals;
     pthread_t *threads;
     gid_t socket_gid;
-    int sig;
+    int sig, inherited;
 
+    if (argc > 2 || (argc == 2 && strcmp(argv[1], "--check-config") != 0)) {
+        fprintf(stderr, "usage: wnc-fcgi [--check-config]\n"
+                        "  configuration from WNC_* environment variables (see README);\n"
+                        "  --check-config prints it and exits, non-zero if a value is invalid\n");
+        return 2;
+    }
     log_init("wnc-fcgi");
-    if (config_load() != 0 || scripts_load(config.sql_dir) != 0)
+    if (argc == 2) {
+        if (!main_config_ok(&socket_gid))
+            return 1;
+        config_print(stdout);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
+    if (!main_config_ok(&socket_gid))
         return 1;
     /* Threads inherit this mask: only the main thread receives SIGTERM/SIGINT. */
     sigemptyset(&stop_signals);
@@ -112,8 +142,8 @@ int main(void)
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (main_socket_group(&socket_gid) != 0 ||
-        (main_listen_fd = http_listen(config.fcgi_socket, socket_gid)) < 0)
+    if ((inherited = http_inherited(&main_listen_fd)) < 0 ||
+        (!inherited && (main_listen_fd = http_listen(config.fcgi_socket, socket_gid)) < 0))
         return 1;
     main_publisher = publisher_open(config.publish_socket);
     if (publisher_start_queue(main_publisher) != E_OK)
@@ -128,20 +158,17 @@ int main(void)
             return 1;
         }
     }
-    log_info("listening on %s with %d workers (redis %s:%d)", config.fcgi_socket, config.workers,
-             config.redis_host, config.redis_port);
+    if (inherited)
+        log_info("listening on the inherited socket (fd %d) with %d workers (redis %s:%d)",
+                 main_listen_fd, config.workers, config.redis_host, config.redis_port);
+    else
+        log_info("listening on %s with %d workers (redis %s:%d)", config.fcgi_socket,
+                 config.workers, config.redis_host, config.redis_port);
     sigwait(&stop_signals, &sig);
     long long t0 = timeout_mono_ms();
     log_info("stopping on signal %d: no new requests, finishing those in flight", sig);
     main_stop = 1;
-    /* shutdown(2), not close(2): it wakes every thread blocked in accept (libfcgi's
-     * FCGX_Accept_r then returns -EINVAL, once the connections already in the backlog have been
-     * accepted and answered), and the socket file stays, so nginx's new connects are refused
-     * at once (503 to the client) instead of queueing until the next wnc-fcgi listens. */
-    if (shutdown(main_listen_fd, SHUT_RDWR) != 0) {
-        char why[LOG_ERRNO_LEN];
-        log_warn("fcgi: shutdown of the listening socket: %s", log_errno(errno, why));
-    }
+    http_stop(main_listen_fd);
     int busy = main_wait_workers(MAIN_JOIN_MS);
     if (busy > 0) {
         /* A thread stuck in a request: leave anyway, without freeing what it may still use;

@@ -6,7 +6,10 @@
  * instances can run side by side without firing anything twice. Every couple of seconds it also
  * closes the event-stream leases of this instance's nginx workers that died (proc.h), so presence
  * and the per-address caps heal after a crash, a reload or a restart. It keeps no state of its own:
- * after a restart of itself or of Redis it picks up where the sets are. */
+ * after a restart of itself or of Redis it picks up where the sets are.
+ *
+ * `wnc-pushd --check-config` prints the effective configuration and exits 0, or 1 after naming
+ * the variable that is invalid. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,7 +293,7 @@ static long long pushd_longest_sleep_ms(void)
     return lead / 2 > config.pushd_tick_ms ? lead / 2 : config.pushd_tick_ms;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     sigset_t stop_signals;
     struct store *st;
@@ -299,9 +302,23 @@ int main(void)
     long long next_gc = 0, next_sweep = 0, next_heartbeat = 0;
     int redis_ok = 1, sig = -1;
 
+    if (argc > 2 || (argc == 2 && strcmp(argv[1], "--check-config") != 0)) {
+        fprintf(stderr, "usage: wnc-pushd [--check-config]\n"
+                        "  configuration from WNC_* environment variables (see README);\n"
+                        "  --check-config prints it and exits, non-zero if a value is invalid\n");
+        return 2;
+    }
     log_init("wnc-pushd");
-    if (config_load() != 0 || scripts_load(config.sql_dir) != 0)
+    if (config_load() != 0)
         return 1;
+    if (scripts_load(config.sql_dir) != 0) {
+        log_error("config: WNC_SQL_DIR=\"%s\" does not hold the Lua library", config.sql_dir);
+        return 1;
+    }
+    if (argc == 2) {
+        config_print(stdout);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
     /* SIGTERM and SIGINT stay blocked and are taken only by the sleep between ticks
      * (sigtimedwait): a stop never interrupts a tick half-way (a script run, a publish) and is
      * acted on as soon as the tick is done, however long the sleep would have been. */
