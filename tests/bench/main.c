@@ -654,8 +654,8 @@ static void send_action(uint32_t r, int measured, int chat)
          * a room's publishes travel over several keep-alive connections, so their order
          * is not kept (ours go through one ordered queue). */
         snprintf(path, sizeof path, "/pub/%s", rm->id);
-        snprintf(body, sizeof body, "{\"type\":\"video.%s\",\"position\":%llu}",
-                 video_cycle[a % 4], (unsigned long long)k);
+        snprintf(body, sizeof body, "{\"type\":\"video.%s\",\"position\":%llu}", video_cycle[a % 4],
+                 (unsigned long long)k);
         http_submit(pool, "POST", path, NULL, body, action_done, (void *)(uintptr_t)k);
         return;
     }

@@ -104,9 +104,8 @@ static void test_lease_open(void)
     CU_ASSERT_EQUAL(redis_num(ARGS("TTL", "leases:{" ROOM "}")), -1);
     struct call later = {0};
     long long refresh_ms = config.room_ttl_s * 500LL < 60000 ? config.room_ttl_s * 500LL : 60000;
-    CU_ASSERT_EQUAL_FATAL(call(&later, SCRIPT_CHAT_POST, ROOM, a.digest, t + 1 + refresh_ms,
-                               ARGS("refresh")),
-                          E_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        call(&later, SCRIPT_CHAT_POST, ROOM, a.digest, t + 1 + refresh_ms, ARGS("refresh")), E_OK);
     call_free(&later);
     long long ttl = redis_num(ARGS("TTL", "leases:{" ROOM "}"));
     CU_ASSERT_TRUE(ttl > 0 && ttl <= config.room_ttl_s);
