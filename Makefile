@@ -79,10 +79,51 @@ deps:
 run: deps-c build
 	@scripts/stack.sh
 
+# ---- install ------------------------------------------------------------------------------
+# make install PREFIX=/usr/local DESTDIR=: the binaries and wnc-render-nginx (scripts/
+# render-nginx.sh) in BINDIR; the Lua library, the web root and the nginx site template with its
+# includes in SHAREDIR; the systemd units in UNITDIR (under /usr/local/lib/systemd/system
+# systemd finds them); the example configuration as SYSCONFDIR/wnc/wnc.env.example. The units
+# and the example name the default PREFIX's paths: rewritten for another. README "Production".
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SHAREDIR   ?= $(PREFIX)/share/wnc
+DOCDIR     ?= $(PREFIX)/share/doc/wnc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+UNITS      := systemd/wnc-fcgi.socket systemd/wnc-fcgi.service systemd/wnc-pushd.service
+PREFIX_SED := sed -e 's|/usr/local/bin|$(BINDIR)|g' -e 's|/usr/local/share/wnc|$(SHAREDIR)|g' \
+                  -e 's|/usr/local/share/doc/wnc|$(DOCDIR)|g'
+
+.PHONY: install test-install
+install: build
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/nginx $(DESTDIR)$(DOCDIR) \
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/wnc
+	install -m 0755 $(FCGI_BIN) $(PUSHD_BIN) $(ADMIN_BIN) $(DESTDIR)$(BINDIR)/
+	install -m 0755 scripts/render-nginx.sh $(DESTDIR)$(BINDIR)/wnc-render-nginx
+	rm -rf $(DESTDIR)$(SHAREDIR)/sql $(DESTDIR)$(SHAREDIR)/web
+	install -d $(DESTDIR)$(SHAREDIR)/sql
+	install -m 0644 sql/*.lua $(DESTDIR)$(SHAREDIR)/sql/
+	cp -R web $(DESTDIR)$(SHAREDIR)/web && chmod -R u=rwX,go=rX $(DESTDIR)$(SHAREDIR)/web
+	install -m 0644 nginx/wnc-site.conf.in nginx/wnc-fastcgi.conf nginx/wnc-headers.conf \
+	  $(DESTDIR)$(SHAREDIR)/nginx/
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/
+	for u in $(UNITS); do \
+	  $(PREFIX_SED) $$u > $(DESTDIR)$(UNITDIR)/$${u#systemd/} && \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$${u#systemd/} || exit 1; done
+	$(PREFIX_SED) systemd/wnc.env.example > $(DESTDIR)$(SYSCONFDIR)/wnc/wnc.env.example
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/wnc/wnc.env.example
+
+# Installs into a temporary DESTDIR, verifies the units, runs the installed stack behind a
+# system-style nginx configuration (tests/install).
+test-install: build
+	node --test --test-concurrency=1 tests/install/
+
 # ---- tests --------------------------------------------------------------------------------
 test: deps build
 	$(MAKE) --no-print-directory test-unit-san
 	$(MAKE) --no-print-directory test-integration
+	$(MAKE) --no-print-directory test-install
 	$(MAKE) --no-print-directory test-web-unit
 	$(MAKE) --no-print-directory test-browser
 	$(MAKE) --no-print-directory bench-sync-quick
