@@ -1,7 +1,66 @@
 #!/bin/sh
-# Renders an nginx template: scripts/render-nginx.sh TEMPLATE > OUTPUT, values from the
-# environment (the names match the @...@ markers; scripts/stack.sh sets them all).
+# Renders an nginx template (the @...@ markers) on stdout. Installed as wnc-render-nginx by
+# `make install`; scripts/stack.sh and tests/bench/floor.sh run it from the tree.
+#
+#   wnc-render-nginx [--env FILE] [--listen ADDR] [--run-dir DIR] [TEMPLATE] > wnc.conf
+#
+# Without TEMPLATE it renders the Watch N Chill site (wnc-site.conf.in), for inclusion in an
+# `http {}` block, from the installation it belongs to ($PREFIX/share/wnc beside its bin/, or
+# the source tree's nginx/ and web/). Values come from the environment (the names match the
+# markers), then from the options:
+#   --env FILE     read WNC_* variables from FILE (/etc/wnc/wnc.env, as the daemons do), so that
+#                  the site follows WNC_WORKERS, WNC_GRACE_MS, WNC_TRUSTED_PROXIES, WNC_WS_PING_S,
+#                  WNC_FCGI_QUEUE and WNC_NGINX_* as the daemons see them
+#   --listen ADDR  nginx's `listen` for the public server (LISTEN; default 80)
+#   --run-dir DIR  where fcgi.sock and publish.sock are (RUN_DIR; default /run/wnc, the
+#                  directory of wnc-fcgi.socket's ListenStream=)
+# Other variables: WEB_ROOT, CONF_DIR (the directory of wnc-fastcgi.conf and wnc-headers.conf),
+# ACCESS_LOG, ERROR_LOG (default /var/log/nginx/wnc-access.log, wnc-error.log), WNC_SHARE_DIR
+# (where the installed files are).
 set -eu
+usage() {
+  sed -n '4,19p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --env) [ $# -ge 2 ] || usage; set -a; . "$2"; set +a; shift 2 ;;
+    --env=*) set -a; . "${1#--env=}"; set +a; shift ;;
+    --listen) [ $# -ge 2 ] || usage; LISTEN=$2; shift 2 ;;
+    --listen=*) LISTEN=${1#--listen=}; shift ;;
+    --run-dir) [ $# -ge 2 ] || usage; RUN_DIR=$2; shift 2 ;;
+    --run-dir=*) RUN_DIR=${1#--run-dir=}; shift ;;
+    -h|--help) usage ;;
+    --) shift; break ;;
+    -*) echo "render-nginx: unknown option $1" >&2; usage ;;
+    *) break ;;
+  esac
+done
+[ $# -le 1 ] || usage
+
+# The installed files: $PREFIX/share/wnc beside $PREFIX/bin, or the source tree.
+HERE=$(dirname "$(readlink -f "$0")")
+if [ -n "${WNC_SHARE_DIR:-}" ]; then
+  NGINX_FILES=$WNC_SHARE_DIR/nginx WEB_FILES=$WNC_SHARE_DIR/web
+elif [ -d "$HERE/../share/wnc/nginx" ]; then
+  NGINX_FILES=$(cd "$HERE/../share/wnc" && pwd)/nginx WEB_FILES=$(cd "$HERE/../share/wnc" && pwd)/web
+else
+  NGINX_FILES=$(cd "$HERE/.." && pwd)/nginx WEB_FILES=$(cd "$HERE/.." && pwd)/web
+fi
+TEMPLATE=${1:-$NGINX_FILES/wnc-site.conf.in}
+[ -r "$TEMPLATE" ] || { echo "render-nginx: cannot read $TEMPLATE" >&2; exit 1; }
+CONF_DIR=${CONF_DIR:-$NGINX_FILES}
+WEB_ROOT=${WEB_ROOT:-$WEB_FILES}
+RUN_DIR=${RUN_DIR:-/run/wnc}
+LISTEN=${LISTEN:-80}
+ACCESS_LOG=${ACCESS_LOG:-/var/log/nginx/wnc-access.log}
+ERROR_LOG=${ERROR_LOG:-/var/log/nginx/wnc-error.log}
+WS_PING_S=${WS_PING_S:-${WNC_WS_PING_S:-15}}
+# A long-poll ends after half the presence grace period (see wnc-site.conf.in).
+GRACE_MS=${WNC_GRACE_MS:-30000}
+POLL_TIMEOUT_S=${POLL_TIMEOUT_S:-$(( GRACE_MS / 2000 > 0 ? GRACE_MS / 2000 : 1 ))}
+NGINX_WORKERS=${NGINX_WORKERS:-auto}
+
 # The FastCGI pool's size as wnc-fcgi computes it (WNC_WORKERS, 0 = twice the cores, at least
 # 4), and the requests each nginx worker may have at it (WNC_FCGI_QUEUE, default 32 per
 # thread: at a few hundred µs a request, a full queue is some 30 ms of waiting).
@@ -28,10 +87,10 @@ sed -e "s|@FCGI_QUEUE@|$FCGI_QUEUE|g" \
     -e "s|@WEB_ROOT@|$WEB_ROOT|g" \
     -e "s|@CONF_DIR@|$CONF_DIR|g" \
     -e "s|@ACCESS_LOG@|$ACCESS_LOG|g" \
-    -e "s|@ERROR_LOG@|${ERROR_LOG:-$RUN_DIR/logs/nginx-error.log}|g" \
+    -e "s|@ERROR_LOG@|$ERROR_LOG|g" \
     -e "s|@WS_PING_S@|$WS_PING_S|g" \
-    -e "s|@POLL_TIMEOUT_S@|${POLL_TIMEOUT_S:-15}|g" \
+    -e "s|@POLL_TIMEOUT_S@|$POLL_TIMEOUT_S|g" \
     -e "s|@NGINX_WORKERS@|$NGINX_WORKERS|g" \
     -e "s|@NOFILE@|${NOFILE:-1024}|g" \
     -e "s|@WORKER_CONNECTIONS@|${WORKER_CONNECTIONS:-1024}|g" \
-    "$1"
+    "$TEMPLATE"
