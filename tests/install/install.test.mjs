@@ -365,7 +365,9 @@ http {
   }
   const statuses = (await Promise.all(inFlight)).map((r) => r.status);
   assert.deepEqual(statuses, statuses.map(() => 200), 'no request lost to the restart');
-  assert.equal(readFileSync(path.join(runDir, 'fcgi.status'), 'utf8'), '0\n', 'a clean stop');
+  const status = path.join(runDir, 'fcgi.status');
+  await until('the first worker to exit', () => existsSync(status));
+  assert.equal(readFileSync(status, 'utf8'), '0\n', 'a clean stop');
   await until('the second worker', () => /inherited socket \(fd 0\)/.test(log('fcgi')));
   assert.notEqual(Number(readFileSync(path.join(runDir, 'fcgi.pid'), 'utf8')), first);
   const after2 = await makeRoom(req, 'Carol');
