@@ -396,6 +396,15 @@ describe('transport fallback', () => {
     assert.equal(log.states.length, 2);
     assert.equal(stream.status, 'live');
 
+    /* Long-poll loses what falls between polls: a gap there refetches at once, no waiting. */
+    const atGap = log.fetches.length;
+    env.polls[env.polls.length - 1].resolve({ status: 200, text: async () => JSON.stringify(ev(7)) });
+    await tick();
+    await tick();
+    assert.equal(log.fetches.length, atGap + 1, 'a long-poll gap refetches at once');
+    log.fetches[atGap].resolve(state(7));
+    await tick();
+
     /* A poll never hangs longer than 15 s: it is aborted and sent again. */
     const polls = env.polls.length;
     await env.advance(15100);

@@ -188,8 +188,16 @@ export function createEventStream(options) {
     aheadTimer = null;
   }
 
-  /* Holds an event that is past a gap; the gap gets REORDER_WAIT_MS to fill. */
+  /*
+   * Holds an event that is past a gap; the gap gets REORDER_WAIT_MS to fill. Long-poll loses
+   * the events published between two polls, so there a gap is a real loss: refetch at once.
+   */
   function hold(event) {
+    if (transports[idx] === 'poll') {
+      beginSync();
+      if (event.type !== 'heartbeat') buffer.push(event);
+      return;
+    }
     ahead.push(event);
     if (aheadTimer === null) {
       const g = gen;
