@@ -37,6 +37,7 @@ static const struct config_string {
     {"WNC_FCGI_SOCKET_GROUP", "", offsetof(struct config, fcgi_socket_group)},
     {"WNC_NGINX_PID", "", offsetof(struct config, nginx_pid_file)},
     {"WNC_TRUSTED_PROXIES", "", offsetof(struct config, trusted_proxies)},
+    {"WNC_LOG_FORMAT", "text", offsetof(struct config, log_format)},
 };
 
 static const struct config_number {
@@ -92,6 +93,11 @@ int config_load(void)
         log_error("config: WNC_TRUSTED_PROXIES=\"%s\" is not a list of addresses or CIDR "
                   "ranges: %s",
                   config.trusted_proxies, cause);
+        return -1;
+    }
+    enum log_format format;
+    if (!log_format_parse(config.log_format, &format)) {
+        log_error("config: WNC_LOG_FORMAT=\"%s\" must be text or json", config.log_format);
         return -1;
     }
     if (config.workers == 0) { /* threads mostly wait on Redis: two per core, at least 4 */

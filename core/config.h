@@ -16,6 +16,7 @@ struct config {
     const char *instance;          /* this machine's name in lease owners (proc.h) */
     const char *fcgi_socket_group; /* group given the socket (nginx's workers), "": none */
     const char *nginx_pid_file;    /* nginx's pid file, for pushd's worker watch; "": none */
+    const char *log_format;        /* WNC_LOG_FORMAT: "text" or "json" (log.h) */
     int workers;                   /* worker threads in wnc-fcgi */
     int room_ttl_s;
     int grace_ms;

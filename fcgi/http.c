@@ -306,6 +306,11 @@ void http_reply_error(struct http_request *req, enum wnc_err e, const char *fiel
         buf_json_string(&b, field, strlen(field));
     else
         buf_puts(&b, "null");
+    buf_puts(&b, ",\"requestId\":");
+    if (*req->request_id != '\0')
+        buf_json_string(&b, req->request_id, strlen(req->request_id));
+    else
+        buf_puts(&b, "null");
     buf_puts(&b, "}}");
     http_reply(req, err_status(e), b.data, b.len);
     buf_free(&b);
@@ -412,11 +417,17 @@ void http_serve(int fd, http_handler handle, void *arg, volatile sig_atomic_t *s
         req.authorization = http_param(&fcgx, "HTTP_AUTHORIZATION");
         req.upgrade = http_param(&fcgx, "HTTP_UPGRADE");
         req.accept = http_param(&fcgx, "HTTP_ACCEPT");
+        /* Only nginx sets REQUEST_ID (a client's Request-Id header arrives as HTTP_REQUEST_ID):
+         * anything but its form is dropped, so nothing a client sends reaches a log this way. */
+        if (log_request_id_valid(http_param(&fcgx, "REQUEST_ID")))
+            strcpy(req.request_id, http_param(&fcgx, "REQUEST_ID"));
+        log_set_request(req.request_id);
         handle(&req, arg);
         if (!req.replied)
             http_reply_error(&req, E_INTERNAL, NULL, NULL);
         free(req.body);
         FCGX_Finish_r(&fcgx);
+        log_clear_request();
     }
     FCGX_Free(&fcgx, 1);
     if (ep >= 0)

@@ -11,6 +11,7 @@
 
 #include "addr.h"
 #include "err.h"
+#include "log.h"
 
 #define HTTP_MAX_BODY 16384 /* equal to nginx's client_max_body_size */
 #define HTTP_MAX_EXTRA_HEADERS 512
@@ -23,6 +24,10 @@ struct http_request {
     const char *authorization; /* "" when absent */
     const char *upgrade;       /* the Upgrade header, "" when absent */
     const char *accept;        /* the Accept header, "" when absent */
+    /* nginx's $request_id (the REQUEST_ID parameter) when it is one (log_request_id_valid),
+     * else "": in error bodies ("requestId") and, while the request is served, in every log
+     * line of its thread. nginx sends it back as X-Request-Id. */
+    char request_id[LOG_REQUEST_ID_LEN + 1];
     /* The client's address in canonical text: REMOTE_ADDR, or when that is a trusted proxy
      * (WNC_TRUSTED_PROXIES) the client it names in X-Forwarded-For (addr_client); "" when
      * unknown. limit_key is what per-IP limits count under (addr_limit_key: IPv6 by /64). */
@@ -72,8 +77,9 @@ void http_add_header(struct http_request *req, const char *name, const char *val
  * is 204. Later calls for the same request are ignored. */
 void http_reply(struct http_request *req, int status, const char *body, size_t len);
 
-/* Sends the JSON error for e; field and cause may be NULL (cause overrides the default
- * message). */
+/* Sends the JSON error for e, {"error":{"code","message","field","requestId"}}; field and cause
+ * may be NULL (cause overrides the default message); requestId is the request's id, or null
+ * without one. */
 void http_reply_error(struct http_request *req, enum wnc_err e, const char *field,
                       const char *cause);
 

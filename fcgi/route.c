@@ -275,6 +275,7 @@ void route_dispatch(struct http_request *req, struct worker *w)
     }
     if (route_check_path(&c, route, &p, &no) != E_OK)
         goto refuse;
+    log_set_room(c.room_id); /* "" (no {room}) leaves it unset; http.c clears it after the answer */
     /* The per-address limit guards what anyone may ask (create, join, a room's summary, the
      * time, a subscription): room codes are not to be enumerated. A route that requires a
      * member's token is limited per member inside its room operation instead (chat, control,

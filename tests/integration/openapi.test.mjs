@@ -76,7 +76,7 @@ function responseSpec(method, urlPath, status) {
 
 // ---- what was validated ----------------------------------------------------------------------
 const stats = { responses: 0, requests: 0, events: 0, byType: {}, covered: new Set(), failures: [] };
-const KEY_HEADERS = ['retry-after', 'allow', 'x-ratelimit-limit', 'x-ratelimit-remaining'];
+const KEY_HEADERS = ['retry-after', 'allow', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-request-id'];
 
 function headerValue(schema, raw) {
   return schema.type === 'integer' && /^[0-9]+$/.test(raw) ? Number(raw) : raw;
@@ -97,6 +97,8 @@ function checkResponse({ method, path: urlPath, status, headers, text }, { strea
       assert.doesNotThrow(() => { body = JSON.parse(text); }, `${ctx}: body is not JSON`);
       const err = valid(media.schema, body);
       assert.equal(err, null, `${ctx}: body does not match the spec: ${err}`);
+      // An error names its request: the id nginx sent back in X-Request-Id.
+      if (body?.error) assert.equal(body.error.requestId, headers.get('x-request-id'), `${ctx}: requestId is not X-Request-Id`);
     }
   } else {
     assert.equal(text ?? '', '', `${ctx}: the spec says no body`);
@@ -357,7 +359,7 @@ test('every error code (core/err.c, nginx) has its status and a response that ad
     const admits = [...(byStatus[status] ?? [])].some((r) => {
       const schema = r.content?.['application/json']?.schema;
       return schema && [null, 'roomId', 'userId', 'ticket', 'token', 'userName'].some((field) =>
-        valid(schema, { error: { code, message: 'm', field } }) === null);
+        valid(schema, { error: { code, message: 'm', field, requestId: '0123456789abcdef'.repeat(2) } }) === null);
     });
     assert.ok(admits, `no ${status} response in the spec admits code ${code}`);
   }

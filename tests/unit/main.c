@@ -132,6 +132,7 @@ int main(void)
         test_addr_register,
         test_jsonx_register,
         test_err_register,
+        test_log_register,
         test_buf_register,
         test_sha256_register,
         test_ids_register,

@@ -47,6 +47,7 @@ int test_valid_register(void);
 int test_addr_register(void);
 int test_jsonx_register(void);
 int test_err_register(void);
+int test_log_register(void);
 int test_buf_register(void);
 int test_sha256_register(void);
 int test_config_register(void);
