@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "err.h"
 #include "ids.h"
+#include "nchan.h"
 #include "store.h"
 
 /* ---- admin/room.c: one room as sql/admin_room.lua reads it -------------------------------- */
@@ -51,38 +52,5 @@ void admin_json_str(struct buf *b, const char *s);
 
 /* Appends a finite number as JSON (0 for NaN or an infinity, which JSON cannot carry). */
 void admin_json_num(struct buf *b, double v);
-
-/* ---- admin/nchan.c: nchan's figures from the publisher socket ----------------------------- */
-
-/* The status location of the internal publisher server (nginx/wnc-site.conf.in). */
-#define ADMIN_NCHAN_STATUS_PATH "/status"
-#define ADMIN_NCHAN_FIELDS_MAX 32
-#define ADMIN_NCHAN_NAME_MAX 64
-#define ADMIN_NCHAN_VALUE_MAX 64
-#define ADMIN_NCHAN_ERROR_MAX 192
-
-struct admin_nchan_field {
-    char name[ADMIN_NCHAN_NAME_MAX];   /* nchan's label in snake case: "total_published_messages" */
-    char value[ADMIN_NCHAN_VALUE_MAX]; /* as nchan wrote it: "12", "16K", "1.3.6" */
-};
-
-struct admin_nchan {
-    int status; /* the HTTP status of the GET; 0 when nchan was unreachable */
-    char error[ADMIN_NCHAN_ERROR_MAX]; /* why it was unreachable */
-    size_t n;
-    struct admin_nchan_field field[ADMIN_NCHAN_FIELDS_MAX];
-};
-
-/* GETs ADMIN_NCHAN_STATUS_PATH on the publisher's unix socket, within about timeout_ms.
- * Returns 0 when an HTTP answer came (out->status; a 200 fills the fields from its
- * nchan_stub_status text), -1 when nothing answered (out->error says why). */
-int admin_nchan_status(const char *socket_path, int timeout_ms, struct admin_nchan *out);
-
-/* Parses nchan_stub_status text ("total published messages: 12" lines) into out's fields;
- * lines of another form are skipped, and fields past ADMIN_NCHAN_FIELDS_MAX dropped. */
-void admin_nchan_parse(const char *text, size_t len, struct admin_nchan *out);
-
-/* The value of field name ("channels", "subscribers"), or NULL. */
-const char *admin_nchan_field(const struct admin_nchan *s, const char *name);
 
 #endif

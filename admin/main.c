@@ -386,7 +386,7 @@ static int admin_cmd_close(struct store *st, char **args)
 {
     const char *reason = args[1] != NULL ? args[1] : ADMIN_DEFAULT_REASON;
     const char *script_args[] = {reason};
-    struct admin_nchan nchan;
+    struct nchan_status nchan;
     struct exec_result res;
     struct publisher *pub;
     struct buf b = {0};
@@ -395,7 +395,7 @@ static int admin_cmd_close(struct store *st, char **args)
 
     /* exec_room publishes best effort, as everywhere: whether nchan is there is asked first,
      * so that a close nobody connected could hear about is not reported as a clean one. */
-    notified = admin_nchan_status(config.publish_socket, ADMIN_NCHAN_TIMEOUT_MS, &nchan) == 0;
+    notified = nchan_status_fetch(config.publish_socket, ADMIN_NCHAN_TIMEOUT_MS, &nchan) == 0;
     pub = publisher_open(config.publish_socket);
     e = exec_room(st, pub, SCRIPT_ADMIN_CLOSE, args[0], "", 1, script_args, NULL, &res);
     publisher_close(pub);
@@ -430,7 +430,7 @@ static int admin_cmd_close(struct store *st, char **args)
 static const char *const admin_timer_kinds[] = {"presence", "typing", "sync", "linger"};
 #define ADMIN_TIMER_KINDS (sizeof(admin_timer_kinds) / sizeof(admin_timer_kinds[0]))
 
-static void admin_nchan_json(struct buf *b, const struct admin_nchan *n, int reachable)
+static void admin_nchan_json(struct buf *b, const struct nchan_status *n, int reachable)
 {
     buf_puts(b, ",\"nchan\":");
     if (!reachable || n->status != 200) {
@@ -438,8 +438,8 @@ static void admin_nchan_json(struct buf *b, const struct admin_nchan *n, int rea
         if (!reachable) {
             admin_json_str(b, n->error);
         } else {
-            char why[ADMIN_NCHAN_ERROR_MAX];
-            snprintf(why, sizeof(why), "GET %s answered %d", ADMIN_NCHAN_STATUS_PATH, n->status);
+            char why[NCHAN_ERROR_MAX];
+            snprintf(why, sizeof(why), "GET %s answered %d", NCHAN_STATUS_PATH, n->status);
             admin_json_str(b, why);
         }
         return;
@@ -460,7 +460,7 @@ static int admin_cmd_stats(struct store *st, char **args)
 {
     long long members = 0, online = 0, streams = 0, places = 0, timers[ADMIN_TIMER_KINDS];
     struct admin_ids ids;
-    struct admin_nchan nchan;
+    struct nchan_status nchan;
     struct buf b = {0};
     size_t live = 0, stale = 0;
     enum wnc_err e;
@@ -495,7 +495,7 @@ static int admin_cmd_stats(struct store *st, char **args)
         if ((e = admin_count(st, 2, argv, &timers[k])) != E_OK)
             return admin_store_error(e, "");
     }
-    reachable = admin_nchan_status(config.publish_socket, ADMIN_NCHAN_TIMEOUT_MS, &nchan) == 0;
+    reachable = nchan_status_fetch(config.publish_socket, ADMIN_NCHAN_TIMEOUT_MS, &nchan) == 0;
 
     if (admin_json) {
         buf_printf(&b,
@@ -531,9 +531,9 @@ static int admin_cmd_stats(struct store *st, char **args)
                    nchan.error);
     else if (nchan.status != 200)
         buf_printf(&b, "nchan                no figures: GET %s on %s answered %d\n",
-                   ADMIN_NCHAN_STATUS_PATH, config.publish_socket, nchan.status);
+                   NCHAN_STATUS_PATH, config.publish_socket, nchan.status);
     else
-        buf_printf(&b, "nchan                (GET %s on %s)\n", ADMIN_NCHAN_STATUS_PATH,
+        buf_printf(&b, "nchan                (GET %s on %s)\n", NCHAN_STATUS_PATH,
                    config.publish_socket);
     for (size_t i = 0; reachable && nchan.status == 200 && i < nchan.n; i++)
         buf_printf(&b, "  %-34s %s\n", nchan.field[i].name, nchan.field[i].value);
@@ -610,7 +610,7 @@ static void admin_check_functions(struct store *st, struct admin_check *c)
 static int admin_cmd_check(void)
 {
     struct admin_check c[ADMIN_CHECKS];
-    struct admin_nchan nchan;
+    struct nchan_status nchan;
     struct buf b = {0};
     int config_ok, scripts_ok = 0, redis_ok = 0, failed = 0;
     char library[64];
@@ -646,18 +646,18 @@ static int admin_cmd_check(void)
             admin_checked(&c[3], "functions", 0, "skipped: %s",
                           redis_ok ? "the scripts are missing" : "Redis is unavailable");
         store_close(st);
-        if (admin_nchan_status(config.publish_socket, ADMIN_NCHAN_TIMEOUT_MS, &nchan) != 0) {
+        if (nchan_status_fetch(config.publish_socket, ADMIN_NCHAN_TIMEOUT_MS, &nchan) != 0) {
             admin_checked(&c[4], "nchan", 0, "publisher socket %s: %s", config.publish_socket,
                           nchan.error);
         } else if (nchan.status == 200) {
-            const char *channels = admin_nchan_field(&nchan, "channels");
-            const char *subscribers = admin_nchan_field(&nchan, "subscribers");
+            const char *channels = nchan_status_field(&nchan, "channels");
+            const char *subscribers = nchan_status_field(&nchan, "subscribers");
             admin_checked(
                 &c[4], "nchan", 1, "publisher socket %s answers: %s channel(s), %s subscriber(s)",
                 config.publish_socket, channels ? channels : "?", subscribers ? subscribers : "?");
         } else {
             admin_checked(&c[4], "nchan", 1, "publisher socket %s answers (GET %s: %d)",
-                          config.publish_socket, ADMIN_NCHAN_STATUS_PATH, nchan.status);
+                          config.publish_socket, NCHAN_STATUS_PATH, nchan.status);
         }
     }
     for (int i = 0; i < ADMIN_CHECKS; i++)

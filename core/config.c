@@ -9,6 +9,7 @@
 
 #include "exec.h"
 #include "log.h"
+#include "metrics.h"
 
 static int config_instance_valid(const char *s)
 {
@@ -36,6 +37,7 @@ static const struct config_string {
     {"WNC_INSTANCE", "", offsetof(struct config, instance)}, /* "": the host name */
     {"WNC_FCGI_SOCKET_GROUP", "", offsetof(struct config, fcgi_socket_group)},
     {"WNC_NGINX_PID", "", offsetof(struct config, nginx_pid_file)},
+    {"WNC_METRICS_LISTEN", "", offsetof(struct config, metrics_listen)}, /* "": no metrics */
     {"WNC_TRUSTED_PROXIES", "", offsetof(struct config, trusted_proxies)},
     {"WNC_LOG_FORMAT", "text", offsetof(struct config, log_format)},
 };
@@ -98,6 +100,11 @@ int config_load(void)
     enum log_format format;
     if (!log_format_parse(config.log_format, &format)) {
         log_error("config: WNC_LOG_FORMAT=\"%s\" must be text or json", config.log_format);
+        return -1;
+    }
+    struct metrics_listen metrics_at;
+    if (metrics_listen_parse(config.metrics_listen, &metrics_at, cause, sizeof(cause)) != 0) {
+        log_error("config: WNC_METRICS_LISTEN=\"%s\" is invalid: %s", config.metrics_listen, cause);
         return -1;
     }
     if (config.workers == 0) { /* threads mostly wait on Redis: two per core, at least 4 */

@@ -32,6 +32,7 @@ struct config {
     int heartbeat_ms;            /* a heartbeat event on every room's channel this often */
     const char *trusted_proxies; /* WNC_TRUSTED_PROXIES as given ("" trusts no proxy) */
     struct addr_cidrs trusted_proxy_cidrs; /* the same, parsed by config_load */
+    const char *metrics_listen; /* WNC_METRICS_LISTEN: "" (off), a unix socket, a loopback port */
 };
 
 extern struct config config;

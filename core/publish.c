@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "ids.h"
 #include "log.h"
+#include "metrics.h"
 #include "timeout.h"
 #include "valid.h"
 #include "xmalloc.h"
@@ -398,6 +399,21 @@ static int publisher_accepted(int is_delete, int status)
     return (status >= 200 && status < 300) || (is_delete && status == 404);
 }
 
+/* One request's end in the metrics: nchan's status, or -1 when the connection failed first. An
+ * event nchan accepted is counted by its type. */
+static void publisher_count(int is_delete, int status, const char *body, size_t len)
+{
+    int accepted = publisher_accepted(is_delete, status);
+
+    metrics_publish(is_delete ? METRICS_PUBLISH_CLOSE : METRICS_PUBLISH_EVENT,
+                    status < 0 ? METRICS_PUBLISH_LOST
+                    : accepted ? METRICS_PUBLISH_SENT
+                               : METRICS_PUBLISH_REJECTED,
+                    1);
+    if (accepted && !is_delete)
+        metrics_event(body, len);
+}
+
 static void publisher_free_items(struct publish_item *it)
 {
     while (it != NULL) {
@@ -414,6 +430,10 @@ static void publisher_drop_queue(struct publisher *pub, const char *why)
     if (pub->count > 0)
         log_warn("publish: stopping: %zu queued request(s) dropped (%s)", pub->count, why);
     pub->lost += pub->count;
+    metrics_publish_queue(-(long)pub->count);
+    for (struct publish_item *it = pub->head; it != NULL; it = it->next)
+        metrics_publish(it->is_delete ? METRICS_PUBLISH_CLOSE : METRICS_PUBLISH_EVENT,
+                        METRICS_PUBLISH_DROPPED, 1);
     publisher_free_items(pub->head);
     pub->head = pub->tail = NULL;
     pub->count = 0;
@@ -450,6 +470,7 @@ static void *publisher_thread(void *arg)
                 pub->tail = NULL;
         }
         pub->count -= n;
+        metrics_publish_queue(-(long)n);
         int done = batch == NULL && pub->stopping;
         pthread_mutex_unlock(&pub->lock);
         if (done)
@@ -461,14 +482,19 @@ static void *publisher_thread(void *arg)
         int ok = publisher_connect(pub) == E_OK && publisher_write_all(pub, out.data, out.len) == 0;
         for (it = batch; ok && it != NULL; it = it->next) {
             int status = publisher_read_response(pub);
-            if (status < 0)
+            if (status < 0) {
                 ok = 0;
-            else if (!publisher_accepted(it->is_delete, status))
+                break; /* it and the rest: lost */
+            }
+            publisher_count(it->is_delete, status, it->body, it->len);
+            if (!publisher_accepted(it->is_delete, status))
                 log_warn("publish: %s for channel %s answered %d",
                          it->is_delete ? "close" : "event", it->channel, status);
         }
         if (!ok) {
             /* Not resent: nchan may have delivered some; clients repair gaps from seq. */
+            for (; it != NULL; it = it->next)
+                publisher_count(it->is_delete, -1, NULL, 0);
             log_warn("publish: connection to nchan failed; a batch of %zu may be lost", n);
             publisher_disconnect(pub);
             /* Stopping (maybe since this batch began): the batch counts as lost. A connection
@@ -517,12 +543,16 @@ static enum wnc_err publisher_enqueue(struct publisher *pub, int is_delete, cons
     if (pub->stopping) {
         pthread_mutex_unlock(&pub->lock);
         free(it);
+        metrics_publish(is_delete ? METRICS_PUBLISH_CLOSE : METRICS_PUBLISH_EVENT,
+                        METRICS_PUBLISH_DROPPED, 1);
         log_warn("publish: stopping, event for channel %s not sent", channel);
         return E_INTERNAL;
     }
     if (pub->count >= PUBLISH_QUEUE_MAX) {
         pthread_mutex_unlock(&pub->lock);
         free(it);
+        metrics_publish(is_delete ? METRICS_PUBLISH_CLOSE : METRICS_PUBLISH_EVENT,
+                        METRICS_PUBLISH_DROPPED, 1);
         log_warn("publish: queue full, event for channel %s dropped", channel);
         return E_INTERNAL;
     }
@@ -532,6 +562,7 @@ static enum wnc_err publisher_enqueue(struct publisher *pub, int is_delete, cons
         pub->head = it;
     pub->tail = it;
     pub->count++;
+    metrics_publish_queue(1);
     pthread_cond_signal(&pub->wake);
     pthread_mutex_unlock(&pub->lock);
     return E_OK;
@@ -573,6 +604,7 @@ enum wnc_err publisher_send(struct publisher *pub, const char *channel, const ch
     if (pub->queued)
         return publisher_enqueue(pub, 0, channel, json, len);
     int status = publisher_request(pub, 0, channel, json, len);
+    publisher_count(0, status, json, len);
     if (publisher_accepted(0, status))
         return E_OK;
     log_warn("publish: event for channel %s was not accepted (%d)", channel, status);
@@ -584,6 +616,7 @@ enum wnc_err publisher_close_channel(struct publisher *pub, const char *channel)
     if (pub->queued)
         return publisher_enqueue(pub, 1, channel, "", 0);
     int status = publisher_request(pub, 1, channel, "", 0);
+    publisher_count(1, status, NULL, 0);
     if (publisher_accepted(1, status))
         return E_OK;
     log_warn("publish: closing channel %s failed (%d)", channel, status);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "timeout.h"
 #include "xmalloc.h"
 
@@ -58,11 +59,13 @@ static enum wnc_err store_load_library(struct store *st)
 
     r = redisCommand(st->ctx, "FUNCTION LOAD %b", text, strlen(text));
     if (r == NULL) {
+        metrics_redis_error(METRICS_REDIS_IO);
         log_warn("store: FUNCTION LOAD: %s", st->ctx->errstr);
         store_disconnect(st);
         return E_REDIS_UNAVAILABLE;
     }
     if (r->type == REDIS_REPLY_ERROR && strstr(r->str, "already exists") == NULL) {
+        metrics_redis_error(METRICS_REDIS_REPLY);
         log_error("store: FUNCTION LOAD failed: %s", r->str);
         e = E_INTERNAL;
     }
@@ -78,6 +81,7 @@ static enum wnc_err store_connect(struct store *st)
     st->ctx =
         redisConnectWithTimeout(st->host, st->port, timeout_timeval(STORE_CONNECT_TIMEOUT_MS));
     if (st->ctx == NULL || st->ctx->err) {
+        metrics_redis_error(METRICS_REDIS_CONNECT);
         log_warn("store: cannot connect to redis %s:%d: %s", st->host, st->port,
                  st->ctx ? st->ctx->errstr : "out of memory");
         store_disconnect(st);
@@ -124,12 +128,14 @@ static enum wnc_err store_send(struct store *st, int argc, const char **argv, co
 
     r = redisCommandArgv(st->ctx, argc, argv, lens);
     if (r == NULL) {
+        metrics_redis_error(METRICS_REDIS_IO);
         log_warn("store: redis: %s", st->ctx->errstr);
         store_disconnect(st);
         return E_REDIS_UNAVAILABLE;
     }
     if (r->type == REDIS_REPLY_ERROR) {
         if (strcmp(r->str, "ERR Function not found") == 0) {
+            metrics_redis_error(METRICS_REDIS_NOSCRIPT);
             *noscript = 1;
             e = E_REDIS_UNAVAILABLE;
         } else if (strncmp(r->str, "WNC ", 4) == 0) {
@@ -138,8 +144,10 @@ static enum wnc_err store_send(struct store *st, int argc, const char **argv, co
             snprintf(code, sizeof(code), "%.*s", (int)strcspn(r->str + 4, " "), r->str + 4);
             e = err_from_code(code);
         } else if (strncmp(r->str, "LOADING", 7) == 0 || strncmp(r->str, "BUSY", 4) == 0) {
+            metrics_redis_error(METRICS_REDIS_BUSY);
             e = E_REDIS_UNAVAILABLE;
         } else {
+            metrics_redis_error(METRICS_REDIS_REPLY);
             log_error("store: %s: %s", argv[0], r->str);
             e = E_INTERNAL;
         }
@@ -153,7 +161,7 @@ static enum wnc_err store_send(struct store *st, int argc, const char **argv, co
 /* Runs argv, reconnecting first if needed and retrying once after a broken connection (a
  * connection that died while idle, Redis restarted, fails on first use) or, for an FCALL,
  * after loading the library Redis did not have. */
-static enum wnc_err store_run(struct store *st, int argc, const char **argv, const size_t *lens,
+static enum wnc_err store_try(struct store *st, int argc, const char **argv, const size_t *lens,
                               struct store_reply *out, int fcall)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -173,6 +181,17 @@ static enum wnc_err store_run(struct store *st, int argc, const char **argv, con
         return e;
     }
     return E_REDIS_UNAVAILABLE;
+}
+
+/* store_try, timed: one Redis call in the metrics, whatever it took. */
+static enum wnc_err store_run(struct store *st, int argc, const char **argv, const size_t *lens,
+                              struct store_reply *out, int fcall)
+{
+    uint64_t start = metrics_now_ns();
+    enum wnc_err e = store_try(st, argc, argv, lens, out, fcall);
+
+    metrics_redis_call(metrics_now_ns() - start);
+    return e;
 }
 
 enum wnc_err store_ping(struct store *st)

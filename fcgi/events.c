@@ -21,6 +21,7 @@
 #include "api.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "proc.h"
 #include "store.h"
 #include "valid.h"
@@ -31,6 +32,8 @@
 #define EVENTS_CAP_RETRY_AFTER "5"
 #define EVENTS_REDIRECT_MAX 320
 #define EVENTS_PID_MAX_DIGITS 18 /* an nginx worker's pid, as the hooks pass it */
+
+_Static_assert(EVENTS__MAX == METRICS_TRANSPORTS, "one metrics slot per transport");
 
 /* The internal nchan locations of nginx/wnc-site.conf.in. */
 static const char *const events_locations[EVENTS__MAX] = {
@@ -232,6 +235,7 @@ void events_subscribe(struct api_ctx *c)
     http_add_header(c->req, "X-Accel-Redirect", redirect);
     http_add_header(c->req, "X-Accel-Buffering", "no");
     http_reply(c->req, 200, "", 0);
+    metrics_subscription(transport);
 }
 
 int events_poll_timeout_s(void)

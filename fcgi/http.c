@@ -276,6 +276,7 @@ void http_reply(struct http_request *req, int status, const char *body, size_t l
     if (req->replied)
         return;
     req->replied = 1;
+    req->status = status;
     /* libfcgi's own printf lacks %zu and friends: format with the C library instead. */
     n = snprintf(head, sizeof(head), "Status: %d\r\nCache-Control: no-store\r\n", status);
     FCGX_PutStr(head, n, r->out);

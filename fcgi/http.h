@@ -36,6 +36,7 @@ struct http_request {
     char *body; /* NUL-terminated; NULL when empty */
     size_t body_len;
     int replied;
+    int status; /* the status http_reply sent (metrics), 0 before */
     char headers[HTTP_MAX_EXTRA_HEADERS];
     size_t headers_len;
     void *fcgx; /* FCGX_Request *, private to http.c */

@@ -12,6 +12,9 @@
  * (each one is committed in Redis, and a client only learns of it through nchan). Each wait is
  * bounded; the exit status is 0 when all went through.
  *
+ * With WNC_METRICS_LISTEN set, a thread of its own serves the Prometheus metrics there
+ * (fcgi/scrape.c, docs/metrics.md), on a unix socket or a loopback port only.
+ *
  * `wnc-fcgi --check-config` prints the effective configuration and exits 0, or 1 after naming
  * the variable that is invalid. */
 #include <grp.h>
@@ -28,6 +31,7 @@
 #include "log.h"
 #include "publish.h"
 #include "route.h"
+#include "scrape.h"
 #include "script.h"
 #include "store.h"
 #include "timeout.h"
@@ -148,6 +152,10 @@ int main(int argc, char **argv)
     main_publisher = publisher_open(config.publish_socket);
     if (publisher_start_queue(main_publisher) != E_OK)
         return 1;
+    struct metrics_listen metrics_at;
+    if (metrics_listen_parse(config.metrics_listen, &metrics_at, NULL, 0) != 0 ||
+        scrape_start(&metrics_at, config.workers) != 0)
+        return 1;
     threads = xcalloc((size_t)config.workers, sizeof(*threads));
     for (int i = 0; i < config.workers; i++) {
         pthread_mutex_lock(&main_lock);
@@ -169,6 +177,7 @@ int main(int argc, char **argv)
     log_info("stopping on signal %d: no new requests, finishing those in flight", sig);
     main_stop = 1;
     http_stop(main_listen_fd);
+    scrape_stop();
     int busy = main_wait_workers(MAIN_JOIN_MS);
     if (busy > 0) {
         /* A thread stuck in a request: leave anyway, without freeing what it may still use;

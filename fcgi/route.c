@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "valid.h"
 
@@ -71,6 +72,7 @@ static const struct route routes[] = {
 /* clang-format on */
 
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
+_Static_assert(ROUTE_COUNT < METRICS_ROUTES_MAX, "each row has a metrics slot, and one is left");
 
 /* Matches path against pattern, capturing {room} and {user} raw (validated later). */
 static int route_match(const char *pattern, const char *path, struct route_path *p)
@@ -257,7 +259,8 @@ enum wnc_err route_check_body(struct api_ctx *c, const struct route *route,
     return E_OK;
 }
 
-void route_dispatch(struct http_request *req, struct worker *w)
+/* Serves one request; *served is the row that took it (NULL: none). */
+static void route_serve(struct http_request *req, struct worker *w, const struct route **served)
 {
     struct api_ctx c;
     struct route_path p;
@@ -267,7 +270,7 @@ void route_dispatch(struct http_request *req, struct worker *w)
     memset(&c, 0, sizeof(c));
     c.req = req;
     c.w = w;
-    if ((route = route_find(req->method, req->path, &p)) == NULL) {
+    if ((*served = route = route_find(req->method, req->path, &p)) == NULL) {
         if (*p.allow)
             http_add_header(req, "Allow", p.allow);
         http_reply_error(req, *p.allow ? E_METHOD_NOT_ALLOWED : E_NOT_FOUND, NULL, NULL);
@@ -295,4 +298,18 @@ void route_dispatch(struct http_request *req, struct worker *w)
 refuse:
     http_reply_error(req, no.err, no.field, no.cause);
     jx_free(c.body);
+}
+
+void route_dispatch(struct http_request *req, struct worker *w)
+{
+    const struct route *route = NULL;
+    uint64_t start = metrics_now_ns();
+
+    route_serve(req, w, &route);
+    if (!req->replied)
+        http_reply_error(req, E_INTERNAL, NULL, NULL);
+    /* Counted by the row's pattern, never the raw path: the labels stay a fixed, small set. */
+    metrics_request(route != NULL ? (size_t)(route - routes) : METRICS_ROUTE_UNMATCHED,
+                    route != NULL ? route->method : NULL, route != NULL ? route->pattern : NULL,
+                    req->status, metrics_now_ns() - start);
 }

@@ -8,6 +8,10 @@
  * and the per-address caps heal after a crash, a reload or a restart. It keeps no state of its own:
  * after a restart of itself or of Redis it picks up where the sets are.
  *
+ * pushd has no listener: every PUSHD_METRICS_MS it adds what it counted (timers fired, events
+ * published) to the Redis hash METRICS_PUSHD_KEY with HINCRBY, and sets its loop's lag there;
+ * wnc-fcgi's metrics scrape reads it back (metrics.h, docs/metrics.md).
+ *
  * `wnc-pushd --check-config` prints the effective configuration and exits 0, or 1 after naming
  * the variable that is invalid. */
 #include <signal.h>
@@ -20,6 +24,7 @@
 #include "exec.h"
 #include "ids.h"
 #include "log.h"
+#include "metrics.h"
 #include "proc.h"
 #include "publish.h"
 #include "script.h"
@@ -31,6 +36,7 @@
 #define PUSHD_GC_INTERVAL_MS 5000
 #define PUSHD_GC_BATCH "100"
 #define PUSHD_OWNER_SWEEP_MS 2000
+#define PUSHD_METRICS_MS 2000
 #define PUSHD_OWNER_KEY_MAX (sizeof("owners:{}") + EXEC_OWNER_MAX) /* and "owner:{...}" */
 
 struct pushd_timer {
@@ -45,6 +51,16 @@ static const struct pushd_timer pushd_timers[] = {
     {"timers:sync", SCRIPT_SYNC_BEACON, 0},
     {"timers:linger", SCRIPT_LINGER, 1},
 };
+/* In the order of metrics_timer_kinds, which names them "presence" ... "linger". */
+_Static_assert(sizeof(pushd_timers) / sizeof(pushd_timers[0]) == METRICS_TIMER_KINDS,
+               "one metrics kind per timer set");
+
+/* What pushd counted since its last report went through (pushd_report). */
+static struct {
+    unsigned long long fired[METRICS_TIMER_KINDS];
+    uint64_t events_reported[METRICS_EVENT_TYPES]; /* metrics_event_count at the last report */
+    long long lag_ms, tick_ms;                     /* the largest since the last report */
+} pushd_metrics;
 
 /* Runs the room script for one claimed entry. */
 static void pushd_fire(struct store *st, struct publisher *pub, const struct pushd_timer *t,
@@ -72,6 +88,7 @@ static void pushd_fire(struct store *st, struct publisher *pub, const struct pus
         log_warn("pushd: %s for room %s failed: %s", script_name(t->script), room, err_code(e));
         return;
     }
+    pushd_metrics.fired[t - pushd_timers]++;
     if (r.events > 0 && t->script != SCRIPT_SYNC_BEACON)
         log_info("pushd: %s in room %s published %d event(s)", script_name(t->script), room,
                  r.events);
@@ -276,6 +293,45 @@ static void pushd_sweep_owners(struct store *st, struct publisher *pub)
         pushd_rotate_all(st, pub);
 }
 
+/* Adds what was counted since the last report to METRICS_PUSHD_KEY (HINCRBY, so that several
+ * pushd instances add up) and sets the period's largest lag and tick (HSET). A few commands
+ * every PUSHD_METRICS_MS, never one per timer; it stops at the first failure, and a figure
+ * not written stays counted for the next report. */
+static void pushd_report(struct store *st)
+{
+    char field[48], value[STORE_NUMBER_LEN], lag[STORE_NUMBER_LEN], tick[STORE_NUMBER_LEN];
+    char now[STORE_NUMBER_LEN];
+    const char *incr[] = {"HINCRBY", METRICS_PUSHD_KEY, field, value};
+    const char *set[] = {
+        "HSET", METRICS_PUSHD_KEY, "loop_lag_ms", lag, "tick_ms", tick, "reported_ms", now};
+
+    for (size_t k = 0; k < METRICS_TIMER_KINDS; k++) {
+        if (pushd_metrics.fired[k] == 0)
+            continue;
+        snprintf(field, sizeof(field), "fired:%s", metrics_timer_kinds[k]);
+        snprintf(value, sizeof(value), "%llu", pushd_metrics.fired[k]);
+        if (store_command(st, 4, incr, NULL, NULL) != E_OK)
+            return;
+        pushd_metrics.fired[k] = 0;
+    }
+    for (size_t t = 0; t < METRICS_EVENT_TYPES; t++) {
+        uint64_t count = metrics_event_count(t);
+        if (count == pushd_metrics.events_reported[t])
+            continue;
+        snprintf(field, sizeof(field), "events:%s", metrics_event_types[t]);
+        snprintf(value, sizeof(value), "%llu",
+                 (unsigned long long)(count - pushd_metrics.events_reported[t]));
+        if (store_command(st, 4, incr, NULL, NULL) != E_OK)
+            return;
+        pushd_metrics.events_reported[t] = count;
+    }
+    snprintf(lag, sizeof(lag), "%lld", pushd_metrics.lag_ms);
+    snprintf(tick, sizeof(tick), "%lld", pushd_metrics.tick_ms);
+    snprintf(now, sizeof(now), "%lld", exec_now_ms());
+    if (store_command(st, 8, set, NULL, NULL) == E_OK)
+        pushd_metrics.lag_ms = pushd_metrics.tick_ms = 0;
+}
+
 /* The longest pushd may sleep without missing a timer: entries are added by the workers and
  * by the scripts pushd runs, never due sooner than the shortest of these delays after they are
  * added, so waking twice as often sees each one before it is due (and then sleeps until it
@@ -299,7 +355,7 @@ int main(int argc, char **argv)
     struct store *st;
     struct publisher *pub;
     char gc_cursor[STORE_NUMBER_LEN] = "0";
-    long long next_gc = 0, next_sweep = 0, next_heartbeat = 0;
+    long long next_gc = 0, next_sweep = 0, next_heartbeat = 0, next_report = 0, planned;
     int redis_ok = 1, sig = -1;
 
     if (argc > 2 || (argc == 2 && strcmp(argv[1], "--check-config") != 0)) {
@@ -334,9 +390,14 @@ int main(int argc, char **argv)
              pushd_longest_sleep_ms(), config.grace_ms, config.typing_ttl_ms,
              config.sync_interval_ms);
 
+    planned = exec_now_ms();
     while (sig < 0) {
         long long now = exec_now_ms(), wake = now + pushd_longest_sleep_ms();
         int ok = 1;
+
+        /* The loop's lag: how late this tick began after the wake-up it planned. */
+        if (now - planned > pushd_metrics.lag_ms)
+            pushd_metrics.lag_ms = now - planned;
 
         for (size_t i = 0; i < sizeof(pushd_timers) / sizeof(pushd_timers[0]) && ok; i++)
             ok = pushd_run_timer(st, pub, &pushd_timers[i], &wake) == 0;
@@ -365,10 +426,20 @@ int main(int argc, char **argv)
             wake = next_heartbeat;
         if (next_sweep < wake)
             wake = next_sweep;
+        if (ok && exec_now_ms() >= next_report) {
+            pushd_report(st);
+            next_report = exec_now_ms() + PUSHD_METRICS_MS;
+        }
         if (next_gc < wake)
             wake = next_gc;
+        if (next_report < wake)
+            wake = next_report;
+        if (exec_now_ms() - now > pushd_metrics.tick_ms)
+            pushd_metrics.tick_ms = exec_now_ms() - now;
         now = exec_now_ms();
-        struct timespec nap = timeout_timespec(ok ? (long)(wake - now) : config.pushd_tick_ms);
+        long nap_ms = ok ? (long)(wake - now) : config.pushd_tick_ms;
+        planned = now + (nap_ms > 0 ? nap_ms : 0);
+        struct timespec nap = timeout_timespec(nap_ms);
         /* Returns the stop signal at once if it came during the tick, else after the sleep;
          * -1 (EAGAIN on timeout, EINTR) means go on. A sleep of 0 only polls for it. */
         sig = sigtimedwait(&stop_signals, NULL, &nap);

@@ -1,6 +1,7 @@
-/* nchan's own figures: a GET of the status location (nchan_stub_status) on the internal
- * publisher socket the workers post to, so wnc-admin needs no other listener. The request is
- * HTTP/1.0: nginx then closes the connection after the answer, which is read to its end. */
+/* nchan's figures from the publisher socket (nchan.h). The request is HTTP/1.0: nginx then
+ * closes the connection after the answer, which is read to its end. */
+#include "nchan.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <poll.h>
@@ -10,14 +11,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "admin.h"
 #include "log.h"
 #include "publish.h"
 #include "timeout.h"
 
-#define ADMIN_NCHAN_RESPONSE_MAX 16384
+#define NCHAN_RESPONSE_MAX 16384
 
-static int admin_nchan_fail(struct admin_nchan *out, int fd, const char *what, int errnum)
+static int nchan_fail(struct nchan_status *out, int fd, const char *what, int errnum)
 {
     char why[LOG_ERRNO_LEN];
 
@@ -31,7 +31,7 @@ static int admin_nchan_fail(struct admin_nchan *out, int fd, const char *what, i
 }
 
 /* Waits until fd is ready for events or the deadline passes: 1 ready, 0 timeout, -1 error. */
-static int admin_nchan_wait(int fd, short events, long long deadline)
+static int nchan_wait(int fd, short events, long long deadline)
 {
     for (;;) {
         struct pollfd p = {.fd = fd, .events = events};
@@ -43,51 +43,51 @@ static int admin_nchan_wait(int fd, short events, long long deadline)
     }
 }
 
-int admin_nchan_status(const char *socket_path, int timeout_ms, struct admin_nchan *out)
+int nchan_status_fetch(const char *socket_path, int timeout_ms, struct nchan_status *out)
 {
-    static const char request[] = "GET " ADMIN_NCHAN_STATUS_PATH " HTTP/1.0\r\nHost: wnc\r\n\r\n";
+    static const char request[] = "GET " NCHAN_STATUS_PATH " HTTP/1.0\r\nHost: wnc\r\n\r\n";
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    char buf[ADMIN_NCHAN_RESPONSE_MAX];
+    char buf[NCHAN_RESPONSE_MAX];
     long long deadline = timeout_mono_ms() + timeout_ms;
     size_t len = 0, sent = 0, consumed = 0, body = 0;
     int fd;
 
     memset(out, 0, sizeof(*out));
     if (strlen(socket_path) >= sizeof(addr.sun_path))
-        return admin_nchan_fail(out, -1, "socket path too long", 0);
+        return nchan_fail(out, -1, "socket path too long", 0);
     strcpy(addr.sun_path, socket_path);
     if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
-        return admin_nchan_fail(out, -1, "socket", errno);
+        return nchan_fail(out, -1, "socket", errno);
     /* A unix socket connects at once or fails at once (EAGAIN: nginx's backlog is full). */
     if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
-        return admin_nchan_fail(out, fd, "connect", errno);
+        return nchan_fail(out, fd, "connect", errno);
     while (sent < sizeof(request) - 1) {
         ssize_t w = send(fd, request + sent, sizeof(request) - 1 - sent, MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (admin_nchan_wait(fd, POLLOUT, deadline) <= 0)
-                return admin_nchan_fail(out, fd, "no answer in time", 0);
+            if (nchan_wait(fd, POLLOUT, deadline) <= 0)
+                return nchan_fail(out, fd, "no answer in time", 0);
             continue;
         }
         if (w < 0)
-            return admin_nchan_fail(out, fd, "send", errno);
+            return nchan_fail(out, fd, "send", errno);
         sent += (size_t)w;
     }
     for (;;) {
         ssize_t r;
         if (len == sizeof(buf) - 1)
-            return admin_nchan_fail(out, fd, "answer too long", 0);
+            return nchan_fail(out, fd, "answer too long", 0);
         r = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (admin_nchan_wait(fd, POLLIN, deadline) <= 0)
-                return admin_nchan_fail(out, fd, "no answer in time", 0);
+            if (nchan_wait(fd, POLLIN, deadline) <= 0)
+                return nchan_fail(out, fd, "no answer in time", 0);
             continue;
         }
         if (r < 0)
-            return admin_nchan_fail(out, fd, "recv", errno);
+            return nchan_fail(out, fd, "recv", errno);
         if (r == 0)
             break;
         len += (size_t)r;
@@ -108,17 +108,17 @@ int admin_nchan_status(const char *socket_path, int timeout_ms, struct admin_nch
             break;
         }
     if (out->status == 200 && body > 0)
-        admin_nchan_parse(buf + body, (consumed > body ? consumed : len) - body, out);
+        nchan_status_parse(buf + body, (consumed > body ? consumed : len) - body, out);
     return 0;
 }
 
-void admin_nchan_parse(const char *text, size_t len, struct admin_nchan *out)
+void nchan_status_parse(const char *text, size_t len, struct nchan_status *out)
 {
     const char *end = text + len;
 
-    for (const char *line = text; line < end && out->n < ADMIN_NCHAN_FIELDS_MAX;) {
+    for (const char *line = text; line < end && out->n < NCHAN_FIELDS_MAX;) {
         const char *eol = memchr(line, '\n', (size_t)(end - line)), *colon, *v, *ve;
-        struct admin_nchan_field *f = &out->field[out->n];
+        struct nchan_field *f = &out->field[out->n];
         size_t k = 0, vlen;
         int ok = 1;
 
@@ -151,7 +151,7 @@ void admin_nchan_parse(const char *text, size_t len, struct admin_nchan *out)
     }
 }
 
-const char *admin_nchan_field(const struct admin_nchan *s, const char *name)
+const char *nchan_status_field(const struct nchan_status *s, const char *name)
 {
     for (size_t i = 0; i < s->n; i++)
         if (strcmp(s->field[i].name, name) == 0)
