@@ -236,7 +236,13 @@ void metrics_double(struct buf *b, double v)
         buf_puts(b, v > 0 ? "+Inf" : "-Inf");
         return;
     }
-    /* The shortest %g that reads back as v. */
+    /* An integer as one (%g would write 1796059800 as 1.7960598e+09); anything else as the
+     * shortest %g that reads back as v. */
+    if (v > -9007199254740992.0 && v < 9007199254740992.0 && v == (double)(long long)v) {
+        snprintf(text, sizeof(text), "%.0f", v);
+        buf_puts(b, text);
+        return;
+    }
     for (int precision = 1; precision <= 17; precision++) {
         snprintf(text, sizeof(text), "%.*g", precision, v);
         if (strtod(text, NULL) == v)

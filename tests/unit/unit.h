@@ -58,6 +58,7 @@ int test_ids_register(void);
 int test_store_register(void);
 int test_exec_register(void);
 int test_proc_register(void);
+int test_metrics_register(void);
 int test_events_register(void);
 int test_route_register(void);
 /* The room scripts of sql/, one suite per group of operations (tests/unit/core/test_scripts_*.c,
