@@ -18,7 +18,9 @@ function assertErrorShape(res, status, code) {
   assert.equal(res.status, status, res.text);
   assert.match(res.headers.get('content-type'), /^application\/json/);
   assert.deepEqual(Object.keys(res.json), ['error']);
-  assert.deepEqual(Object.keys(res.json.error).sort(), ['code', 'field', 'message']);
+  assert.deepEqual(Object.keys(res.json.error).sort(), ['code', 'field', 'message', 'requestId']);
+  assert.match(res.json.error.requestId, /^[0-9a-f]{32}$/);
+  assert.equal(res.json.error.requestId, res.headers.get('x-request-id'), 'the id the logs carry');
   assert.equal(res.json.error.code, code);
   assert.equal(typeof res.json.error.message, 'string');
   assert.ok(res.json.error.message.length > 0);
