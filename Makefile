@@ -176,18 +176,20 @@ FUZZ_SMOKE_SECONDS ?= 10
 FUZZ_DIR           := build/fuzz
 FUZZ_SAN           := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS        := $(WARN) -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -Icore -Ifcgi -Itests/fuzz
-FUZZ_TARGETS       := jsonx valid http publish addr proc events
+FUZZ_TARGETS       := jsonx valid http publish addr proc events metrics
 FUZZ_SRC_jsonx     := fcgi/jsonx.c core/log.c core/valid.c
 FUZZ_SRC_valid     := core/valid.c
 FUZZ_SRC_http      := fcgi/http.c core/addr.c core/buf.c core/config.c core/err.c core/log.c core/valid.c \
                       core/metrics.c
 FUZZ_SRC_publish   := core/publish.c core/buf.c core/log.c core/valid.c core/metrics.c
 FUZZ_SRC_addr      := core/addr.c
+FUZZ_SRC_metrics   := core/metrics.c core/nchan.c core/publish.c core/buf.c core/log.c core/valid.c
 FUZZ_SRC_proc      := core/proc.c
 FUZZ_SRC_events    := $(LIB_SRC)
 FUZZ_LIBS_jsonx    := -ljson-c
 FUZZ_LIBS_http     := -lfcgi
 FUZZ_LIBS_publish  := -lpthread
+FUZZ_LIBS_metrics  := -lpthread -lm
 FUZZ_LIBS_events   := $(PKG_LIBS) -lpthread
 FUZZ_BINS          := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz-%)
 FUZZ_OBJ           := $(sort $(foreach t,$(FUZZ_TARGETS),$(FUZZ_SRC_$(t)) tests/fuzz/fuzz_$(t).c) \
