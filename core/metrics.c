@@ -442,6 +442,11 @@ static void metrics_render_redis(struct buf *b, const struct metrics_scrape *s)
     metrics_family(b, "wnc_rooms_active", "gauge", "Rooms in the active-rooms index.");
     metrics_sample_u64(b, "wnc_rooms_active", NULL, 0,
                        s->rooms_active > 0 ? (uint64_t)s->rooms_active : 0);
+    if (s->members_online >= 0) {
+        metrics_family(b, "wnc_members_online", "gauge",
+                       "Members with an open stream or a recent poll, over all active rooms.");
+        metrics_sample_u64(b, "wnc_members_online", NULL, 0, (uint64_t)s->members_online);
+    }
     metrics_family(b, "wnc_timers_pending", "gauge", "Entries waiting in a timer set, by kind.");
     for (size_t k = 0; k < METRICS_TIMER_KINDS; k++) {
         struct metrics_label l = {"kind", metrics_timer_kinds[k]};

@@ -128,8 +128,9 @@ void metrics_reset(void);
 
 /* What a scrape reads outside the process; the rendering leaves out what is marked missing. */
 struct metrics_scrape {
-    int redis_up;                                  /* the Redis figures below were read */
-    long long rooms_active;                        /* SCARD active-rooms */
+    int redis_up;             /* the Redis figures below were read */
+    long long rooms_active;   /* SCARD active-rooms */
+    long long members_online; /* the rooms' `online` counts added up; -1: too many rooms to read */
     long long timers_pending[METRICS_TIMER_KINDS]; /* ZCARD timers:<kind> */
     double timer_lag_s[METRICS_TIMER_KINDS];       /* now - the oldest due entry, 0 if none due */
     int pushd_seen;                                /* METRICS_PUSHD_KEY exists */

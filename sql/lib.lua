@@ -32,6 +32,9 @@
 -- name, isHost, joinedAt and online are ever sent to clients: users:{id} keeps that public
 -- JSON ready, prefixed with a sort key (host flag, join order), so that returning the room
 -- costs no JSON work per member on Redis' one thread (joins into big rooms were bound by it).
+-- The room hash's field `online` counts the members whose record says online, kept by every
+-- flip of that flag (presence.lua) and by remove_member, so that the metrics can add up
+-- members online with one read per room.
 --
 -- A lease (leases:{id} field = connection id) is one open subscription: 'uid channel ipkey
 -- owner', where owner names the nginx worker process holding it ('instance/pid/start'). A
@@ -182,6 +185,7 @@ end
 -- room and all its keys are deleted, room.closed is published for anyone still listening, and
 -- true is returned.
 local function remove_member(m, reason, events)
+  if m.online then redis.call('HINCRBY', K_ROOM, 'online', -1) end
   redis.call('HDEL', K_MEMBERS, m.id)
   redis.call('HDEL', K_USERS, m.id)
   redis.call('HDEL', K_NAMES, m.key)

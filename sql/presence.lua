@@ -21,6 +21,7 @@ local exists = room_exists()
 local function online(m)
   if not m.online then
     m.online = true
+    redis.call('HINCRBY', K_ROOM, 'online', 1)
     events[#events + 1] = envelope('user.presence', next_seq(),
       cjson.encode({userId = m.id, online = true}))
   end
@@ -85,6 +86,7 @@ if m and (m.conns or 0) > 0 then
     followups[#followups + 1] = presence_timer(m.id, NOW + GRACE_MS)
     if lchan == channel() and m.online then
       m.online = false
+      redis.call('HINCRBY', K_ROOM, 'online', -1)
       events[1] = envelope('user.presence', next_seq(),
         cjson.encode({userId = m.id, online = false}))
     end

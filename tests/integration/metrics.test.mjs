@@ -189,6 +189,15 @@ test('a WebSocket subscription and the events it sees are counted exactly', asyn
     assert.equal(val(after, 'wnc_publish_requests_total', { kind: 'event', outcome }), 0, outcome);
   }
   assert.equal(val(after, 'wnc_publish_queue_depth'), 0);
+  // The host came online (the guest never subscribed); going offline takes it off again.
+  assert.equal(delta(before, after, 'wnc_members_online'), 1);
+  ws.terminate();
+  let online = 1;
+  for (let i = 0; i < 50 && online !== 0; i++) {
+    await sleep(100);
+    online = delta(before, await scrape(), 'wnc_members_online');
+  }
+  assert.equal(online, 0, 'the host counted offline once its stream closed');
   // nchan's own figures, converted.
   assert.equal(val(after, 'wnc_nchan_up'), 1);
   assert.ok(val(after, 'wnc_nchan_subscribers') >= 1);
@@ -206,7 +215,6 @@ test('a WebSocket subscription and the events it sees are counted exactly', asyn
     assert.ok(lag >= 0 && lag < 5, `${kind} lag ${lag}`);
     assert.ok(val(after, 'wnc_timers_pending', { kind }) >= 0);
   }
-  ws.close();
 });
 
 test('histograms are cumulative and consistent with the request counts', async () => {

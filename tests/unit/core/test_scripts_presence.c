@@ -68,11 +68,21 @@ static void test_presence_transitions(void)
         UNIT_CHECK(redis_num(ARGS("HLEN", "leases:{" ROOM "}")) == steps[i].conns,
                    "step %zu: %lld leases", i, redis_num(ARGS("HLEN", "leases:{" ROOM "}")));
         UNIT_CHECK(room_seq(ROOM) == seq, "step %zu: seq %lld want %lld", i, room_seq(ROOM), seq);
+        /* The room's count of members online follows every flip (Alice never subscribed). */
+        UNIT_CHECK(redis_num(ARGS("HGET", "room:{" ROOM "}", "online")) == steps[i].online,
+                   "step %zu: room online count %lld", i,
+                   redis_num(ARGS("HGET", "room:{" ROOM "}", "online")));
     }
     /* The owner stays in the instance's index (pushd forgets it once it is dead). */
     CU_ASSERT_EQUAL(redis_num(ARGS("SISMEMBER", "owners:{wnc}", OWNER)), 1);
     CU_ASSERT_EQUAL(redis_num(ARGS("SCARD", "owner:{" OWNER "}")), 0);
     CU_ASSERT_EQUAL(redis_num(ARGS("ZCARD", "subs:{" IP "}")), 0);
+    /* Removing a member who is online takes it off the count; the count never goes below what is
+     * online. */
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 5000, b.id, "open", ROOM "-1", CID1), E_OK);
+    CU_ASSERT_EQUAL(redis_num(ARGS("HGET", "room:{" ROOM "}", "online")), 1);
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_KICK, ROOM, a.digest, t + 5100, ARGS(b.id)), E_OK);
+    CU_ASSERT_EQUAL(redis_num(ARGS("HGET", "room:{" ROOM "}", "online")), 0);
     call_free(&c);
 }
 
