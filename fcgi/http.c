@@ -313,6 +313,8 @@ void http_reply_error(struct http_request *req, enum wnc_err e, const char *fiel
     else
         buf_puts(&b, "null");
     buf_puts(&b, "}}");
+    if (err_status(e) == 401) /* RFC 9110: a 401 names the scheme it wants */
+        http_add_header(req, "WWW-Authenticate", "Bearer");
     http_reply(req, err_status(e), b.data, b.len);
     buf_free(&b);
 }

@@ -76,7 +76,7 @@ function responseSpec(method, urlPath, status) {
 
 // ---- what was validated ----------------------------------------------------------------------
 const stats = { responses: 0, requests: 0, events: 0, byType: {}, covered: new Set(), failures: [] };
-const KEY_HEADERS = ['retry-after', 'allow', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-request-id'];
+const KEY_HEADERS = ['retry-after', 'allow', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-request-id', 'www-authenticate'];
 
 function headerValue(schema, raw) {
   return schema.type === 'integer' && /^[0-9]+$/.test(raw) ? Number(raw) : raw;
