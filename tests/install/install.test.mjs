@@ -328,6 +328,8 @@ http {
     try { const r = await req('GET', '/health'); return r.status === 200 ? r : null; } catch { return null; }
   }, 15000);
   assert.deepEqual(health.json, { status: 'ok' });
+  // The worker logs its start once its threads run: the first answer can come before the line.
+  await until('the worker\'s start line', async () => /listening on the inherited socket \(fd 3\)/.test(log('fcgi')) || null, 5000);
   assert.match(log('fcgi'), /listening on the inherited socket \(fd 3\)/);
   assert.doesNotMatch(log('fcgi'), /error/);
 
