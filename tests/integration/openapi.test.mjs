@@ -14,7 +14,7 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import WebSocket from 'ws';
 import { startStack, ROOT } from '../lib/stack.mjs';
-import { sleep } from '../lib/client.mjs';
+import { readEventStream, sleep } from '../lib/client.mjs';
 
 // ---- the spec, compiled ------------------------------------------------------------------------
 const spec = parseYaml(readFileSync(path.join(ROOT, 'docs/openapi.yaml'), 'utf8'));
@@ -252,23 +252,7 @@ async function openSse(stack, urlPath) {
   assert.ok(media['x-data'], 'the event-stream media type names its event schema (x-data)');
   const s = eventStream(`sse ${urlPath.split('?')[0]}`, media['x-data']);
   s.close = () => controller.abort();
-  (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of res.body) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let i;
-        while ((i = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, i);
-          buffer = buffer.slice(i + 2);
-          const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).replace(/^ /, '')).join('\n');
-          if (data) s.push(data);
-        }
-      }
-    } catch { /* aborted */ }
-    s.closed = true;
-  })();
+  readEventStream(res.body, (data) => s.push(data)).then(() => { s.closed = true; });
   return s;
 }
 

@@ -99,6 +99,25 @@ export function openWs(url, headers = {}) {
   });
 }
 
+// Reads a text/event-stream body: calls onData with each event's `data:` lines joined; resolves
+// when the stream ends or is aborted.
+export async function readEventStream(body, onData) {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for await (const chunk of body) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let idx;
+      while ((idx = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, idx);
+        buffer = buffer.slice(idx + 2);
+        const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).replace(/^ /, '')).join('\n');
+        if (data) onData(data);
+      }
+    }
+  } catch { /* aborted */ }
+}
+
 // An EventSource subscriber: fetch with Accept: text/event-stream, parse `data:` lines.
 export async function subscribeSse(baseUrl, roomId, token, opts = {}) {
   const q = new EventQueue();
@@ -111,23 +130,7 @@ export async function subscribeSse(baseUrl, roomId, token, opts = {}) {
   q.contentType = res.headers.get('content-type');
   q.close = () => controller.abort();
   if (res.status !== 200) return q;
-  (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of res.body) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let idx;
-        while ((idx = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, idx);
-          buffer = buffer.slice(idx + 2);
-          const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).replace(/^ /, '')).join('\n');
-          if (data) q.push(JSON.parse(data));
-        }
-      }
-    } catch { /* aborted */ }
-    q.closed = true;
-  })();
+  readEventStream(res.body, (data) => q.push(JSON.parse(data))).then(() => { q.closed = true; });
   return q;
 }
 

@@ -30,6 +30,33 @@ long long unit_mono_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void unit_env_save(const char *const *names, char **saved)
+{
+    for (size_t i = 0; names[i] != NULL; i++) {
+        const char *v = getenv(names[i]);
+        saved[i] = v != NULL ? strdup(v) : NULL;
+    }
+}
+
+void unit_env_restore(const char *const *names, char *const *saved)
+{
+    for (size_t i = 0; names[i] != NULL; i++) {
+        if (saved[i] != NULL)
+            setenv(names[i], saved[i], 1);
+        else
+            unsetenv(names[i]);
+    }
+}
+
+void unit_env_forget(const char *const *names, char **saved)
+{
+    unit_env_restore(names, saved);
+    for (size_t i = 0; names[i] != NULL; i++) {
+        free(saved[i]);
+        saved[i] = NULL;
+    }
+}
+
 void unit_check(int ok, unsigned line, const char *file, const char *fmt, ...)
 {
     char msg[512];

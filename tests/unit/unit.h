@@ -40,6 +40,13 @@ void unit_check(int ok, unsigned line, const char *file, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 #define UNIT_CHECK(cond, ...) unit_check(!!(cond), __LINE__, __FILE__, __VA_ARGS__)
 
+/* The environment variables a suite sets, saved at its init and put back by its tests and its
+ * clean: names is a NULL-terminated list, saved as long (plus one). unit_env_restore may be
+ * called any number of times; unit_env_forget restores and frees. */
+void unit_env_save(const char *const *names, char **saved);
+void unit_env_restore(const char *const *names, char *const *saved);
+void unit_env_forget(const char *const *names, char **saved);
+
 /* Milliseconds on a monotonic clock, for "did not hang" checks. */
 long long unit_mono_ms(void);
 

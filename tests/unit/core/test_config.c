@@ -10,37 +10,24 @@
 
 static const char *const touched[] = {
     "WNC_REDIS_HOST", "WNC_REDIS_PORT", "WNC_WORKERS",       "WNC_ROOM_TTL_S",      "WNC_GRACE_MS",
-    "WNC_MAX_USERS",  "WNC_RATE_LIMIT", "WNC_PUSHD_TICK_MS", "WNC_TRUSTED_PROXIES",
+    "WNC_MAX_USERS",  "WNC_RATE_LIMIT", "WNC_PUSHD_TICK_MS", "WNC_TRUSTED_PROXIES", NULL,
 };
-#define NTOUCHED (sizeof(touched) / sizeof(touched[0]))
-static char *saved[NTOUCHED];
+static char *saved[sizeof(touched) / sizeof(touched[0])];
 
 static void restore_env(void)
 {
-    for (size_t i = 0; i < NTOUCHED; i++) {
-        if (saved[i] != NULL)
-            setenv(touched[i], saved[i], 1);
-        else
-            unsetenv(touched[i]);
-    }
+    unit_env_restore(touched, saved);
 }
 
 static int config_suite_init(void)
 {
-    for (size_t i = 0; i < NTOUCHED; i++) {
-        const char *v = getenv(touched[i]);
-        saved[i] = v != NULL ? strdup(v) : NULL;
-    }
+    unit_env_save(touched, saved);
     return 0;
 }
 
 static int config_suite_clean(void)
 {
-    restore_env();
-    for (size_t i = 0; i < NTOUCHED; i++) {
-        free(saved[i]);
-        saved[i] = NULL;
-    }
+    unit_env_forget(touched, saved);
     return config_load();
 }
 

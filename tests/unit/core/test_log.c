@@ -16,36 +16,23 @@
 #define ID_B "fedcba9876543210fedcba9876543210"
 #define FFFD "\xEF\xBF\xBD"
 
-static const char *const touched[] = {"WNC_LOG_LEVEL", "WNC_LOG_FORMAT"};
-#define NTOUCHED (sizeof(touched) / sizeof(touched[0]))
-static char *saved[NTOUCHED];
+static const char *const touched[] = {"WNC_LOG_LEVEL", "WNC_LOG_FORMAT", NULL};
+static char *saved[sizeof(touched) / sizeof(touched[0])];
 
 static void restore_env(void)
 {
-    for (size_t i = 0; i < NTOUCHED; i++) {
-        if (saved[i] != NULL)
-            setenv(touched[i], saved[i], 1);
-        else
-            unsetenv(touched[i]);
-    }
+    unit_env_restore(touched, saved);
 }
 
 static int log_suite_init(void)
 {
-    for (size_t i = 0; i < NTOUCHED; i++) {
-        const char *v = getenv(touched[i]);
-        saved[i] = v != NULL ? strdup(v) : NULL;
-    }
+    unit_env_save(touched, saved);
     return 0;
 }
 
 static int log_suite_clean(void)
 {
-    restore_env();
-    for (size_t i = 0; i < NTOUCHED; i++) {
-        free(saved[i]);
-        saved[i] = NULL;
-    }
+    unit_env_forget(touched, saved);
     log_clear_request();
     log_init("wnc-unit");
     return config_load();
