@@ -208,25 +208,17 @@ export function createEventStream(options) {
     }
   }
 
-  /* After seq moved on: applies the held events that are now in order (advancing ones before
-   * the beacons stamped with the same seq), and forgets the gap once nothing is left. */
+  /* After seq moved on: takes the held events again, in order (advancing ones before the beacons
+   * stamped with the same seq), through handle(), which holds what is still past a gap; forgets
+   * the gap once nothing is left. */
   function releaseHeld() {
     if (ahead.length === 0) return;
     const advancing = (e) => !NON_ADVANCING.has(e.type) && e.type !== 'heartbeat';
     const held = ahead.sort((a, b) => a.seq - b.seq || advancing(b) - advancing(a));
     ahead = [];
     for (const event of held) {
-      if (event.type === 'heartbeat') {
-        if (event.seq > seq) ahead.push(event);
-      } else if (NON_ADVANCING.has(event.type)) {
-        if (event.seq > seq) ahead.push(event);
-        else if (!(event.type === 'video.sync' && event.seq < seq)) deliver(event);
-      } else if (event.seq === seq + 1) {
-        seq = event.seq;
-        deliver(event);
-      } else if (event.seq > seq) {
-        ahead.push(event);
-      }
+      if (event.type !== 'heartbeat') handle(event);
+      else if (event.seq > seq) ahead.push(event); /* a marker only: never delivered */
     }
     if (ahead.length === 0) dropAhead();
   }
