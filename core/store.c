@@ -242,6 +242,44 @@ enum wnc_err store_command(struct store *st, int argc, const char **argv, const 
     return e;
 }
 
+enum wnc_err store_pipeline(struct store *st, size_t n, int argc, const char **const *argv,
+                            struct store_reply *out)
+{
+    enum wnc_err e;
+    uint64_t start = metrics_now_ns();
+
+    memset(out, 0, sizeof(*out));
+    if ((e = store_connect(st)) != E_OK)
+        return e;
+    for (size_t i = 0; i < n; i++)
+        if (redisAppendCommandArgv(st->ctx, argc, argv[i], NULL) != REDIS_OK)
+            goto broken;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r;
+        if (redisGetReply(st->ctx, (void **)&r) != REDIS_OK || r == NULL)
+            goto broken;
+        if (r->type == REDIS_REPLY_ERROR) {
+            /* Every reply is read all the same, so the connection stays in step. */
+            metrics_redis_error(METRICS_REDIS_REPLY);
+            log_error("store: %s: %s", argv[i][0], r->str);
+            e = E_INTERNAL;
+        } else {
+            store_flatten(r, out);
+        }
+        freeReplyObject(r);
+    }
+    metrics_redis_call(metrics_now_ns() - start);
+    if (e != E_OK)
+        store_reply_free(out);
+    return e;
+broken:
+    metrics_redis_error(METRICS_REDIS_IO);
+    log_warn("store: redis: %s", st->ctx->errstr);
+    store_disconnect(st);
+    store_reply_free(out);
+    return E_REDIS_UNAVAILABLE;
+}
+
 void store_reply_free(struct store_reply *r)
 {
     for (size_t i = 0; i < r->n; i++)

@@ -48,6 +48,13 @@ enum wnc_err store_eval(struct store *st, enum script_id script, int nkeys, cons
 enum wnc_err store_command(struct store *st, int argc, const char **argv, const size_t *lens,
                            struct store_reply *out);
 
+/* Runs n commands of argc words each (argv[i], NUL-terminated words) in one round trip
+ * (pipelined), for reads that would otherwise cost one round trip each. *out holds the replies
+ * in order, each flattened as store_command's. No retry: a broken connection is dropped and
+ * E_REDIS_UNAVAILABLE returned; an error reply gives E_INTERNAL after the rest is read. */
+enum wnc_err store_pipeline(struct store *st, size_t n, int argc, const char **const *argv,
+                            struct store_reply *out);
+
 void store_reply_free(struct store_reply *r);
 
 #endif

@@ -30,6 +30,8 @@
 #define SCRAPE_WRITE_MS 5000     /* the answer must be taken within this */
 #define SCRAPE_NCHAN_MS 1000     /* nchan's stub status must answer within this */
 #define SCRAPE_ROOMS_MAX 100000  /* rooms read for the members online, at most */
+#define SCRAPE_SCAN_COUNT "500"  /* SSCAN's COUNT hint for active-rooms */
+#define SCRAPE_SCAN_BATCH 1024   /* rooms of one SSCAN reply read (a reply may exceed COUNT) */
 #define SCRAPE_DISCARD_MAX 65536 /* bytes read and dropped after an answer, before the close */
 
 struct scrape_conn {
@@ -100,45 +102,52 @@ static enum wnc_err scrape_pushd(struct metrics_scrape *s)
     return E_OK;
 }
 
-/* Members online: each active room's `online` count (sql/lib.lua keeps it), added up. One
- * read per room on this thread's own connection, so up to SCRAPE_ROOMS_MAX rooms; past that the
- * figure is left out (-1) rather than costing Redis more on every scrape. */
+/* Members online: each active room's `online` count (sql/lib.lua keeps it), added up, one
+ * pipelined round of HGETs per SSCAN batch, on this thread's own connection; up to
+ * SCRAPE_ROOMS_MAX rooms, past that the figure is left out (-1) rather than costing Redis more
+ * on every scrape. */
 static enum wnc_err scrape_members_online(struct metrics_scrape *s)
 {
+    char keys[SCRAPE_SCAN_BATCH][EXEC_KEY_SIZE];
+    const char *argv[SCRAPE_SCAN_BATCH][3];
+    const char **cmds[SCRAPE_SCAN_BATCH];
     char cursor[STORE_NUMBER_LEN] = "0";
     long long rooms = 0;
+    enum wnc_err e = E_OK;
 
-    s->members_online = 0;
-    if (s->rooms_active > SCRAPE_ROOMS_MAX) {
-        s->members_online = -1;
-        return E_OK;
-    }
+    s->members_online = s->rooms_active > SCRAPE_ROOMS_MAX ? -1 : 0;
     do {
-        const char *scan[] = {"SSCAN", "active-rooms", cursor, "COUNT", "500"};
-        struct store_reply r;
-        enum wnc_err e = store_command(scrape.store, 5, scan, NULL, &r);
+        const char *scan[] = {"SSCAN", "active-rooms", cursor, "COUNT", SCRAPE_SCAN_COUNT};
+        struct store_reply r, counts;
+        size_t n = 0;
 
-        if (e != E_OK)
-            return e;
+        if (s->members_online < 0 || (e = store_command(scrape.store, 5, scan, NULL, &r)) != E_OK)
+            break;
         snprintf(cursor, sizeof(cursor), "%s", r.n >= 1 && r.items[0] ? r.items[0] : "0");
-        for (size_t i = 1; i < r.n && e == E_OK; i++) {
-            char room[ROOM_ID_LEN + 1], key[EXEC_KEY_SIZE];
-            const char *get[] = {"HGET", key, "online"};
-            long long n = 0;
+        for (size_t i = 1; i < r.n && n < SCRAPE_SCAN_BATCH; i++) {
+            char room[ROOM_ID_LEN + 1];
             if (r.items[i] == NULL || valid_room_id(r.items[i], room) != E_OK)
                 continue;
-            snprintf(key, sizeof(key), "%s:{%s}", script_room_key_prefix(ROOM_KEY_ROOM), room);
-            if ((e = scrape_count(3, get, &n)) == E_OK && n > 0)
-                s->members_online += n;
-            rooms++;
+            snprintf(keys[n], sizeof(keys[n]), "%s:{%s}", script_room_key_prefix(ROOM_KEY_ROOM),
+                     room);
+            argv[n][0] = "HGET";
+            argv[n][1] = keys[n];
+            argv[n][2] = "online";
+            cmds[n] = argv[n];
+            n++;
         }
         store_reply_free(&r);
-        if (e != E_OK)
-            return e;
-    } while (strcmp(cursor, "0") != 0 && rooms <= SCRAPE_ROOMS_MAX);
-    if (rooms > SCRAPE_ROOMS_MAX)
-        s->members_online = -1;
-    return E_OK;
+        if (n > 0 && (e = store_pipeline(scrape.store, n, 3, cmds, &counts)) != E_OK)
+            break;
+        for (size_t i = 0; i < n && i < counts.n; i++)
+            if (counts.items[i] != NULL && atoll(counts.items[i]) > 0)
+                s->members_online += atoll(counts.items[i]);
+        if (n > 0)
+            store_reply_free(&counts);
+        if ((rooms += (long long)n) > SCRAPE_ROOMS_MAX)
+            s->members_online = -1;
+    } while (strcmp(cursor, "0") != 0);
+    return e;
 }
 
 /* The Redis figures: ten cheap commands (O(1), or O(log n) for the oldest timer entry), and one

@@ -168,6 +168,35 @@ static void test_library_reload(void)
     store_reply_free(&r);
 }
 
+/* Several commands in one round trip: replies in order, nil kept as NULL; an error reply fails
+ * the call but leaves the connection in step. */
+static void test_pipeline(void)
+{
+    const char *set1[] = {"HSET", "p:{a}", "online", "3"},
+               *set2[] = {"HSET", "p:{b}", "online", "4"};
+    const char *list[] = {"RPUSH", "p:list", "x"};
+    const char *g1[] = {"HGET", "p:{a}", "online"}, *g2[] = {"HGET", "p:{none}", "online"},
+               *g3[] = {"HGET", "p:{b}", "online"}, *bad[] = {"HGET", "p:list", "online"};
+    const char **ok[] = {g1, g2, g3}, **wrong[] = {g1, bad, g3};
+    struct store_reply r;
+
+    CU_ASSERT_EQUAL_FATAL(cmd(unit_store(), NULL, 4, set1), E_OK);
+    CU_ASSERT_EQUAL_FATAL(cmd(unit_store(), NULL, 4, set2), E_OK);
+    CU_ASSERT_EQUAL_FATAL(cmd(unit_store(), NULL, 3, list), E_OK);
+    CU_ASSERT_EQUAL_FATAL(store_pipeline(unit_store(), 3, 3, ok, &r), E_OK);
+    CU_ASSERT_EQUAL_FATAL(r.n, 3);
+    CU_ASSERT_STRING_EQUAL(r.items[0], "3");
+    CU_ASSERT_PTR_NULL(r.items[1]);
+    CU_ASSERT_STRING_EQUAL(r.items[2], "4");
+    store_reply_free(&r);
+    CU_ASSERT_EQUAL(store_pipeline(unit_store(), 3, 3, wrong, &r), E_INTERNAL);
+    CU_ASSERT_EQUAL(r.n, 0);
+    /* All three replies were read: the next call gets its own answer. */
+    CU_ASSERT_EQUAL_FATAL(store_pipeline(unit_store(), 1, 3, ok + 2, &r), E_OK);
+    CU_ASSERT(r.n == 1 && strcmp(r.items[0], "4") == 0);
+    store_reply_free(&r);
+}
+
 /* Returns this connection's CLIENT ID, or -1. */
 static long long client_id(struct store *s)
 {
@@ -325,6 +354,7 @@ static const struct unit_test store_tests[] = {
     {"eval of a script (claim.lua)", test_eval_script},
     {"eval error mapping (state.lua, no room)", test_eval_error_mapping},
     {"function not found: load the library and retry", test_library_reload},
+    {"pipeline: replies in order, nil kept, an error read through", test_pipeline},
     {"reconnect after CLIENT KILL", test_reconnect_after_client_kill},
     {"unavailable server: E_REDIS_UNAVAILABLE fast", test_unavailable_server},
     {"silent server: no hang", test_silent_server},
