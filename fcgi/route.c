@@ -133,7 +133,7 @@ enum wnc_err route_check_path(struct api_ctx *c, const struct route *route,
 static int route_ratelimit_or_reply(struct api_ctx *c)
 {
     const struct http_request *req = c->req;
-    char key[80], window[16], value[32];
+    char key[sizeof("rl:{}") + ADDR_TEXT_LEN], window[STORE_NUMBER_LEN], value[STORE_NUMBER_LEN];
     const char *keys[] = {key}, *args[] = {"0", window};
     struct store_reply r;
     enum wnc_err e;

@@ -18,7 +18,7 @@ void video_set(struct api_ctx *c)
 /* play, pause, seek and rate: the script's op with the route's one number field. */
 static void video_control(struct api_ctx *c, const char *op, const char *field)
 {
-    char value[64];
+    char value[STORE_NUMBER_LEN]; /* at most 1e7 with six decimals (valid.h) */
 
     snprintf(value, sizeof(value), "%.6f", api_value(c, field)->number);
     const char *args[] = {op, value};
