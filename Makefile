@@ -20,9 +20,10 @@ ifeq ($(SANITIZE),1)
 endif
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# Each binary links only what it uses: the core needs hiredis; the worker adds libfcgi and json-c.
+# Each binary links only what it uses: the core needs hiredis; the worker adds libfcgi, json-c
+# and libsodium (room passwords).
 CORE_LIBS  = $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis) -lpthread
-FCGI_LIBS  = $(shell pkg-config --libs fcgi json-c 2>/dev/null || echo -lfcgi -ljson-c) $(CORE_LIBS)
+FCGI_LIBS  = $(shell pkg-config --libs fcgi json-c libsodium 2>/dev/null || echo -lfcgi -ljson-c -lsodium) $(CORE_LIBS)
 PKG_LIBS   = $(FCGI_LIBS)
 ALL_CFLAGS = $(WARN) $(OPT) $(PKG_CFLAGS) -Icore -Ifcgi -Itests/unit $(CFLAGS)
 

@@ -37,6 +37,14 @@ static const char *const script_names[SCRIPT__MAX] = {
     [SCRIPT_TYPING_EXPIRE] = "typing_expire",
     [SCRIPT_SYNC_BEACON] = "sync_beacon",
     [SCRIPT_ROOM_GC] = "room_gc",
+    [SCRIPT_SETTINGS] = "settings",
+    [SCRIPT_PASSWORD_GATE] = "password_gate",
+    [SCRIPT_DEMOTE] = "demote",
+    [SCRIPT_MUTE] = "mute",
+    [SCRIPT_BANS] = "bans",
+    [SCRIPT_UNBAN] = "unban",
+    [SCRIPT_CHAT_DELETE] = "chat_delete",
+    [SCRIPT_RENAME] = "rename",
     [SCRIPT_ADMIN_ROOM] = "admin_room",
     [SCRIPT_ADMIN_CLOSE] = "admin_close",
 };
@@ -46,6 +54,7 @@ static const char *const script_key_prefixes[ROOM_KEY__MAX] = {
     [ROOM_KEY_ROOM] = "room",   [ROOM_KEY_MEMBERS] = "members", [ROOM_KEY_NAMES] = "names",
     [ROOM_KEY_AUTH] = "auth",   [ROOM_KEY_CHAT] = "chat",       [ROOM_KEY_LIMITS] = "limits",
     [ROOM_KEY_USERS] = "users", [ROOM_KEY_LEASES] = "leases",   [ROOM_KEY_TICKETS] = "tickets",
+    [ROOM_KEY_BANS] = "bans",
 };
 
 static const struct script_std_arg_name {

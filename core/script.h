@@ -32,6 +32,14 @@ enum script_id {
     SCRIPT_TYPING_EXPIRE,
     SCRIPT_SYNC_BEACON,
     SCRIPT_ROOM_GC,
+    SCRIPT_SETTINGS,
+    SCRIPT_PASSWORD_GATE,
+    SCRIPT_DEMOTE,
+    SCRIPT_MUTE,
+    SCRIPT_BANS,
+    SCRIPT_UNBAN,
+    SCRIPT_CHAT_DELETE,
+    SCRIPT_RENAME,
     SCRIPT_ADMIN_ROOM,  /* wnc-admin: a room read without a token */
     SCRIPT_ADMIN_CLOSE, /* wnc-admin: close a room for everyone */
     SCRIPT__MAX
@@ -48,6 +56,7 @@ enum script_room_key {
     ROOM_KEY_USERS,
     ROOM_KEY_LEASES,
     ROOM_KEY_TICKETS,
+    ROOM_KEY_BANS,
     ROOM_KEY__MAX
 };
 

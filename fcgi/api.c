@@ -19,6 +19,19 @@ const struct api_value *api_value(const struct api_ctx *c, const char *name)
     abort();
 }
 
+const char *api_error_field(enum wnc_err e)
+{
+    switch (e) {
+    case E_NAME_TAKEN:
+        return "userName";
+    case E_PASSWORD_REQUIRED:
+    case E_WRONG_PASSWORD:
+        return "password";
+    default:
+        return NULL;
+    }
+}
+
 int api_run_or_reply(struct api_ctx *c, enum script_id script, int nargs, const char **args,
                      const size_t *lens, struct exec_result *out)
 {
@@ -33,7 +46,7 @@ int api_run_or_reply(struct api_ctx *c, enum script_id script, int nargs, const 
             snprintf(after, sizeof(after), "%d", (SCRIPT_RATE_WINDOW_MS + 999) / 1000);
             http_add_header(c->req, "Retry-After", after);
         }
-        http_reply_error(c->req, e, NULL, NULL);
+        http_reply_error(c->req, e, api_error_field(e), NULL);
         return -1;
     }
     return 0;

@@ -8,6 +8,7 @@
 #include "http.h"
 #include "ids.h"
 #include "jsonx.h"
+#include "password.h"
 #include "sha256.h"
 #include "valid.h"
 
@@ -21,13 +22,19 @@ struct worker {
     struct publisher *pub;
 };
 
-#define API_MAX_FIELDS 2 /* body fields a route takes, at most */
+#define API_MAX_FIELDS 5 /* body fields a route takes, at most */
 
-enum api_type { API_STRING = 1, API_NUMBER, API_BOOL };
+/* API_NULLABLE_STRING: a string, or null (present, with is_null set: "remove it"). */
+#define MUTE_MIN_MINUTES 1
+#define MUTE_MAX_MINUTES 1440 /* a day */
+#define API_ITEM_ID_LEN 15    /* digits of a message or ban id: below 2^53, exact in JSON */
+
+enum api_type { API_STRING = 1, API_NUMBER, API_BOOL, API_NULLABLE_STRING };
 
 /* A body field once the dispatcher has checked it against its rule: what handlers read. */
 struct api_value {
     int present;      /* 0: an optional field the body lacks */
+    int is_null;      /* API_NULLABLE_STRING: the body says null */
     const char *text; /* API_STRING: the value, as the validator leaves it (trimmed chat text) */
     size_t len;
     double number; /* API_NUMBER */
@@ -52,6 +59,7 @@ struct api_ctx {
     struct worker *w;
     char room_id[ROOM_ID_LEN + 1];           /* from the path, when the route has {room} */
     char user_id[USER_ID_LEN + 1];           /* from the path, when the route has {user} */
+    char item_id[API_ITEM_ID_LEN + 1];       /* {message} or {ban}: a positive integer */
     char token[TOKEN_LEN + 1];               /* the bearer token, "" when none */
     char token_digest[SHA256_HEX_LEN + 1];   /* its SHA-256, "" when none */
     struct jx_body *body;                    /* parsed JSON body, when the route takes one */
@@ -61,6 +69,10 @@ struct api_ctx {
 
 /* The checked value of the route's body field name (a name the route's row lists). */
 const struct api_value *api_value(const struct api_ctx *c, const char *name);
+
+/* The body field a room script's error is about, for the error's "field" (NULL: none):
+ * userName for name_taken, password for password_required and wrong_password. */
+const char *api_error_field(enum wnc_err e);
 
 /* Runs a room script for the request's room and token. Returns 0 with *out filled (free it with
  * exec_result_free), or -1 after answering the error (429 with Retry-After, 503, ...). */
@@ -82,11 +94,27 @@ void rooms_join(struct api_ctx *c);
 void rooms_leave(struct api_ctx *c);
 void rooms_promote(struct api_ctx *c);
 void rooms_kick(struct api_ctx *c);
+void rooms_demote(struct api_ctx *c);
+void rooms_rename(struct api_ctx *c);
+
+/* access.c: who may join and what guests may do */
+void access_settings(struct api_ctx *c);
+/* A join's password against the room's (password_gate.lua counts the attempt first). Returns
+ * 0 with the hash it matched in hash ("" when the room has none), or -1 after answering:
+ * 403 wrong_password, 429 with Retry-After, or the gate's refusal (banned, room_locked...). */
+int access_check_password(struct api_ctx *c, const struct api_value *password,
+                          char hash[PASSWORD_HASH_LEN]);
+
+/* moderation.c */
+void moderation_mute(struct api_ctx *c);
+void moderation_bans(struct api_ctx *c);
+void moderation_unban(struct api_ctx *c);
 
 /* chat.c */
 void chat_get(struct api_ctx *c);
 void chat_post(struct api_ctx *c);
 void chat_typing(struct api_ctx *c);
+void chat_delete(struct api_ctx *c);
 
 /* video.c */
 void video_set(struct api_ctx *c);

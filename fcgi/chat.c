@@ -1,4 +1,4 @@
-/* Chat and typing. */
+/* Chat and typing, and deleting a message. */
 #include "api.h"
 
 void chat_get(struct api_ctx *c)
@@ -20,4 +20,10 @@ void chat_typing(struct api_ctx *c)
     const char *args[] = {api_value(c, "typing")->boolean ? "1" : "0"};
 
     api_run_and_reply(c, SCRIPT_TYPING, 1, args, NULL);
+}
+
+void chat_delete(struct api_ctx *c)
+{
+    const char *args[] = {c->item_id};
+    api_run_and_reply(c, SCRIPT_CHAT_DELETE, 1, args, NULL);
 }

@@ -319,6 +319,13 @@ enum wnc_err jx_get_bool(const struct jx_body *body, const char *name, int *out)
     return E_OK;
 }
 
+int jx_is_null(const struct jx_body *body, const char *name)
+{
+    json_object *value = NULL;
+
+    return json_object_object_get_ex(body->root, name, &value) && value == NULL;
+}
+
 void jx_free(struct jx_body *body)
 {
     if (body == NULL)

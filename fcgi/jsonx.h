@@ -29,6 +29,10 @@ enum wnc_err jx_get_string(const struct jx_body *body, const char *name, const c
 enum wnc_err jx_get_number(const struct jx_body *body, const char *name, double *out);
 enum wnc_err jx_get_bool(const struct jx_body *body, const char *name, int *out);
 
+/* Whether the object has the key name with the value null (the getters call that missing; a
+ * route whose field may be null to mean "remove it" asks this first). */
+int jx_is_null(const struct jx_body *body, const char *name);
+
 /* Harmless no-op for NULL. */
 void jx_free(struct jx_body *body);
 

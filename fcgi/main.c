@@ -29,6 +29,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "password.h"
 #include "publish.h"
 #include "route.h"
 #include "scrape.h"
@@ -137,7 +138,7 @@ int main(int argc, char **argv)
         config_print(stdout);
         return fflush(stdout) == 0 ? 0 : 1;
     }
-    if (!main_config_ok(&socket_gid))
+    if (!main_config_ok(&socket_gid) || password_init() != 0)
         return 1;
     /* Threads inherit this mask: only the main thread receives SIGTERM/SIGINT. */
     sigemptyset(&stop_signals);

@@ -1,4 +1,5 @@
-/* Rooms and members: create, read, join (and rejoin), leave, promote, kick. The work happens
+/* Rooms and members: create, read, join (and rejoin), leave, promote, demote, kick (and ban),
+ * rename. The work happens
  * atomically in the Lua scripts; this file validates input and handles tokens, which never
  * reach Redis or a script in clear. */
 #include <stdio.h>
@@ -43,10 +44,10 @@ void rooms_create(struct api_ctx *c)
 
     /* 36^6 ids: collisions are rare but possible; the script refuses an id in use. */
     for (int attempt = 0; attempt < ROOMS_CREATE_ATTEMPTS && e == E_ROOM_EXISTS; attempt++) {
-        const char *args[] = {user_id, host->name, host->name_key};
+        const char *args[] = {user_id, host->name, host->name_key, c->req->limit_key};
         if ((e = ids_room(c->room_id)) != E_OK || (e = rooms_new_identity(c, user_id)) != E_OK)
             break;
-        e = exec_room(c->w->store, c->w->pub, SCRIPT_CREATE, c->room_id, c->token_digest, 3, args,
+        e = exec_room(c->w->store, c->w->pub, SCRIPT_CREATE, c->room_id, c->token_digest, 4, args,
                       NULL, &r);
     }
     if (e != E_OK) {
@@ -65,8 +66,8 @@ void rooms_get(struct api_ctx *c)
 
 void rooms_join(struct api_ctx *c)
 {
-    const struct api_value *name = api_value(c, "userName");
-    char user_id[USER_ID_LEN + 1], max[16];
+    const struct api_value *name = api_value(c, "userName"), *pw = api_value(c, "password");
+    char user_id[USER_ID_LEN + 1], max[16], hash[PASSWORD_HASH_LEN] = "";
     struct exec_result r;
     enum wnc_err e;
 
@@ -89,16 +90,19 @@ void rooms_join(struct api_ctx *c)
         http_reply_error(c->req, E_MISSING_FIELD, "userName", "this field is required");
         return;
     }
+    /* Without a password, join.lua refuses a room that has one (password_required). */
+    if (pw->present && access_check_password(c, pw, hash) != 0)
+        return;
     if ((e = rooms_new_identity(c, user_id)) != E_OK) {
         http_reply_error(c->req, e, NULL, NULL);
         return;
     }
     snprintf(max, sizeof(max), "%d", config.max_users);
-    const char *args[] = {user_id, name->name, name->name_key, max};
-    e = exec_room(c->w->store, c->w->pub, SCRIPT_JOIN, c->room_id, c->token_digest, 4, args, NULL,
+    const char *args[] = {user_id, name->name, name->name_key, max, c->req->limit_key, hash};
+    e = exec_room(c->w->store, c->w->pub, SCRIPT_JOIN, c->room_id, c->token_digest, 6, args, NULL,
                   &r);
     if (e != E_OK) {
-        http_reply_error(c->req, e, e == E_NAME_TAKEN ? "userName" : NULL, NULL);
+        http_reply_error(c->req, e, api_error_field(e), NULL);
         return;
     }
     rooms_reply_with_token(c, r.status, &r);
@@ -116,8 +120,23 @@ void rooms_promote(struct api_ctx *c)
     api_run_and_reply(c, SCRIPT_PROMOTE, 1, args, NULL);
 }
 
-void rooms_kick(struct api_ctx *c)
+void rooms_demote(struct api_ctx *c)
 {
     const char *args[] = {c->user_id};
-    api_run_and_reply(c, SCRIPT_KICK, 1, args, NULL);
+    api_run_and_reply(c, SCRIPT_DEMOTE, 1, args, NULL);
+}
+
+/* A kick with {"ban": true} also bans the member's address (kick.lua). */
+void rooms_kick(struct api_ctx *c)
+{
+    const struct api_value *ban = api_value(c, "ban");
+    const char *args[] = {c->user_id, ban->present && ban->boolean ? "ban" : ""};
+    api_run_and_reply(c, SCRIPT_KICK, 2, args, NULL);
+}
+
+void rooms_rename(struct api_ctx *c)
+{
+    const struct api_value *name = api_value(c, "userName");
+    const char *args[] = {name->name, name->name_key};
+    api_run_and_reply(c, SCRIPT_RENAME, 2, args, NULL);
 }

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+#include "password.h"
 #include "store.h"
 #include "valid.h"
 
@@ -37,24 +38,48 @@ static enum wnc_err field_rate(struct api_value *v, const char **cause)
     return valid_rate(v->number, cause);
 }
 
+/* A room password (null, where a route allows it, is checked by the type alone). */
+static enum wnc_err field_password(struct api_value *v, const char **cause)
+{
+    return v->is_null ? E_OK : password_valid(v->text, v->len, cause);
+}
+
+static enum wnc_err field_mute_minutes(struct api_value *v, const char **cause)
+{
+    if (!(v->number >= MUTE_MIN_MINUTES && v->number <= MUTE_MAX_MINUTES) ||
+        v->number != (double)(int)v->number) {
+        *cause = "minutes is a whole number from 1 to 1440";
+        return E_INVALID_FIELD;
+    }
+    return E_OK;
+}
+
 /* One row per route reads better than one field per line. */
 /* clang-format off */
 #define REQUIRED 1
 #define OPTIONAL 0
 #define NO_FIELDS {{.name = NULL}}
 #define POSITION {{"position", API_NUMBER, field_position, REQUIRED}}
+#define FLAG(name) {name, API_BOOL, NULL, OPTIONAL}
 static const struct route routes[] = {
     {"GET", "/health", health_get, ROUTE_NO_RATELIMIT, NO_FIELDS},
     {"GET", "/api/time", time_get, 0, NO_FIELDS},
     {"POST", "/api/rooms", rooms_create, ROUTE_BODY, {{"hostName", API_STRING, field_name, REQUIRED}}},
     {"GET", "/api/rooms/{room}", rooms_get, ROUTE_TOKEN_OPTIONAL, NO_FIELDS},
     /* userName is optional here: a member rejoining with its token needs none. */
-    {"POST", "/api/rooms/{room}/join", rooms_join, ROUTE_TOKEN_OPTIONAL | ROUTE_BODY_OPTIONAL, {{"userName", API_STRING, field_name, OPTIONAL}}},
+    {"POST", "/api/rooms/{room}/join", rooms_join, ROUTE_TOKEN_OPTIONAL | ROUTE_BODY_OPTIONAL, {{"userName", API_STRING, field_name, OPTIONAL}, {"password", API_STRING, field_password, OPTIONAL}}},
+    {"PATCH", "/api/rooms/{room}/settings", access_settings, ROUTE_TOKEN | ROUTE_BODY, {FLAG("locked"), {"password", API_NULLABLE_STRING, field_password, OPTIONAL}, FLAG("guestsCanControl"), FLAG("guestsCanChangeVideo"), FLAG("waitForAll")}},
     {"POST", "/api/rooms/{room}/leave", rooms_leave, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, NO_FIELDS},
     {"POST", "/api/rooms/{room}/users/{user}/promote", rooms_promote, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, NO_FIELDS},
-    {"POST", "/api/rooms/{room}/users/{user}/kick", rooms_kick, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, NO_FIELDS},
+    {"POST", "/api/rooms/{room}/users/{user}/kick", rooms_kick, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, {FLAG("ban")}},
+    {"POST", "/api/rooms/{room}/users/{user}/demote", rooms_demote, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, NO_FIELDS},
+    {"POST", "/api/rooms/{room}/users/{user}/mute", moderation_mute, ROUTE_TOKEN | ROUTE_BODY, {{"muted", API_BOOL, NULL, REQUIRED}, {"minutes", API_NUMBER, field_mute_minutes, OPTIONAL}}},
+    {"PATCH", "/api/rooms/{room}/users/me", rooms_rename, ROUTE_TOKEN | ROUTE_BODY, {{"userName", API_STRING, field_name, REQUIRED}}},
+    {"GET", "/api/rooms/{room}/bans", moderation_bans, ROUTE_TOKEN, NO_FIELDS},
+    {"DELETE", "/api/rooms/{room}/bans/{ban}", moderation_unban, ROUTE_TOKEN, NO_FIELDS},
     {"GET", "/api/rooms/{room}/chat", chat_get, ROUTE_TOKEN, NO_FIELDS},
     {"POST", "/api/rooms/{room}/chat", chat_post, ROUTE_TOKEN | ROUTE_BODY, {{"text", API_STRING, field_chat_text, REQUIRED}}},
+    {"DELETE", "/api/rooms/{room}/chat/{message}", chat_delete, ROUTE_TOKEN, NO_FIELDS},
     {"POST", "/api/rooms/{room}/typing", chat_typing, ROUTE_TOKEN | ROUTE_BODY, {{"typing", API_BOOL, NULL, REQUIRED}}},
     {"PUT", "/api/rooms/{room}/video", video_set, ROUTE_TOKEN | ROUTE_BODY, {{"url", API_STRING, field_video_url, REQUIRED}}},
     {"POST", "/api/rooms/{room}/video/play", video_play, ROUTE_TOKEN | ROUTE_BODY, POSITION},
@@ -74,7 +99,8 @@ static const struct route routes[] = {
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
 _Static_assert(ROUTE_COUNT < METRICS_ROUTES_MAX, "each row has a metrics slot, and one is left");
 
-/* Matches path against pattern, capturing {room} and {user} raw (validated later). */
+/* Matches path against pattern, capturing {room}, {user} and any other {item} raw (validated
+ * later). */
 static int route_match(const char *pattern, const char *path, struct route_path *p)
 {
     while (*pattern != '\0' && *path != '\0') {
@@ -82,8 +108,9 @@ static int route_match(const char *pattern, const char *path, struct route_path 
             const char *close = strchr(pattern, '}');
             const char *seg_end = strchr(path, '/');
             size_t len = seg_end ? (size_t)(seg_end - path) : strlen(path);
-            int is_room = strncmp(pattern, "{room}", 6) == 0;
-            char *out = is_room ? p->room : p->user;
+            char *out = strncmp(pattern, "{room}", 6) == 0   ? p->room
+                        : strncmp(pattern, "{user}", 6) == 0 ? p->user
+                                                             : p->item;
             if (len == 0 || len >= ROUTE_SEGMENT_MAX)
                 return 0;
             memcpy(out, path, len);
@@ -116,6 +143,20 @@ const struct route *route_find(const char *method, const char *path, struct rout
     return NULL;
 }
 
+/* A message or ban id: a positive decimal integer without leading zeros, at most
+ * API_ITEM_ID_LEN digits. */
+static enum wnc_err route_item_id(const char *in, char out[API_ITEM_ID_LEN + 1], const char **cause)
+{
+    size_t n = strspn(in, "0123456789");
+
+    if (n == 0 || in[n] != '\0' || n > API_ITEM_ID_LEN || in[0] == '0') {
+        *cause = "ids are positive whole numbers";
+        return E_INVALID_FIELD;
+    }
+    memcpy(out, in, n + 1);
+    return E_OK;
+}
+
 enum wnc_err route_check_path(struct api_ctx *c, const struct route *route,
                               const struct route_path *p, struct route_refusal *no)
 {
@@ -124,6 +165,12 @@ enum wnc_err route_check_path(struct api_ctx *c, const struct route *route,
     else if (strstr(route->pattern, "{user}") &&
              (no->err = valid_user_id(p->user, c->user_id)) != E_OK)
         no->field = "userId";
+    else if (strstr(route->pattern, "{message}") &&
+             (no->err = route_item_id(p->item, c->item_id, &no->cause)) != E_OK)
+        no->field = "messageId";
+    else if (strstr(route->pattern, "{ban}") &&
+             (no->err = route_item_id(p->item, c->item_id, &no->cause)) != E_OK)
+        no->field = "banId";
     else
         no->err = E_OK;
     return no->err;
@@ -195,12 +242,19 @@ static enum wnc_err route_check_field(const struct jx_body *body, const struct a
         [API_STRING] = "this field is a string",
         [API_NUMBER] = "this field is a number",
         [API_BOOL] = "this field is true or false",
+        [API_NULLABLE_STRING] = "this field is a string or null",
     };
     enum wnc_err e = E_MISSING_FIELD;
 
     memset(v, 0, sizeof(*v));
     if (body != NULL) {
         switch (f->type) {
+        case API_NULLABLE_STRING:
+            if ((v->is_null = jx_is_null(body, f->name))) {
+                e = E_OK;
+                break;
+            }
+            /* fall through */
         case API_STRING:
             e = jx_get_string(body, f->name, &v->text, &v->len);
             break;

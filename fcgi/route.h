@@ -21,16 +21,17 @@ enum route_flags {
 
 struct route {
     const char *method;
-    const char *pattern; /* literal segments, {room} and {user} */
+    const char *pattern; /* literal segments, {room}, {user}, and {message} or {ban} */
     void (*handler)(struct api_ctx *c);
     unsigned flags;
     struct api_field fields[API_MAX_FIELDS + 1]; /* the body fields it takes */
 };
 
-/* What route_find captured from a path: {room} and {user} raw, and when no route takes the
- * method, the methods that the path does take ("": no route has this path). */
+/* What route_find captured from a path: {room}, {user} and the item ({message}, {ban}) raw,
+ * and when no route takes the method, the methods that the path does take ("": no route has
+ * this path). */
 struct route_path {
-    char room[ROUTE_SEGMENT_MAX], user[ROUTE_SEGMENT_MAX];
+    char room[ROUTE_SEGMENT_MAX], user[ROUTE_SEGMENT_MAX], item[ROUTE_SEGMENT_MAX];
     char allow[ROUTE_ALLOW_MAX];
 };
 

@@ -4,7 +4,8 @@
 -- first. Helpers are therefore compiled once per library load, not per call.
 --
 -- Room operations take KEYS = room:{id}, members:{id}, names:{id}, auth:{id}, chat:{id},
--- limits:{id}, users:{id}, leases:{id}, tickets:{id} (all in the room's hash slot) and the
+-- limits:{id}, users:{id}, leases:{id}, tickets:{id}, bans:{id} (all in the room's hash slot)
+-- and the
 -- standard ARGV:
 --   1 now (ms)  2 room TTL (s)  3 grace (ms)  4 chat rate  5 control rate  6 typing TTL (ms)
 --   7 sync interval (ms)  8 token digest ('' when none); their own arguments start at 9.
@@ -28,8 +29,10 @@
 --
 -- A member record (members:{id} field = user id) is JSON: id, name, key (lower-case name),
 -- tok (token digest), isHost, joinedAt, order (join order), online, conns (open WebSocket and
--- EventSource subscriptions, i.e. its leases), offlineSince, pollSeen, typingUntil. Only id,
--- name, isHost, joinedAt and online are ever sent to clients: users:{id} keeps that public
+-- EventSource subscriptions, i.e. its leases), offlineSince, pollSeen, typingUntil, addr (the
+-- client address's limit key at join: IPv4, or the IPv6 /64; what a ban holds), muted and
+-- mutedUntil (ms, absent: until unmuted). Only id, name, isHost, joinedAt, online and, while
+-- muted, muted and mutedUntil are ever sent to clients: users:{id} keeps that public
 -- JSON ready, prefixed with a sort key (host flag, join order), so that returning the room
 -- costs no JSON work per member on Redis' one thread (joins into big rooms were bound by it).
 -- The room hash's field `online` counts the members whose record says online, kept by every
@@ -40,7 +43,7 @@
 -- owner', where owner names the nginx worker process holding it ('instance/pid/start'). A
 -- value '-' is a tombstone: the close of a connection whose open has not arrived yet (the two
 -- nchan hooks run on different worker threads), so that the late open is ignored.
--- K_ROOM .. K_TICKETS (the keys above), NOW, TTL, GRACE_MS, CHAT_RATE, CONTROL_RATE,
+-- K_ROOM .. K_BANS (the keys above), NOW, TTL, GRACE_MS, CHAT_RATE, CONTROL_RATE,
 -- TYPING_TTL_MS, SYNC_INTERVAL_MS, TOKEN (the standard ARGV), ROOM_KEYS, RATE_WINDOW_MS and
 -- LINGER_MS (how long a leaver's client has to close its own streams before linger.lua retires
 -- the channel; a well-behaved client closes them at once) are
@@ -72,8 +75,15 @@ local function get_member(uid)
   return cjson.decode(raw)
 end
 
+-- Whether m is muted now: a mute with minutes ends by itself when its time has passed.
+local function is_muted(m)
+  return m.muted == true and (m.mutedUntil == nil or m.mutedUntil > NOW)
+end
+
 local function public_user(m)
-  return {id = m.id, name = m.name, isHost = m.isHost, joinedAt = m.joinedAt, online = m.online}
+  local u = {id = m.id, name = m.name, isHost = m.isHost, joinedAt = m.joinedAt, online = m.online}
+  if is_muted(m) then u.muted, u.mutedUntil = true, m.mutedUntil or cjson.null end
+  return u
 end
 
 local function put_member(m)
@@ -96,6 +106,29 @@ local function require_host(m)
   if not m.isHost then fail('not_host') end
 end
 
+-- Room settings (issue 16), in the room hash: the flags below ('1' when on, the field absent
+-- when off) and pwhash, libsodium's crypto_pwhash_str of the room password, which no answer or
+-- event ever carries (only password_gate.lua hands it to the worker, which verifies there).
+local SETTING_FLAGS = {'locked', 'guestsCanControl', 'guestsCanChangeVideo', 'waitForAll'}
+
+-- The settings as booleans, for the JSON: {locked, hasPassword, guestsCanControl,
+-- guestsCanChangeVideo, waitForAll}.
+local function room_settings()
+  local v = redis.call('HMGET', K_ROOM, 'pwhash', unpack(SETTING_FLAGS))
+  local s = {hasPassword = v[1] ~= false}
+  for i, name in ipairs(SETTING_FLAGS) do s[name] = v[i + 1] == '1' end
+  return s
+end
+
+-- What a guest may do when a host lets them: 'control' (play, pause, seek, rate) or 'video'
+-- (set the video; also the queue and subtitles). Hosts may always.
+local PERMISSION_FLAGS = {control = 'guestsCanControl', video = 'guestsCanChangeVideo'}
+local function require_permission(m, what)
+  local flag = PERMISSION_FLAGS[what]
+  if not flag then error('require_permission: unknown permission ' .. tostring(what)) end
+  if not m.isHost and redis.call('HGET', K_ROOM, flag) ~= '1' then fail('not_host') end
+end
+
 -- Members, hosts first, then in join order.
 local function sorted_members()
   local list = {}
@@ -113,7 +146,8 @@ local function room_json()
   for i, u in ipairs(users) do users[i] = string.sub(u, USER_SORT_KEY_LEN + 1) end
   local meta = redis.call('HMGET', K_ROOM, 'createdAt', 'seq', 'video')
   return '{"id":"' .. room_id() .. '","createdAt":' .. meta[1] .. ',"seq":' .. meta[2] ..
-         ',"users":[' .. table.concat(users, ',') .. '],"video":' .. (meta[3] or 'null') .. '}'
+         ',"users":[' .. table.concat(users, ',') .. '],"video":' .. (meta[3] or 'null') ..
+         ',"settings":' .. cjson.encode(room_settings()) .. '}'
 end
 
 local function chat_json()
@@ -145,18 +179,55 @@ local function touch()
   for i = 1, ROOM_KEYS do redis.call('EXPIRE', KEYS[i], TTL) end
 end
 
--- Fixed-window limit per member and action class, kept in the room's limits hash.
-local function rate_limit(uid, class, limit)
-  local field = uid .. '|' .. class
+-- A fixed window counted in the room's limits hash (field = 'start:count'): the window's start
+-- and count, a fresh window when the stored one is over.
+local function window_count(field, window_ms)
   local raw = redis.call('HGET', K_LIMITS, field)
-  local start, count = NOW, 0
   if raw then
     local s, c = string.match(raw, '^(%d+):(%d+)$')
     s, c = tonumber(s), tonumber(c)
-    if NOW - s < RATE_WINDOW_MS then start, count = s, c end
+    if NOW - s < window_ms then return s, c end
   end
+  return NOW, 0
+end
+
+local function window_set(field, start, count)
+  redis.call('HSET', K_LIMITS, field, int(start) .. ':' .. int(count))
+end
+
+-- Fixed-window limit per member and action class.
+local function rate_limit(uid, class, limit)
+  local field = uid .. '|' .. class
+  local start, count = window_count(field, RATE_WINDOW_MS)
   if count >= limit then fail('rate_limited') end
-  redis.call('HSET', K_LIMITS, field, int(start) .. ':' .. int(count + 1))
+  window_set(field, start, count + 1)
+end
+
+-- Wrong room passwords per client address (its limit key: IPv4, or the IPv6 /64), counted in
+-- the limits hash under 'pw|<addr>'. password_gate.lua counts each attempt before the worker
+-- spends a slow hash on it, and a join that the password let in takes its attempt back, so
+-- the count is the wrong (or still unfinished) attempts of the window.
+local PASSWORD_ATTEMPTS = 5
+local PASSWORD_WINDOW_MS = 600000
+local function password_field(addr)
+  return 'pw|' .. addr
+end
+
+-- Bans (bans:{id}): field = ban id, value JSON {id, name, createdAt, addr}; addr is the banned
+-- member's address key, which no answer or event carries. A room has few bans: a scan is fine.
+local function banned(addr)
+  if addr == '' then return false end
+  for _, raw in ipairs(redis.call('HVALS', K_BANS)) do
+    if cjson.decode(raw).addr == addr then return true end
+  end
+  return false
+end
+
+-- Who may join at all, before names and passwords: not a banned address, not a locked room.
+local function check_admission(addr)
+  if not room_exists() then fail('room_not_found') end
+  if banned(addr) then fail('banned') end
+  if redis.call('HGET', K_ROOM, 'locked') == '1' then fail('room_locked') end
 end
 
 -- The room's current channel; remove_member pins it before a room is deleted. Per-call state:

@@ -2,6 +2,7 @@
 -- Returns 204 and a typing event on each change (not on a refresh); typing does not advance
 -- seq. A start schedules the expiry pushd runs if no stop comes.
 local m = authenticate()
+if is_muted(m) then fail('muted') end
 rate_limit(m.id, 'typing', CONTROL_RATE)
 local typing = ARGV[9] == '1'
 -- What the others believe: typing until a stop or pushd's expiry says otherwise (an indicator

@@ -1,12 +1,13 @@
--- video.lua: a host changes playback.
+-- video.lua: a host (or a guest the settings allow: guestsCanChangeVideo for set,
+-- guestsCanControl for the rest) changes playback.
 -- ARGV 9 op: set | play | pause | seek | rate   10 url (set) or number   11 kind (set)
 --      12 YouTube id or '' (set)
 -- The server's clock stamps updatedAt. Returns 200 {video} and video.<op>; while playing,
 -- schedules the next video.sync beacon.
 local m = authenticate()
-require_host(m)
-rate_limit(m.id, 'control', CONTROL_RATE)
 local op = ARGV[9]
+require_permission(m, op == 'set' and 'video' or 'control')
+rate_limit(m.id, 'control', CONTROL_RATE)
 local video
 if op == 'set' then
   video = {url = ARGV[10], kind = ARGV[11], videoId = cjson.null, playing = false,

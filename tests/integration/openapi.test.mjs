@@ -266,6 +266,7 @@ function sourceRoutes() {
   const rows = [...text.matchAll(/^\s*\{"(GET|POST|PUT|PATCH|DELETE)", "([^"]+)"/gm)];
   assert.ok(rows.length >= 15, 'the route table was found');
   return rows.map(([, m, p]) => [m, p.replace('{room}', '{roomId}').replace('{user}', '{userId}')])
+    .map(([m, p]) => [m, p.replace('{message}', '{messageId}').replace('{ban}', '{banId}')])
     .filter(([, p]) => !p.startsWith('/_wnc/')).map(([m, p]) => `${m} ${p}`);
 }
 
@@ -390,7 +391,7 @@ test('every route, its errors and every event over WebSocket, EventSource and lo
   await hostWs.next((e) => e.type === 'user.presence' && e.data.userId === host.userId && e.data.online);
 
   // a room: summary, state, and refusals
-  assert.deepEqual((await call(s, 'GET', base)).json, { id: roomId, exists: true, userCount: 1, hasVideo: false });
+  assert.deepEqual((await call(s, 'GET', base)).json, { id: roomId, exists: true, userCount: 1, hasVideo: false, locked: false, hasPassword: false });
   assert.equal((await call(s, 'GET', `/api/rooms/${roomId.toLowerCase()}`, { token: host.token })).json.userId, host.userId);
   expectError(await call(s, 'GET', '/api/rooms/abc'), 400, 'invalid_room_id', 'roomId');
   expectError(await call(s, 'GET', '/api/rooms/QQ0QQ0'), 404, 'room_not_found');
@@ -632,6 +633,70 @@ test('limits, long-poll, overload and an unavailable store match the spec', asyn
     assert.ok(Date.now() < deadline, 'the store came back');
     await sleep(100);
   }
+  noEventFailures();
+});
+
+test('access and moderation (issue 16): settings, passwords, bans, mute, demote, rename, chat delete', async () => {
+  const s = main; // X-Forwarded-For is ignored here: every client is 127.0.0.1
+  const hostXff = '198.51.100.40', guestXff = '198.51.100.41';
+  const created = await call(s, 'POST', '/api/rooms', { body: { hostName: 'Mod' }, xff: hostXff });
+  const { roomId, token } = created.json;
+  const base = `/api/rooms/${roomId}`;
+  const ws = await openWs(s, `${base}/events?ticket=${await ticket(s, roomId, token, hostXff)}`, { 'x-forwarded-for': hostXff });
+
+  // settings
+  expectError(await call(s, 'PATCH', `${base}/settings`, { body: { locked: 'yes' }, token, xff: hostXff }), 400, 'invalid_field', 'locked');
+  expectError(await call(s, 'PATCH', `${base}/settings`, { body: { password: 'abc' }, token, xff: hostXff }), 400, 'invalid_field', 'password');
+  expectError(await call(s, 'PATCH', `${base}/settings`, { body: { hasPassword: true }, token, xff: hostXff }), 400, 'unknown_field', 'hasPassword');
+  assert.equal((await call(s, 'PATCH', `${base}/settings`, { body: { locked: true, password: 'pass word', waitForAll: false }, token, xff: hostXff })).status, 200);
+  await ws.next('room.settings');
+  assert.deepEqual((await call(s, 'GET', base, { xff: guestXff })).json, { id: roomId, exists: true, userCount: 1, hasVideo: false, locked: true, hasPassword: true });
+  expectError(await call(s, 'POST', `${base}/join`, { body: { userName: 'Bob' }, xff: guestXff }), 403, 'room_locked', null);
+  assert.equal((await call(s, 'PATCH', `${base}/settings`, { body: { locked: false, guestsCanControl: true, guestsCanChangeVideo: false }, token, xff: hostXff })).status, 200);
+  expectError(await call(s, 'POST', `${base}/join`, { body: { userName: 'Bob' }, xff: guestXff }), 401, 'password_required', 'password');
+  expectError(await call(s, 'POST', `${base}/join`, { body: { userName: 'Bob', password: 'wrong one' }, xff: guestXff }), 403, 'wrong_password', 'password');
+  const bob = (await call(s, 'POST', `${base}/join`, { body: { userName: 'Bob', password: 'pass word' }, xff: guestXff })).json;
+  assert.ok(bob.token);
+  assert.equal((await call(s, 'PATCH', `${base}/settings`, { body: { password: null }, token, xff: hostXff })).status, 200);
+  expectError(await call(s, 'PATCH', `${base}/settings`, { body: { locked: true }, token: bob.token, xff: guestXff }), 403, 'not_host');
+
+  // rename, chat delete, mute
+  expectError(await call(s, 'PATCH', `${base}/users/me`, { body: { userName: 'mod' }, token: bob.token, xff: guestXff }), 409, 'name_taken', 'userName');
+  expectError(await call(s, 'PATCH', `${base}/users/me`, { body: {}, token: bob.token, xff: guestXff }), 400, 'missing_field', 'userName');
+  assert.equal((await call(s, 'PATCH', `${base}/users/me`, { body: { userName: 'Robert' }, token: bob.token, xff: guestXff })).status, 200);
+  await ws.next('user.renamed');
+  const posted = await call(s, 'POST', `${base}/chat`, { body: { text: 'oops' }, token: bob.token, xff: guestXff });
+  expectError(await call(s, 'DELETE', `${base}/chat/0`, { token, xff: hostXff }), 400, 'invalid_field', 'messageId');
+  expectError(await call(s, 'DELETE', `${base}/chat/99999`, { token, xff: hostXff }), 404, 'message_not_found');
+  assert.equal((await call(s, 'DELETE', `${base}/chat/${posted.json.message.id}`, { token, xff: hostXff })).status, 204);
+  await ws.next('chat.deleted');
+  expectError(await call(s, 'POST', `${base}/users/${created.json.userId}/mute`, { body: { muted: true }, token, xff: hostXff }), 409, 'target_is_host');
+  expectError(await call(s, 'POST', `${base}/users/${bob.userId}/mute`, { body: { muted: true, minutes: 0 }, token, xff: hostXff }), 400, 'invalid_field', 'minutes');
+  expectError(await call(s, 'POST', `${base}/users/${bob.userId}/mute`, { body: { minutes: 5 }, token, xff: hostXff }), 400, 'missing_field', 'muted');
+  assert.equal((await call(s, 'POST', `${base}/users/${bob.userId}/mute`, { body: { muted: true, minutes: 5 }, token, xff: hostXff })).status, 200);
+  await ws.next('user.muted');
+  assert.equal((await call(s, 'GET', base, { token, xff: hostXff })).status, 200);
+  expectError(await call(s, 'POST', `${base}/chat`, { body: { text: 'hi' }, token: bob.token, xff: guestXff }), 403, 'muted');
+  expectError(await call(s, 'POST', `${base}/typing`, { body: { typing: true }, token: bob.token, xff: guestXff }), 403, 'muted');
+
+  // demote, kick with a ban, the ban list
+  expectError(await call(s, 'POST', `${base}/users/${created.json.userId}/demote`, { token, xff: hostXff }), 409, 'last_host');
+  assert.equal((await call(s, 'POST', `${base}/users/${bob.userId}/promote`, { token, xff: hostXff })).status, 204);
+  assert.equal((await call(s, 'POST', `${base}/users/${bob.userId}/demote`, { token, xff: hostXff })).status, 204);
+  await ws.next('user.demoted');
+  expectError(await call(s, 'POST', `${base}/users/${bob.userId}/kick`, { body: { ban: 'yes' }, token, xff: hostXff }), 400, 'invalid_field', 'ban');
+  assert.equal((await call(s, 'POST', `${base}/users/${bob.userId}/kick`, { body: { ban: true }, token, xff: hostXff })).status, 204);
+  expectError(await call(s, 'POST', `${base}/join`, { body: { userName: 'Bobby' }, xff: guestXff }), 403, 'banned', null);
+  const ws2 = await openWs(s, `${base}/events?ticket=${await ticket(s, roomId, token, hostXff)}`, { 'x-forwarded-for': hostXff });
+  const bans = await call(s, 'GET', `${base}/bans`, { token, xff: hostXff });
+  assert.equal(bans.json.bans.length, 1);
+  expectError(await call(s, 'GET', '/api/rooms/abc/bans', { token, xff: hostXff }), 400, 'invalid_room_id', 'roomId');
+  expectError(await call(s, 'DELETE', `${base}/bans/x1`, { token, xff: hostXff }), 400, 'invalid_field', 'banId');
+  expectError(await call(s, 'DELETE', `${base}/bans/77`, { token, xff: hostXff }), 404, 'ban_not_found');
+  assert.equal((await call(s, 'DELETE', `${base}/bans/${bans.json.bans[0].id}`, { token, xff: hostXff })).status, 204);
+  assert.equal((await call(s, 'POST', `${base}/join`, { body: { userName: 'Bobby' }, xff: guestXff })).status, 201);
+  ws.ws.terminate();
+  ws2.ws.terminate();
   noEventFailures();
 });
 

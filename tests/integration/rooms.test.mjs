@@ -39,7 +39,7 @@ test('GET a room: public summary without a token, full state with one', async ()
   const { roomId, host, guests } = await makeRoom(req, 'Alice', ['Bob']);
   const pub = await req('GET', `/api/rooms/${roomId.toLowerCase()}`);
   assert.equal(pub.status, 200);
-  assert.deepEqual(pub.json, { id: roomId, exists: true, userCount: 2, hasVideo: false });
+  assert.deepEqual(pub.json, { id: roomId, exists: true, userCount: 2, hasVideo: false, locked: false, hasPassword: false });
   const full = await req('GET', `/api/rooms/${roomId}`, null, guests[0].token);
   assert.equal(full.status, 200);
   assert.equal(full.json.userId, guests[0].userId);

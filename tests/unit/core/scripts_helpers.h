@@ -36,6 +36,9 @@
 #define CID2 "00000000000000c2"
 #define CID3 "00000000000000c3"
 
+/* A ban as kick.lua stores it (bans:{ROOM}), for tests that fill every key of a room. */
+#define BAN_JSON "{\"id\":1,\"name\":\"Eve\",\"createdAt\":1,\"addr\":\"192.0.2.9\"}"
+
 /* A NULL-terminated list of words, for a script's arguments or a Redis command. */
 #define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
 

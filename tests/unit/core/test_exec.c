@@ -108,14 +108,14 @@ static void test_exec_reply_parse(void)
 static void test_exec_prepare_layout(void)
 {
     static const char *const want_keys[EXEC_ROOM_KEYS] = {
-        "room:{" ROOM "}",  "members:{" ROOM "}", "names:{" ROOM "}",
-        "auth:{" ROOM "}",  "chat:{" ROOM "}",    "limits:{" ROOM "}",
-        "users:{" ROOM "}", "leases:{" ROOM "}",  "tickets:{" ROOM "}"};
+        "room:{" ROOM "}",    "members:{" ROOM "}", "names:{" ROOM "}", "auth:{" ROOM "}",
+        "chat:{" ROOM "}",    "limits:{" ROOM "}",  "users:{" ROOM "}", "leases:{" ROOM "}",
+        "tickets:{" ROOM "}", "bans:{" ROOM "}"};
     struct exec_call ec;
     const char *own[EXEC_MAX_ARGS] = {"x", "", "z"};
     char want[32];
 
-    CU_ASSERT_EQUAL_FATAL(EXEC_ROOM_KEYS, 9);
+    CU_ASSERT_EQUAL_FATAL(EXEC_ROOM_KEYS, 10);
     CU_ASSERT_EQUAL_FATAL(exec_prepare(&ec, ROOM, 1700000000123LL, "dd", 3, own, NULL), E_OK);
     for (int k = 0; k < EXEC_ROOM_KEYS; k++)
         UNIT_CHECK(strcmp(ec.keys[k], want_keys[k]) == 0, "key %d: %s want %s", k, ec.keys[k],

@@ -46,7 +46,7 @@ static void test_library(void)
     CU_ASSERT_EQUAL(strncmp(text, "#!lua name=wnc_", 15), 0);
     /* The contract comes first, then lib.lua whole. */
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "local K_ROOM, K_MEMBERS, K_NAMES, K_AUTH, K_CHAT, "
-                                        "K_LIMITS, K_USERS, K_LEASES, K_TICKETS\n"));
+                                        "K_LIMITS, K_USERS, K_LEASES, K_TICKETS, K_BANS\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "  K_TICKETS = keys[9]\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "  NOW = tonumber(args[1])\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "  TOKEN = args[8]\n"));

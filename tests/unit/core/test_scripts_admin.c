@@ -32,6 +32,7 @@ static void test_close_everything(void)
     CU_ASSERT_EQUAL_FATAL(presence(&c, t + 4, b.id, "open", ROOM "-1", CID1), E_OK);
     CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_TICKET, ROOM, b.digest, t + 5, ARGS("ab12", "30000")),
                           E_OK);
+    CU_ASSERT_EQUAL_FATAL(redis_num(ARGS("HSET", "bans:{" ROOM "}", "1", BAN_JSON)), 1);
     CU_ASSERT_EQUAL(room_key_count(ROOM), EXEC_ROOM_KEYS);
     CU_ASSERT_TRUE(lease_indexed(CID1));
     long long seq = room_seq(ROOM);

@@ -92,6 +92,7 @@ static void test_room_gc(void)
     CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_CHAT_POST, ROOM, a.digest, t, ARGS("hi")), E_OK);
     CU_ASSERT_EQUAL_FATAL(presence(&c, t, a.id, "open", ROOM "-1", CID1), E_OK);
     CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_TICKET, ROOM, a.digest, t, ARGS("ab12", "30000")), E_OK);
+    CU_ASSERT_EQUAL_FATAL(redis_num(ARGS("HSET", "bans:{" ROOM "}", "1", BAN_JSON)), 1);
     long long keys = room_key_count(ROOM);
     CU_ASSERT_EQUAL(keys, EXEC_ROOM_KEYS);
 

@@ -301,6 +301,7 @@ static void test_last_member_leaving_deletes_the_room(void)
     CU_ASSERT_EQUAL_FATAL(presence(&c, t + 3, a.id, "open", ROOM "-1", CID1), E_OK);
     CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_TICKET, ROOM, a.digest, t + 3, ARGS("ab12", "30000")),
                           E_OK);
+    CU_ASSERT_EQUAL_FATAL(redis_num(ARGS("HSET", "bans:{" ROOM "}", "1", BAN_JSON)), 1);
     CU_ASSERT_EQUAL(room_key_count(ROOM), EXEC_ROOM_KEYS);
     CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_LEAVE, ROOM, b.digest, t + 4, NULL), E_OK);
     CU_ASSERT_EQUAL(room_key_count(ROOM), EXEC_ROOM_KEYS);

@@ -1,0 +1,225 @@
+// Room access and moderation (issue 16): settings, locked rooms, passwords and their attempt
+// limit, guest permissions, demote, mute, kick with a ban by address, the ban list, deleting
+// chat messages, renaming. The stack trusts 127.0.0.1 as a proxy, so each test speaks from
+// client addresses of its own through X-Forwarded-For (as a TLS proxy would send them).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack } from '../lib/stack.mjs';
+import { api, subscribeWs } from '../lib/client.mjs';
+import { snapshot } from '../lib/room.mjs';
+
+let stack, plain;
+before(async () => {
+  stack = await startStack({ env: { WNC_TRUSTED_PROXIES: '127.0.0.1' } });
+  plain = api(stack.url);
+});
+after(async () => { await stack?.stop(); });
+
+let nextAddr = 10;
+// A client at its own address (a fresh one unless given): req(method, path, body, token).
+function client(addr = `198.51.100.${nextAddr++}`) {
+  const req = (method, path, body, token, headers = {}) =>
+    plain(method, path, body, token, { 'x-forwarded-for': addr, ...headers });
+  req.addr = addr;
+  return req;
+}
+
+const OFF = { locked: false, hasPassword: false, guestsCanControl: false, guestsCanChangeVideo: false, waitForAll: false };
+
+// A room with a host and guests, each joining from an address of its own.
+async function room(guestNames = ['Bob']) {
+  const hostReq = client();
+  const created = await hostReq('POST', '/api/rooms', { hostName: 'Alice' });
+  assert.equal(created.status, 201, created.text);
+  const roomId = created.json.roomId;
+  const host = { req: hostReq, userId: created.json.userId, token: created.json.token };
+  const guests = [];
+  for (const userName of guestNames) guests.push(await joinAs(roomId, userName));
+  return { roomId, host, guests, base: `/api/rooms/${roomId}` };
+}
+
+async function joinAs(roomId, userName, req = client(), extra = {}) {
+  const res = await req('POST', `/api/rooms/${roomId}/join`, { userName, ...extra });
+  assert.equal(res.status, 201, res.text);
+  return { req, userId: res.json.userId, token: res.json.token, name: userName };
+}
+
+function assertError(res, status, code, field) {
+  assert.equal(res.status, status, res.text);
+  assert.equal(res.json?.error?.code, code, res.text);
+  if (field !== undefined) assert.equal(res.json.error.field, field, res.text);
+}
+
+const patch = (r, body, who = r.host) => who.req('PATCH', `${r.base}/settings`, body, who.token);
+
+test('settings: all off by default, in the member state and the public summary', async () => {
+  const r = await room();
+  const state = await snapshot(plain, r.roomId, r.host.token);
+  assert.deepEqual(state.room.settings, OFF);
+  const guestState = await snapshot(plain, r.roomId, r.guests[0].token);
+  assert.deepEqual(guestState.room.settings, OFF);
+  const pub = await plain('GET', r.base);
+  assert.equal(pub.json.locked, false);
+  assert.equal(pub.json.hasPassword, false);
+  assert.equal(pub.json.settings, undefined, 'the public summary has no settings object');
+});
+
+test('PATCH settings: a host changes any subset; room.settings goes to everyone', async () => {
+  const r = await room();
+  const ws = await subscribeWs(stack.port, r.roomId, r.guests[0].token);
+  const res = await patch(r, { locked: true, guestsCanControl: true });
+  assert.equal(res.status, 200, res.text);
+  const want = { ...OFF, locked: true, guestsCanControl: true };
+  assert.deepEqual(res.json, { settings: want });
+  const ev = await ws.next('room.settings');
+  assert.deepEqual(ev.data, { settings: want });
+  assert.equal(ev.seq, (await snapshot(plain, r.roomId, r.host.token)).room.seq);
+
+  const more = await patch(r, { guestsCanChangeVideo: true, waitForAll: true, locked: false });
+  assert.deepEqual(more.json.settings, { ...OFF, guestsCanControl: true, guestsCanChangeVideo: true, waitForAll: true });
+  assert.deepEqual((await ws.next('room.settings')).data.settings, more.json.settings);
+  const empty = await patch(r, {});
+  assert.equal(empty.status, 200);
+  assert.deepEqual(empty.json.settings, more.json.settings, 'an empty subset changes nothing');
+  assert.deepEqual((await snapshot(plain, r.roomId, r.guests[0].token)).room.settings, more.json.settings);
+  ws.terminate();
+});
+
+test('PATCH settings: guests, bad input and other rooms change nothing', async () => {
+  const r = await room();
+  const other = await room([]);
+  const before = await snapshot(plain, r.roomId, r.host.token);
+  assertError(await patch(r, { locked: true }, r.guests[0]), 403, 'not_host');
+  assertError(await patch(r, { password: 'guest-pass' }, r.guests[0]), 403, 'not_host');
+  assertError(await r.host.req('PATCH', `${r.base}/settings`, { locked: true }), 401, 'unauthorized');
+  assertError(await r.host.req('PATCH', `${r.base}/settings`, { locked: true }, other.host.token), 403, 'forbidden');
+  const hostile = [
+    [{ locked: 'yes' }, 'invalid_field', 'locked'],
+    [{ locked: 1 }, 'invalid_field', 'locked'],
+    [{ guestsCanControl: null, locked: [] }, 'invalid_field', 'locked'],
+    [{ password: 1234 }, 'invalid_field', 'password'],
+    [{ password: 'abc' }, 'invalid_field', 'password'],
+    [{ password: 'x'.repeat(65) }, 'invalid_field', 'password'],
+    [{ password: 'tab\there' }, 'invalid_field', 'password'],
+    [{ password: true }, 'invalid_field', 'password'],
+    [{ locked: true, admin: true }, 'unknown_field', 'admin'],
+    [{ locked: true, hasPassword: true }, 'unknown_field', 'hasPassword'],
+  ];
+  for (const [body, code, field] of hostile) {
+    assertError(await patch(r, body), 400, code, field);
+  }
+  assertError(await r.host.req('PATCH', `${r.base}/settings`, '[true]', r.host.token), 400, 'invalid_json');
+  assertError(await r.host.req('PATCH', `${r.base}/settings`, null, r.host.token), 400, 'invalid_json');
+  assertError(await r.host.req('PATCH', `${r.base}/settings`, 'locked=1', r.host.token, { 'content-type': 'text/plain' }), 415, 'unsupported_media_type');
+  assert.deepEqual(await snapshot(plain, r.roomId, r.host.token), before, 'nothing changed');
+  // 64 characters (not bytes) is the longest password.
+  assert.equal((await patch(r, { password: 'é'.repeat(64) })).status, 200);
+});
+
+test('a locked room refuses joins (403 room_locked); members rejoin with their token', async () => {
+  const r = await room();
+  await patch(r, { locked: true });
+  assert.equal((await plain('GET', r.base)).json.locked, true);
+  const before = await snapshot(plain, r.roomId, r.host.token);
+  assertError(await client()('POST', `${r.base}/join`, { userName: 'Carol' }), 403, 'room_locked');
+  const rejoin = await r.guests[0].req('POST', `${r.base}/join`, {}, r.guests[0].token);
+  assert.equal(rejoin.status, 200, rejoin.text);
+  assert.deepEqual(await snapshot(plain, r.roomId, r.host.token), before);
+  await patch(r, { locked: false });
+  await joinAs(r.roomId, 'Carol');
+});
+
+test('a password: required, checked, never sent; removing it opens the room', async () => {
+  const r = await room([]);
+  const ws = await subscribeWs(stack.port, r.roomId, r.host.token);
+  const set = await patch(r, { password: 'open sesame' });
+  assert.equal(set.status, 200);
+  assert.equal(set.json.settings.hasPassword, true);
+  const ev = await ws.next('room.settings');
+  assert.equal(ev.data.settings.hasPassword, true);
+  assert.equal((await plain('GET', r.base)).json.hasPassword, true);
+
+  const carol = client();
+  assertError(await carol('POST', `${r.base}/join`, { userName: 'Carol' }), 401, 'password_required', 'password');
+  assertError(await carol('POST', `${r.base}/join`, { userName: 'Carol', password: 'open sesamE' }), 403, 'wrong_password', 'password');
+  assertError(await carol('POST', `${r.base}/join`, { userName: 'Carol', password: 42 }), 400, 'invalid_field', 'password');
+  const joined = await carol('POST', `${r.base}/join`, { userName: 'Carol', password: 'open sesame' });
+  assert.equal(joined.status, 201, joined.text);
+  const state = await snapshot(plain, r.roomId, r.host.token);
+  for (const text of [JSON.stringify(state), joined.text, JSON.stringify(ev), set.text]) {
+    assert.ok(!text.includes('sesame') && !text.includes('argon2'), 'no password or hash in answers or events');
+  }
+  // A new password replaces the old one.
+  await patch(r, { password: 'second one' });
+  assertError(await client()('POST', `${r.base}/join`, { userName: 'Dan', password: 'open sesame' }), 403, 'wrong_password');
+  await joinAs(r.roomId, 'Dan', client(), { password: 'second one' });
+  // null removes it.
+  const removed = await patch(r, { password: null });
+  assert.equal(removed.json.settings.hasPassword, false);
+  await joinAs(r.roomId, 'Erin');
+  // A password sent to a room without one is ignored.
+  await joinAs(r.roomId, 'Fay', client(), { password: 'whatever' });
+  ws.terminate();
+});
+
+test('password attempts: 5 wrong per room and address per 10 minutes, then 429 before any check', async () => {
+  const r = await room([]);
+  await patch(r, { password: 'right pass' });
+  const mallory = client();
+  for (let i = 0; i < 5; i++) {
+    assertError(await mallory('POST', `${r.base}/join`, { userName: 'Mallory', password: `guess ${i}` }), 403, 'wrong_password');
+  }
+  const limited = await mallory('POST', `${r.base}/join`, { userName: 'Mallory', password: 'guess 6' });
+  assertError(limited, 429, 'rate_limited', null);
+  const after = Number(limited.headers.get('retry-after'));
+  assert.ok(after > 590 && after <= 600, `Retry-After ${after}`);
+  // The right password too: the limit applies before the hash is checked.
+  assertError(await mallory('POST', `${r.base}/join`, { userName: 'Mallory', password: 'right pass' }), 429, 'rate_limited');
+  // Another address, and the same address in another room, are unaffected.
+  await joinAs(r.roomId, 'Grace', client(), { password: 'right pass' });
+  const r2 = await room([]);
+  await patch(r2, { password: 'right pass' });
+  await joinAs(r2.roomId, 'Mallory', mallory, { password: 'right pass' });
+  // Right passwords do not count: ten joins from one address.
+  const office = client();
+  for (let i = 0; i < 10; i++) await joinAs(r.roomId, `Office ${i}`, office, { password: 'right pass' });
+  // An IPv6 client counts by its /64.
+  const v6 = ['2001:db8:5:6::1', '2001:db8:5:6::2', '2001:db8:5:6:ffff::3'];
+  for (let i = 0; i < 5; i++) {
+    assertError(await client(v6[i % 3])('POST', `${r.base}/join`, { userName: 'Six', password: `nope ${i}` }), 403, 'wrong_password');
+  }
+  assertError(await client('2001:db8:5:6::9')('POST', `${r.base}/join`, { userName: 'Six', password: 'nope' }), 429, 'rate_limited');
+  await joinAs(r.roomId, 'Seven', client('2001:db8:5:7::1'), { password: 'right pass' });
+});
+
+test('parallel wrong passwords from one address: at most 5 are checked', async () => {
+  const r = await room([]);
+  await patch(r, { password: 'right pass' });
+  const mallory = client();
+  const results = await Promise.all(Array.from({ length: 12 }, (_, i) =>
+    mallory('POST', `${r.base}/join`, { userName: `M${i}x`, password: `guess ${i}` })));
+  const statuses = results.map((x) => x.status).sort();
+  assert.deepEqual(statuses, [...Array(5).fill(403), ...Array(7).fill(429)]);
+});
+
+test('permissions: guests control playback or set the video only when a host allows it', async () => {
+  const r = await room();
+  const bob = r.guests[0];
+  const put = (who) => who.req('PUT', `${r.base}/video`, { url: 'https://example.com/a.mp4' }, who.token);
+  const play = (who) => who.req('POST', `${r.base}/video/play`, { position: 3 }, who.token);
+  assertError(await put(bob), 403, 'not_host');
+  assert.equal((await put(r.host)).status, 200);
+  for (const [op, body] of [['play', { position: 3 }], ['pause', { position: 3 }], ['seek', { position: 4 }], ['rate', { rate: 2 }]]) {
+    assertError(await bob.req('POST', `${r.base}/video/${op}`, body, bob.token), 403, 'not_host');
+  }
+  await patch(r, { guestsCanControl: true });
+  for (const [op, body] of [['play', { position: 3 }], ['pause', { position: 3 }], ['seek', { position: 4 }], ['rate', { rate: 2 }]]) {
+    assert.equal((await bob.req('POST', `${r.base}/video/${op}`, body, bob.token)).status, 200, op);
+  }
+  assertError(await put(bob), 403, 'not_host', undefined);
+  await patch(r, { guestsCanChangeVideo: true, guestsCanControl: false });
+  assert.equal((await put(bob)).status, 200);
+  assertError(await play(bob), 403, 'not_host');
+  await patch(r, { guestsCanChangeVideo: false });
+  assertError(await put(bob), 403, 'not_host');
+});
