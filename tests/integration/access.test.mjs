@@ -223,3 +223,178 @@ test('permissions: guests control playback or set the video only when a host all
   await patch(r, { guestsCanChangeVideo: false });
   assertError(await put(bob), 403, 'not_host');
 });
+
+test('demote: hosts take the role back; the room keeps a host (409 last_host)', async () => {
+  const r = await room(['Bob', 'Carol']);
+  const [bob, carol] = r.guests;
+  const ws = await subscribeWs(stack.port, r.roomId, carol.token);
+  const demote = (who, target) => who.req('POST', `${r.base}/users/${target.userId}/demote`, undefined, who.token);
+  assertError(await demote(r.host, r.host), 409, 'last_host');
+  assertError(await demote(bob, r.host), 403, 'not_host');
+  assert.equal((await demote(r.host, bob)).status, 204, 'a guest: nothing to do');
+  assert.equal((await r.host.req('POST', `${r.base}/users/${bob.userId}/promote`, undefined, r.host.token)).status, 204);
+  assert.equal((await demote(bob, r.host)).status, 204, 'a host demotes another');
+  const ev = await ws.next('user.demoted');
+  assert.deepEqual(ev.data, { userId: r.host.userId });
+  const users = (await snapshot(plain, r.roomId, bob.token)).room.users;
+  assert.deepEqual(users.filter((u) => u.isHost).map((u) => u.id), [bob.userId]);
+  assertError(await demote(bob, bob), 409, 'last_host');
+  assertError(await demote(r.host, bob), 403, 'not_host');
+  assertError(await bob.req('POST', `${r.base}/users/00000000-0000-4000-8000-000000000000/demote`, undefined, bob.token), 404, 'user_not_found');
+  assertError(await bob.req('POST', `${r.base}/users/nope/demote`, undefined, bob.token), 400, 'invalid_user_id');
+  assertError(await bob.req('POST', `${r.base}/users/${carol.userId}/demote`, { ban: true }, bob.token), 400, 'unknown_field');
+  ws.terminate();
+});
+
+test('mute: chat and typing answer 403 muted; minutes end it by themselves; hosts cannot be muted', async () => {
+  const r = await room(['Bob', 'Carol']);
+  const [bob, carol] = r.guests;
+  const ws = await subscribeWs(stack.port, r.roomId, carol.token);
+  const mute = (body, target = bob, who = r.host) => who.req('POST', `${r.base}/users/${target.userId}/mute`, body, who.token);
+  const chat = (who) => who.req('POST', `${r.base}/chat`, { text: 'hello' }, who.token);
+  const before = await snapshot(plain, r.roomId, r.host.token);
+  for (const [body, code, field] of [
+    [{}, 'missing_field', 'muted'], [{ muted: 'yes' }, 'invalid_field', 'muted'], [{ muted: true, minutes: 0 }, 'invalid_field', 'minutes'],
+    [{ muted: true, minutes: 1441 }, 'invalid_field', 'minutes'], [{ muted: true, minutes: 1.5 }, 'invalid_field', 'minutes'],
+    [{ muted: true, minutes: '5' }, 'invalid_field', 'minutes'], [{ muted: true, minutes: 1e300 }, 'invalid_field', 'minutes'],
+    [{ muted: true, until: 5 }, 'unknown_field', 'until'],
+  ]) assertError(await mute(body), 400, code, field);
+  assertError(await mute({ muted: true }, carol, bob), 403, 'not_host');
+  assertError(await mute({ muted: true }, r.host), 409, 'target_is_host');
+  assert.deepEqual(await snapshot(plain, r.roomId, r.host.token), before, 'nothing changed');
+
+  const res = await mute({ muted: true });
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json, { userId: bob.userId, muted: true, until: null });
+  assert.deepEqual((await ws.next('user.muted')).data, res.json);
+  assertError(await chat(bob), 403, 'muted');
+  assertError(await bob.req('POST', `${r.base}/typing`, { typing: true }, bob.token), 403, 'muted');
+  assert.equal((await chat(carol)).status, 201, 'others chat on');
+  const seen = (await snapshot(plain, r.roomId, carol.token)).room.users.find((u) => u.id === bob.userId);
+  assert.equal(seen.muted, true);
+  assert.equal(seen.mutedUntil, null);
+
+  const t0 = Date.now();
+  const timed = await mute({ muted: true, minutes: 5 });
+  assert.ok(timed.json.until >= t0 + 5 * 60000 - 1000 && timed.json.until <= Date.now() + 5 * 60000 + 1000);
+  assert.equal((await mute({ muted: false })).json.muted, false);
+  assert.equal((await chat(bob)).status, 201);
+  const unmuted = (await snapshot(plain, r.roomId, carol.token)).room.users.find((u) => u.id === bob.userId);
+  assert.equal(unmuted.muted, undefined);
+  // Promotion lifts a mute.
+  await mute({ muted: true });
+  await r.host.req('POST', `${r.base}/users/${bob.userId}/promote`, undefined, r.host.token);
+  assert.equal((await chat(bob)).status, 201);
+  ws.terminate();
+});
+
+test('kick with a ban: the address cannot rejoin (IPv6: its /64) until the ban is lifted; the list never shows it', async () => {
+  const bobAddr = client('2001:db8:aa:bb::10');
+  const r = await room([]);
+  const bob = await joinAs(r.roomId, 'Bob', bobAddr);
+  const carol = await joinAs(r.roomId, 'Carol');
+  const bobWs = await subscribeWs(stack.port, r.roomId, bob.token);
+  const carolWs = await subscribeWs(stack.port, r.roomId, carol.token);
+  const kick = (body, target = bob, who = r.host) => who.req('POST', `${r.base}/users/${target.userId}/kick`, body, who.token);
+  for (const [body, code, field] of [[{ ban: 'yes' }, 'invalid_field', 'ban'], [{ ban: 1 }, 'invalid_field', 'ban'], [{ ban: true, why: 'x' }, 'unknown_field', 'why']]) {
+    assertError(await kick(body), 400, code, field);
+  }
+  assertError(await kick({ ban: true }, r.host, carol), 403, 'not_host');
+  assertError(await carol.req('GET', `${r.base}/bans`, undefined, carol.token), 403, 'not_host');
+  assert.equal((await snapshot(plain, r.roomId, r.host.token)).room.users.length, 3, 'nothing changed');
+
+  assert.equal((await kick({ ban: true })).status, 204);
+  const left = await carolWs.next('user.left');
+  assert.deepEqual(left.data, { userId: bob.userId, reason: 'kicked' });
+  await bobWs.closedPromise;
+  assertError(await bob.req('GET', r.base, undefined, bob.token), 401, 'unauthorized');
+  // The same /64 under another address, and a fresh name: still banned.
+  assertError(await client('2001:db8:aa:bb:1:2:3:4')('POST', `${r.base}/join`, { userName: 'Robert' }), 403, 'banned');
+  assertError(await bobAddr('POST', `${r.base}/join`, { userName: 'Bob' }), 403, 'banned');
+  await joinAs(r.roomId, 'Neighbour', client('2001:db8:aa:bc::10'));
+  // Another room is open to the address.
+  const r2 = await room([]);
+  await joinAs(r2.roomId, 'Bob', bobAddr);
+
+  const list = await r.host.req('GET', `${r.base}/bans`, undefined, r.host.token);
+  assert.equal(list.status, 200);
+  assert.equal(list.json.bans.length, 1);
+  const [ban] = list.json.bans;
+  assert.deepEqual(Object.keys(ban).sort(), ['createdAt', 'id', 'name']);
+  assert.equal(ban.name, 'Bob');
+  assert.ok(!list.text.includes('2001:db8'), 'no address in the list');
+
+  // Lifting: host only, the right room, a real ban.
+  assertError(await carol.req('DELETE', `${r.base}/bans/${ban.id}`, undefined, carol.token), 403, 'not_host');
+  assertError(await r2.host.req('DELETE', `${r2.base}/bans/${ban.id}`, undefined, r2.host.token), 404, 'ban_not_found');
+  for (const bad of ['0', '-1', 'abc', '1.5', '01', '9'.repeat(16)]) {
+    assertError(await r.host.req('DELETE', `${r.base}/bans/${bad}`, undefined, r.host.token), 400, 'invalid_field', 'banId');
+  }
+  assert.equal((await r.host.req('DELETE', `${r.base}/bans/${ban.id}`, undefined, r.host.token)).status, 204);
+  assertError(await r.host.req('DELETE', `${r.base}/bans/${ban.id}`, undefined, r.host.token), 404, 'ban_not_found');
+  assert.deepEqual((await r.host.req('GET', `${r.base}/bans`, undefined, r.host.token)).json, { bans: [] });
+  await joinAs(r.roomId, 'Bob', bobAddr);
+  carolWs.terminate();
+});
+
+test('a plain kick bans nobody', async () => {
+  const r = await room(['Bob']);
+  const [bob] = r.guests;
+  assert.equal((await r.host.req('POST', `${r.base}/users/${bob.userId}/kick`, undefined, r.host.token)).status, 204);
+  await joinAs(r.roomId, 'Bob', bob.req);
+  assert.deepEqual((await r.host.req('GET', `${r.base}/bans`, undefined, r.host.token)).json, { bans: [] });
+});
+
+test('delete a chat message: members their own, hosts any; chat.deleted; gone from history', async () => {
+  const r = await room(['Bob', 'Carol']);
+  const [bob, carol] = r.guests;
+  const ws = await subscribeWs(stack.port, r.roomId, carol.token);
+  const post = async (who, text) => (await who.req('POST', `${r.base}/chat`, { text }, who.token)).json.message;
+  const del = (who, id) => who.req('DELETE', `${r.base}/chat/${id}`, undefined, who.token);
+  const m1 = await post(bob, 'mine');
+  const m2 = await post(carol, 'hers');
+  const m3 = await post(r.host, 'the host');
+  assertError(await del(bob, m2.id), 403, 'not_host');
+  assertError(await del(bob, m3.id), 403, 'not_host');
+  assertError(await del(bob, 999999), 404, 'message_not_found');
+  for (const bad of ['0', 'x', '1e3', '-4', '01']) assertError(await del(bob, bad), 400, 'invalid_field', 'messageId');
+  const other = await room([]);
+  assertError(await other.host.req('DELETE', `${r.base}/chat/${m1.id}`, undefined, other.host.token), 403, 'forbidden');
+  assertError(await bob.req('DELETE', `${r.base}/chat/${m1.id}`), 401, 'unauthorized');
+  assert.equal((await snapshot(plain, r.roomId, bob.token)).chat.length, 3, 'nothing deleted yet');
+
+  assert.equal((await del(bob, m1.id)).status, 204);
+  assert.deepEqual((await ws.next('chat.deleted')).data, { id: m1.id });
+  assert.equal((await del(r.host, m2.id)).status, 204);
+  assert.deepEqual((await ws.next('chat.deleted')).data, { id: m2.id });
+  assertError(await del(r.host, m2.id), 404, 'message_not_found');
+  const history = await bob.req('GET', `${r.base}/chat`, undefined, bob.token);
+  assert.deepEqual(history.json.messages.map((m) => m.id), [m3.id]);
+  ws.terminate();
+});
+
+test('rename yourself: user.renamed, the same rules and uniqueness as a join', async () => {
+  const r = await room(['Bob']);
+  const [bob] = r.guests;
+  const ws = await subscribeWs(stack.port, r.roomId, r.host.token);
+  const rename = (userName, who = bob) => who.req('PATCH', `${r.base}/users/me`, { userName }, who.token);
+  const before = await snapshot(plain, r.roomId, r.host.token);
+  assertError(await rename('alice'), 409, 'name_taken', 'userName');
+  for (const bad of ['A', 'x'.repeat(51), 'Bo<b>', 42, null]) {
+    const res = await rename(bad);
+    assert.equal(res.status, 400, `${bad}: ${res.text}`);
+  }
+  assertError(await bob.req('PATCH', `${r.base}/users/me`, { userName: 'Bobby', isHost: true }, bob.token), 400, 'unknown_field', 'isHost');
+  assertError(await bob.req('PATCH', `${r.base}/users/me`, { userName: 'Bobby' }), 401, 'unauthorized');
+  assert.deepEqual(await snapshot(plain, r.roomId, r.host.token), before, 'nothing changed');
+
+  const res = await rename('  Robert  ');
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.json.user.name, 'Robert');
+  assert.deepEqual((await ws.next('user.renamed')).data, { userId: bob.userId, userName: 'Robert' });
+  assert.equal((await rename('ROBERT')).status, 200, 'its own name in another case');
+  // The old name is free again, the new one taken.
+  await joinAs(r.roomId, 'Bob');
+  assertError(await client()('POST', `${r.base}/join`, { userName: 'robert' }), 409, 'name_taken');
+  ws.terminate();
+});

@@ -177,6 +177,7 @@ int main(void)
         test_scripts_limits_register,
         test_scripts_pushd_register,
         test_scripts_admin_register,
+        test_scripts_access_register,
         test_proc_register,
         test_metrics_register,
         test_events_register,

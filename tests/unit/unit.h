@@ -78,5 +78,6 @@ int test_scripts_tickets_register(void);
 int test_scripts_limits_register(void);
 int test_scripts_pushd_register(void);
 int test_scripts_admin_register(void);
+int test_scripts_access_register(void);
 
 #endif
