@@ -177,7 +177,7 @@ FUZZ_SMOKE_SECONDS ?= 10
 FUZZ_DIR           := build/fuzz
 FUZZ_SAN           := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS        := $(WARN) -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -Icore -Ifcgi -Itests/fuzz
-FUZZ_TARGETS       := jsonx valid http publish addr proc events metrics
+FUZZ_TARGETS       := jsonx valid http publish addr proc events metrics cluster
 FUZZ_SRC_jsonx     := fcgi/jsonx.c core/log.c core/valid.c
 FUZZ_SRC_valid     := core/valid.c
 FUZZ_SRC_http      := fcgi/http.c core/addr.c core/buf.c core/config.c core/err.c core/log.c core/valid.c \
@@ -186,6 +186,7 @@ FUZZ_SRC_publish   := core/publish.c core/buf.c core/log.c core/valid.c core/met
 FUZZ_SRC_addr      := core/addr.c
 FUZZ_SRC_metrics   := core/metrics.c core/nchan.c core/publish.c core/buf.c core/log.c core/valid.c
 FUZZ_SRC_proc      := core/proc.c
+FUZZ_SRC_cluster   := core/cluster.c
 FUZZ_SRC_events    := $(LIB_SRC)
 FUZZ_LIBS_jsonx    := -ljson-c
 FUZZ_LIBS_http     := -lfcgi

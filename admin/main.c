@@ -628,7 +628,7 @@ static int admin_cmd_check(void)
         admin_checked(&c[3], "functions", 0, "skipped: the configuration is invalid");
         admin_checked(&c[4], "nchan", 0, "skipped: the configuration is invalid");
     } else {
-        struct store *st = store_open(config.redis_host, config.redis_port);
+        struct store *st = store_open_config();
         scripts_ok = scripts_load(config.sql_dir) == 0;
         admin_library_name(library, sizeof(library));
         if (scripts_ok)
@@ -759,7 +759,7 @@ int main(int argc, char **argv)
     if (scripts_load(config.sql_dir) != 0)
         return admin_error(ADMIN_FAILED, "scripts_missing", "cannot read the scripts from %s",
                            config.sql_dir);
-    st = store_open(config.redis_host, config.redis_port);
+    st = store_open_config();
     status = cmd->run(st, words + 1);
     store_close(st);
     return status;

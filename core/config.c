@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "exec.h"
 #include "log.h"
 #include "metrics.h"
@@ -31,6 +32,7 @@ static const struct config_string {
     size_t offset;
 } config_strings[] = {
     {"WNC_REDIS_HOST", "127.0.0.1", offsetof(struct config, redis_host)},
+    {"WNC_REDIS_CLUSTER", "", offsetof(struct config, redis_cluster)}, /* "": one Redis */
     {"WNC_SQL_DIR", WNC_DEFAULT_SQL_DIR, offsetof(struct config, sql_dir)},
     {"WNC_FCGI_SOCKET", "var/fcgi.sock", offsetof(struct config, fcgi_socket)},
     {"WNC_PUBLISH_SOCKET", "var/publish.sock", offsetof(struct config, publish_socket)},
@@ -95,6 +97,13 @@ int config_load(void)
         log_error("config: WNC_TRUSTED_PROXIES=\"%s\" is not a list of addresses or CIDR "
                   "ranges: %s",
                   config.trusted_proxies, cause);
+        return -1;
+    }
+    struct cluster_addr seeds[CLUSTER_MAX_SEEDS];
+    if (*config.redis_cluster != '\0' &&
+        cluster_seeds_parse(config.redis_cluster, seeds, CLUSTER_MAX_SEEDS) < 0) {
+        log_error("config: WNC_REDIS_CLUSTER=\"%s\" is not a list of 1 to %d host:port",
+                  config.redis_cluster, CLUSTER_MAX_SEEDS);
         return -1;
     }
     enum log_format format;

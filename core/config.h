@@ -10,10 +10,11 @@
 struct config {
     const char *redis_host;
     int redis_port;
-    const char *sql_dir;           /* where the Lua scripts live */
-    const char *fcgi_socket;       /* unix socket the workers listen on */
-    const char *publish_socket;    /* nchan's internal publisher socket */
-    const char *instance;          /* this machine's name in lease owners (proc.h) */
+    const char *redis_cluster;  /* WNC_REDIS_CLUSTER: seed nodes "host:port,..."; "": one Redis */
+    const char *sql_dir;        /* where the Lua scripts live */
+    const char *fcgi_socket;    /* unix socket the workers listen on */
+    const char *publish_socket; /* nchan's internal publisher socket */
+    const char *instance;       /* this machine's name in lease owners (proc.h) */
     const char *fcgi_socket_group; /* group given the socket (nginx's workers), "": none */
     const char *nginx_pid_file;    /* nginx's pid file, for pushd's worker watch; "": none */
     const char *log_format;        /* WNC_LOG_FORMAT: "text" or "json" (log.h) */

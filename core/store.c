@@ -2,10 +2,15 @@
 
 #include <assert.h>
 #include <hiredis/hiredis.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
+#include "cluster.h"
+#include "config.h"
 #include "log.h"
 #include "metrics.h"
 #include "timeout.h"
@@ -14,81 +19,140 @@
 #define STORE_CONNECT_TIMEOUT_MS 1000
 #define STORE_COMMAND_TIMEOUT_MS 2000
 #define STORE_MAX_ARGS 32
+/* Cluster mode: how long a call keeps retrying while a node is unreachable or the cluster
+ * answers TRYAGAIN/CLUSTERDOWN (a failover takes about cluster-node-timeout plus an election),
+ * how long it waits between tries, how many MOVED/ASK it follows, and how many nodes it knows. */
+#define STORE_CLUSTER_RETRY_MS 3000
+#define STORE_CLUSTER_BACKOFF_MS 100
+#define STORE_CLUSTER_MAX_REDIRECTS 5
+#define STORE_CLUSTER_MAX_NODES 64
 
 static_assert(STORE_NUMBER_LEN >= sizeof("-9223372036854775808"), "a long long fits");
 static_assert(STORE_NUMBER_LEN >= sizeof("18446744073709551615"), "a cursor fits");
 
-struct store {
-    redisContext *ctx; /* NULL while disconnected */
+/* One Redis server and our connection to it. */
+struct store_node {
     char *host;
     int port;
+    redisContext *ctx; /* NULL while disconnected */
 };
+
+/* Single-node mode has one node and no map. Cluster mode starts with the seeds and learns the
+ * masters from CLUSTER SLOTS; slot_node[slot] is the index of the slot's master plus one (0:
+ * unknown). Nodes are never removed, only disconnected, so indexes stay valid. */
+struct store {
+    struct store_node *nodes;
+    size_t nnodes;
+    int cluster;
+    unsigned short *slot_node; /* CLUSTER_SLOTS entries, cluster mode only */
+    int map_stale;             /* a MOVED was seen: reload the whole map before the next call */
+};
+
+/* The index of host:port among st's nodes, added if new; SIZE_MAX when it is new and st
+ * already knows STORE_CLUSTER_MAX_NODES (a confused or hostile cluster cannot grow it). */
+static size_t store_add_node(struct store *st, const char *host, int port)
+{
+    for (size_t i = 0; i < st->nnodes; i++)
+        if (st->nodes[i].port == port && strcmp(st->nodes[i].host, host) == 0)
+            return i;
+    if (st->nnodes >= STORE_CLUSTER_MAX_NODES)
+        return SIZE_MAX;
+    st->nodes = xreallocarray(st->nodes, st->nnodes + 1, sizeof(*st->nodes));
+    st->nodes[st->nnodes] = (struct store_node){.host = xstrdup(host), .port = port};
+    return st->nnodes++;
+}
 
 struct store *store_open(const char *host, int port)
 {
     struct store *st = xcalloc(1, sizeof(*st));
 
-    st->host = xstrdup(host);
-    st->port = port;
+    store_add_node(st, host, port);
     return st;
 }
 
-static void store_disconnect(struct store *st)
+struct store *store_open_cluster(const struct cluster_addr *seeds, size_t n)
 {
-    if (st->ctx != NULL)
-        redisFree(st->ctx);
-    st->ctx = NULL;
+    struct store *st = xcalloc(1, sizeof(*st));
+
+    st->cluster = 1;
+    st->slot_node = xcalloc(CLUSTER_SLOTS, sizeof(*st->slot_node));
+    st->map_stale = 1;
+    for (size_t i = 0; i < n; i++)
+        store_add_node(st, seeds[i].host, seeds[i].port);
+    return st;
+}
+
+struct store *store_open_config(void)
+{
+    struct cluster_addr seeds[CLUSTER_MAX_SEEDS];
+    int n;
+
+    if (*config.redis_cluster == '\0')
+        return store_open(config.redis_host, config.redis_port);
+    /* config_load checked the list. */
+    n = cluster_seeds_parse(config.redis_cluster, seeds, CLUSTER_MAX_SEEDS);
+    return store_open_cluster(seeds, n > 0 ? (size_t)n : 0);
+}
+
+static void store_disconnect(struct store_node *node)
+{
+    if (node->ctx != NULL)
+        redisFree(node->ctx);
+    node->ctx = NULL;
 }
 
 void store_close(struct store *st)
 {
     if (st == NULL)
         return;
-    store_disconnect(st);
-    free(st->host);
+    for (size_t i = 0; i < st->nnodes; i++) {
+        store_disconnect(&st->nodes[i]);
+        free(st->nodes[i].host);
+    }
+    free(st->nodes);
+    free(st->slot_node);
     free(st);
 }
 
 /* Loads the library (script.h). A library of the same version already there is fine: another
  * process loaded it first. Returns E_OK, E_REDIS_UNAVAILABLE or E_INTERNAL. */
-static enum wnc_err store_load_library(struct store *st)
+static enum wnc_err store_load_library(struct store_node *node)
 {
     const char *text = script_library();
     redisReply *r;
     enum wnc_err e = E_OK;
 
-    r = redisCommand(st->ctx, "FUNCTION LOAD %b", text, strlen(text));
+    r = redisCommand(node->ctx, "FUNCTION LOAD %b", text, strlen(text));
     if (r == NULL) {
         metrics_redis_error(METRICS_REDIS_IO);
-        log_warn("store: FUNCTION LOAD: %s", st->ctx->errstr);
-        store_disconnect(st);
+        log_warn("store: FUNCTION LOAD on %s:%d: %s", node->host, node->port, node->ctx->errstr);
+        store_disconnect(node);
         return E_REDIS_UNAVAILABLE;
     }
     if (r->type == REDIS_REPLY_ERROR && strstr(r->str, "already exists") == NULL) {
         metrics_redis_error(METRICS_REDIS_REPLY);
-        log_error("store: FUNCTION LOAD failed: %s", r->str);
+        log_error("store: FUNCTION LOAD on %s:%d failed: %s", node->host, node->port, r->str);
         e = E_INTERNAL;
     }
     freeReplyObject(r);
     return e;
 }
 
-static enum wnc_err store_connect(struct store *st)
+static enum wnc_err store_connect(struct store_node *node)
 {
-
-    if (st->ctx != NULL)
+    if (node->ctx != NULL)
         return E_OK;
-    st->ctx =
-        redisConnectWithTimeout(st->host, st->port, timeout_timeval(STORE_CONNECT_TIMEOUT_MS));
-    if (st->ctx == NULL || st->ctx->err) {
+    node->ctx =
+        redisConnectWithTimeout(node->host, node->port, timeout_timeval(STORE_CONNECT_TIMEOUT_MS));
+    if (node->ctx == NULL || node->ctx->err) {
         metrics_redis_error(METRICS_REDIS_CONNECT);
-        log_warn("store: cannot connect to redis %s:%d: %s", st->host, st->port,
-                 st->ctx ? st->ctx->errstr : "out of memory");
-        store_disconnect(st);
+        log_warn("store: cannot connect to redis %s:%d: %s", node->host, node->port,
+                 node->ctx ? node->ctx->errstr : "out of memory");
+        store_disconnect(node);
         return E_REDIS_UNAVAILABLE;
     }
-    redisSetTimeout(st->ctx, timeout_timeval(STORE_COMMAND_TIMEOUT_MS));
-    redisEnableKeepAlive(st->ctx);
+    redisSetTimeout(node->ctx, timeout_timeval(STORE_COMMAND_TIMEOUT_MS));
+    redisEnableKeepAlive(node->ctx);
     return E_OK;
 }
 
@@ -117,70 +181,249 @@ static void store_flatten(const redisReply *r, struct store_reply *out)
     out->n++;
 }
 
-/* Sends argv and translates the reply. A connection error drops the connection (the next call
- * reconnects); *noscript is set when Redis does not have our library (a fresh or flushed
- * Redis, a new version). */
-static enum wnc_err store_send(struct store *st, int argc, const char **argv, const size_t *lens,
-                               struct store_reply *out, int *noscript)
-{
-    redisReply *r;
-    enum wnc_err e = E_OK;
+/* What became of a command sent to one node. */
+enum store_sent {
+    STORE_SENT_DONE,     /* an answer: *e is final */
+    STORE_SENT_BROKEN,   /* the connection broke (and was dropped) */
+    STORE_SENT_NOSCRIPT, /* the node lacks our library (a fresh or flushed Redis, a new version) */
+    STORE_SENT_REDIRECT, /* MOVED or ASK: *redirect, *slot, *to say where */
+    STORE_SENT_BUSY,     /* TRYAGAIN, CLUSTERDOWN, LOADING, MASTERDOWN, READONLY: try again soon */
+};
 
-    r = redisCommandArgv(st->ctx, argc, argv, lens);
+/* Whether a Redis error means "not now" rather than "never": a loading or failing-over node,
+ * a cluster without a majority, a multi-key command during a resharding. */
+static int store_error_is_transient(const char *err)
+{
+    static const char *const words[] = {"TRYAGAIN", "CLUSTERDOWN", "LOADING", "MASTERDOWN",
+                                        "READONLY"};
+
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (strncmp(err, words[i], strlen(words[i])) == 0)
+            return 1;
+    return 0;
+}
+
+/* Sends argv to node (after ASKING when asking) and translates the reply; on
+ * STORE_SENT_DONE with E_OK the reply is appended to out (when not NULL). */
+static enum store_sent store_send(struct store_node *node, int asking, int argc, const char **argv,
+                                  const size_t *lens, struct store_reply *out, enum wnc_err *e,
+                                  enum cluster_redirect_kind *redirect, unsigned *slot,
+                                  struct cluster_addr *to)
+{
+    enum store_sent sent = STORE_SENT_DONE;
+    redisReply *r;
+
+    *e = E_OK;
+    if (asking) {
+        /* The reply of ASKING is read before the command's; a failure breaks both. */
+        r = redisCommand(node->ctx, "ASKING");
+        if (r != NULL)
+            freeReplyObject(r);
+    }
+    r = redisCommandArgv(node->ctx, argc, argv, lens);
     if (r == NULL) {
         metrics_redis_error(METRICS_REDIS_IO);
-        log_warn("store: redis: %s", st->ctx->errstr);
-        store_disconnect(st);
-        return E_REDIS_UNAVAILABLE;
+        log_warn("store: redis %s:%d: %s", node->host, node->port, node->ctx->errstr);
+        store_disconnect(node);
+        *e = E_REDIS_UNAVAILABLE;
+        return STORE_SENT_BROKEN;
     }
     if (r->type == REDIS_REPLY_ERROR) {
         if (strcmp(r->str, "ERR Function not found") == 0) {
             metrics_redis_error(METRICS_REDIS_NOSCRIPT);
-            *noscript = 1;
-            e = E_REDIS_UNAVAILABLE;
+            sent = STORE_SENT_NOSCRIPT;
+            *e = E_REDIS_UNAVAILABLE;
         } else if (strncmp(r->str, "WNC ", 4) == 0) {
             /* Redis 7 appends " script: <sha>, on @user_script..." to script errors. */
             char code[ERR_CODE_MAX + 1];
             snprintf(code, sizeof(code), "%.*s", (int)strcspn(r->str + 4, " "), r->str + 4);
-            e = err_from_code(code);
-        } else if (strncmp(r->str, "LOADING", 7) == 0 || strncmp(r->str, "BUSY", 4) == 0) {
+            *e = err_from_code(code);
+        } else if ((*redirect = cluster_redirect_parse(r->str, slot, to)) != CLUSTER_NOT_REDIRECT) {
+            sent = STORE_SENT_REDIRECT;
+            *e = E_REDIS_UNAVAILABLE;
+        } else if (strncmp(r->str, "BUSY", 4) == 0 || store_error_is_transient(r->str)) {
             metrics_redis_error(METRICS_REDIS_BUSY);
-            e = E_REDIS_UNAVAILABLE;
+            sent = strncmp(r->str, "BUSY", 4) == 0 ? STORE_SENT_DONE : STORE_SENT_BUSY;
+            *e = E_REDIS_UNAVAILABLE;
         } else {
             metrics_redis_error(METRICS_REDIS_REPLY);
             log_error("store: %s: %s", argv[0], r->str);
-            e = E_INTERNAL;
+            *e = E_INTERNAL;
         }
     } else if (out != NULL) {
         store_flatten(r, out);
     }
     freeReplyObject(r);
-    return e;
+    return sent;
 }
 
-/* Runs argv, reconnecting first if needed and retrying once after a broken connection (a
- * connection that died while idle, Redis restarted, fails on first use) or, for an FCALL,
- * after loading the library Redis did not have. */
+/* Reads CLUSTER SLOTS from node into st's map: each range's master (element 2: host, port)
+ * becomes a node if new. Returns 0, or -1 when the node did not answer with a usable map. */
+static int store_map_from(struct store *st, size_t index)
+{
+    redisReply *r;
+    int ok = 0;
+
+    if (store_connect(&st->nodes[index]) != E_OK)
+        return -1;
+    r = redisCommand(st->nodes[index].ctx, "CLUSTER SLOTS");
+    if (r == NULL) {
+        store_disconnect(&st->nodes[index]);
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+        memset(st->slot_node, 0, CLUSTER_SLOTS * sizeof(*st->slot_node));
+        ok = 1;
+        for (size_t i = 0; i < r->elements; i++) {
+            const redisReply *range = r->element[i], *master;
+            if (range->type != REDIS_REPLY_ARRAY || range->elements < 3 ||
+                range->element[0]->type != REDIS_REPLY_INTEGER ||
+                range->element[1]->type != REDIS_REPLY_INTEGER ||
+                (master = range->element[2])->type != REDIS_REPLY_ARRAY || master->elements < 2 ||
+                master->element[0]->type != REDIS_REPLY_STRING ||
+                master->element[1]->type != REDIS_REPLY_INTEGER ||
+                master->element[1]->integer < 1 || master->element[1]->integer > 65535)
+                continue;
+            long long from = range->element[0]->integer, to = range->element[1]->integer;
+            if (from < 0 || to >= CLUSTER_SLOTS || from > to)
+                continue;
+            /* An empty host means "the address you reached me at". */
+            const char *host =
+                master->element[0]->len > 0 ? master->element[0]->str : st->nodes[index].host;
+            size_t n = store_add_node(st, host, (int)master->element[1]->integer);
+            if (n == SIZE_MAX)
+                continue;
+            for (long long s = from; s <= to; s++)
+                st->slot_node[s] = (unsigned short)(n + 1);
+        }
+    }
+    freeReplyObject(r);
+    return ok ? 0 : -1;
+}
+
+/* Reloads the slot map from the first node that gives one (connected nodes first, as they
+ * answered last). Returns 0, or -1 when none did. */
+static int store_refresh_map(struct store *st)
+{
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < st->nnodes; i++)
+            if ((st->nodes[i].ctx != NULL) == (pass == 0) && store_map_from(st, i) == 0) {
+                st->map_stale = 0;
+                return 0;
+            }
+    log_warn("store: no cluster node gave its slot map");
+    return -1;
+}
+
+/* The key a command is routed by: FCALL's first key, none for the commands that take none,
+ * else the first argument. */
+static int store_route_key(int argc, const char **argv, const size_t *lens, const char **key,
+                           size_t *len)
+{
+    static const char *const keyless[] = {"PING",    "FUNCTION", "SCAN",     "INFO", "DBSIZE",
+                                          "CLUSTER", "FLUSHDB",  "FLUSHALL", "EVAL"};
+    int at = 1;
+
+    if (strcasecmp(argv[0], "FCALL") == 0)
+        at = argc > 3 && strcmp(argv[2], "0") != 0 ? 3 : -1;
+    else
+        for (size_t i = 0; i < sizeof(keyless) / sizeof(keyless[0]); i++)
+            if (strcasecmp(argv[0], keyless[i]) == 0)
+                at = -1;
+    if (at < 0 || at >= argc)
+        return 0;
+    *key = argv[at];
+    *len = lens != NULL ? lens[at] : strlen(argv[at]);
+    return 1;
+}
+
+/* The node that serves argv: its key's slot's master, or for a command without a key (or an
+ * unknown slot) the master of slot 0, else the first node. */
+static struct store_node *store_route(struct store *st, int argc, const char **argv,
+                                      const size_t *lens)
+{
+    const char *key;
+    size_t len;
+    unsigned slot = 0, n;
+
+    if (!st->cluster)
+        return &st->nodes[0];
+    if (st->map_stale)
+        store_refresh_map(st);
+    if (store_route_key(argc, argv, lens, &key, &len))
+        slot = cluster_key_slot(key, len);
+    n = st->slot_node[slot] != 0 ? st->slot_node[slot] : st->slot_node[0];
+    return &st->nodes[n != 0 ? n - 1 : 0];
+}
+
+/* Runs argv on the node that serves it. Single node: reconnects first if needed and retries
+ * once after a broken connection (a connection that died while idle, Redis restarted, fails
+ * on first use). Cluster: follows MOVED (and reloads the map) and ASK, and while a node is
+ * unreachable or the cluster is busy reloads the map and tries again every
+ * STORE_CLUSTER_BACKOFF_MS for up to STORE_CLUSTER_RETRY_MS (a failover). Both: for an FCALL,
+ * loads the library on a node that lacks it and tries again. */
 static enum wnc_err store_try(struct store *st, int argc, const char **argv, const size_t *lens,
                               struct store_reply *out, int fcall)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
-        int noscript = 0, had_connection = st->ctx != NULL;
-        enum wnc_err e = store_connect(st);
+    struct store_node *node = store_route(st, argc, argv, lens);
+    int asking = 0, loaded = 0, reconnected = 0, redirects = 0;
+    uint64_t deadline = 0;
 
-        if (e != E_OK)
+    for (;;) {
+        int had_connection = node->ctx != NULL;
+        enum cluster_redirect_kind redirect = CLUSTER_NOT_REDIRECT;
+        struct cluster_addr to;
+        unsigned slot = 0;
+        enum wnc_err e = store_connect(node);
+        enum store_sent sent = STORE_SENT_BROKEN;
+
+        if (e == E_OK)
+            sent = store_send(node, asking, argc, argv, lens, out, &e, &redirect, &slot, &to);
+        asking = 0;
+        switch (sent) {
+        case STORE_SENT_DONE:
             return e;
-        e = store_send(st, argc, argv, lens, out, &noscript);
-        if (noscript && fcall) {
-            if ((e = store_load_library(st)) != E_OK)
+        case STORE_SENT_NOSCRIPT:
+            if (!fcall || loaded++)
+                return E_REDIS_UNAVAILABLE;
+            if ((e = store_load_library(node)) != E_OK)
                 return e;
             continue;
-        }
-        if (e == E_REDIS_UNAVAILABLE && had_connection && st->ctx == NULL)
+        case STORE_SENT_REDIRECT:
+            if (!st->cluster || ++redirects > STORE_CLUSTER_MAX_REDIRECTS) {
+                log_error("store: %s redirected %s (set WNC_REDIS_CLUSTER for a cluster)", argv[0],
+                          st->cluster ? "too often" : "by a cluster node");
+                return E_INTERNAL;
+            }
+            size_t n = store_add_node(st, *to.host != '\0' ? to.host : node->host, to.port);
+            if (n == SIZE_MAX)
+                return E_REDIS_UNAVAILABLE;
+            node = &st->nodes[n];
+            if (redirect == CLUSTER_MOVED) {
+                st->slot_node[slot] = (unsigned short)(n + 1);
+                st->map_stale = 1; /* one slot moved: others probably did too */
+            } else {
+                asking = 1;
+            }
             continue;
-        return e;
+        case STORE_SENT_BROKEN:
+            if (had_connection && !reconnected++)
+                continue;
+            break;
+        case STORE_SENT_BUSY:
+            break;
+        }
+        if (!st->cluster)
+            return E_REDIS_UNAVAILABLE;
+        uint64_t now = metrics_now_ns() / 1000000;
+        if (deadline == 0)
+            deadline = now + STORE_CLUSTER_RETRY_MS;
+        else if (now >= deadline)
+            return E_REDIS_UNAVAILABLE;
+        nanosleep(&(struct timespec){0, STORE_CLUSTER_BACKOFF_MS * 1000000L}, NULL);
+        store_refresh_map(st);
+        node = store_route(st, argc, argv, lens);
     }
-    return E_REDIS_UNAVAILABLE;
 }
 
 /* store_try, timed: one Redis call in the metrics, whatever it took. */
@@ -248,15 +491,34 @@ enum wnc_err store_pipeline(struct store *st, size_t n, int argc, const char **c
     enum wnc_err e;
     uint64_t start = metrics_now_ns();
 
+    struct store_node *node = &st->nodes[0];
+
     memset(out, 0, sizeof(*out));
-    if ((e = store_connect(st)) != E_OK)
+    if (st->cluster) {
+        /* The commands' keys may live on any node: one call each, in order. */
+        e = E_OK;
+        for (size_t i = 0; i < n; i++) {
+            enum wnc_err one = store_try(st, argc, argv[i], NULL, out, 0);
+            if (one == E_REDIS_UNAVAILABLE) {
+                store_reply_free(out);
+                return one;
+            }
+            if (one != E_OK)
+                e = E_INTERNAL;
+        }
+        metrics_redis_call(metrics_now_ns() - start);
+        if (e != E_OK)
+            store_reply_free(out);
+        return e;
+    }
+    if ((e = store_connect(node)) != E_OK)
         return e;
     for (size_t i = 0; i < n; i++)
-        if (redisAppendCommandArgv(st->ctx, argc, argv[i], NULL) != REDIS_OK)
+        if (redisAppendCommandArgv(node->ctx, argc, argv[i], NULL) != REDIS_OK)
             goto broken;
     for (size_t i = 0; i < n; i++) {
         redisReply *r;
-        if (redisGetReply(st->ctx, (void **)&r) != REDIS_OK || r == NULL)
+        if (redisGetReply(node->ctx, (void **)&r) != REDIS_OK || r == NULL)
             goto broken;
         if (r->type == REDIS_REPLY_ERROR) {
             /* Every reply is read all the same, so the connection stays in step. */
@@ -274,8 +536,8 @@ enum wnc_err store_pipeline(struct store *st, size_t n, int argc, const char **c
     return e;
 broken:
     metrics_redis_error(METRICS_REDIS_IO);
-    log_warn("store: redis: %s", st->ctx->errstr);
-    store_disconnect(st);
+    log_warn("store: redis: %s", node->ctx->errstr);
+    store_disconnect(node);
     store_reply_free(out);
     return E_REDIS_UNAVAILABLE;
 }

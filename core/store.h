@@ -1,5 +1,6 @@
 /* The store: the only module that includes hiredis. One struct store per thread (a blocking
- * connection is not shared). It connects lazily, reconnects after any I/O error, and loads the
+ * connection is not shared), to one Redis or to a Redis Cluster (a connection per master,
+ * calls routed by slot). It connects lazily, reconnects after any I/O error, and loads the
  * functions library (script.h) when Redis does not have it (a fresh or flushed Redis, a new
  * version), then retries the call. Its replies are our own flat
  * struct store_reply; Redis errors come back as enum wnc_err (a script's error reply
@@ -9,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "cluster.h"
 #include "err.h"
 #include "script.h"
 
@@ -31,6 +33,16 @@ struct store_reply {
 /* Returns a store for host:port (nothing is connected yet); never NULL (xmalloc.h). Free it
  * with store_close. */
 struct store *store_open(const char *host, int port);
+
+/* Returns a store for a Redis Cluster reached through seeds[0..n) (nothing is connected yet):
+ * each call goes to the master of its key's slot (store_eval: the first key; commands without
+ * a key: any master), following MOVED and ASK, and waits out a failover for a bounded time.
+ * Never NULL; free it with store_close. */
+struct store *store_open_cluster(const struct cluster_addr *seeds, size_t n);
+
+/* store_open_cluster on WNC_REDIS_CLUSTER's seeds when it is set, else store_open on
+ * WNC_REDIS_HOST and WNC_REDIS_PORT (config.h; config_load has run). */
+struct store *store_open_config(void);
 
 /* Harmless no-op for NULL. */
 void store_close(struct store *st);

@@ -58,7 +58,7 @@ static void main_handle(struct http_request *req, void *arg)
 static void *main_thread(void *arg)
 {
     struct worker w = {
-        .store = store_open(config.redis_host, config.redis_port),
+        .store = store_open_config(),
         .pub = main_publisher,
     };
 

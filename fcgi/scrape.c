@@ -440,7 +440,7 @@ int scrape_start(const struct metrics_listen *at, int worker_threads)
     }
     scrape.worker_threads = worker_threads;
     scrape.start_time_s = (double)exec_now_ms() / 1000;
-    scrape.store = store_open(config.redis_host, config.redis_port);
+    scrape.store = store_open_config();
     if (pthread_create(&scrape.thread, NULL, scrape_thread, NULL) != 0) {
         log_error("metrics: cannot start the listener thread");
         scrape_stop();

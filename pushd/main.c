@@ -384,7 +384,7 @@ int main(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    st = store_open(config.redis_host, config.redis_port);
+    st = store_open_config();
     pub = publisher_open(config.publish_socket);
     log_info("started: sleeps at most %lld ms, grace %d ms, typing %d ms, sync every %d ms",
              pushd_longest_sleep_ms(), config.grace_ms, config.typing_ttl_ms,

@@ -19,14 +19,20 @@ command -v redis-cli >/dev/null 2>&1 || { echo "unit.sh: redis-cli not found" >&
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/wnc-unit.XXXXXX")
 REDIS_PID=""
+CLUSTER_PIDS=""
+
+stop_pid() {
+  if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
+    kill -TERM "$1" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+  fi
+}
 
 cleanup() {
-  if [ -n "$REDIS_PID" ] && kill -0 "$REDIS_PID" 2>/dev/null; then
-    kill -TERM "$REDIS_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$REDIS_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$REDIS_PID" 2>/dev/null || true
-    wait "$REDIS_PID" 2>/dev/null || true
-  fi
+  stop_pid "$REDIS_PID"
+  for pid in $CLUSTER_PIDS; do stop_pid "$pid"; done
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -67,6 +73,45 @@ if [ "$started" != 1 ]; then
   echo "unit.sh: could not start redis-server (log follows)" >&2
   cat "$TMP/redis.log" >&2 2>/dev/null || true
   exit 2
+fi
+
+# Three empty masters with every slot, for the store's cluster suite (tests/unit/core/
+# test_store_cluster.c). The ports follow the private server's; cluster ports are +10000, so
+# they stay below 65535.
+CLUSTER_ADDRS=""
+for i in 1 2 3; do
+  CPORT=$(( PORT + i ))
+  [ "$CPORT" -lt 55535 ] && port_is_free "$CPORT" && port_is_free $(( CPORT + 10000 )) || {
+    echo "unit.sh: cluster port $CPORT is taken; the cluster suite will fail" >&2; break; }
+  mkdir -p "$TMP/c$i"
+  redis-server --port "$CPORT" --bind 127.0.0.1 --dir "$TMP/c$i" --save '' --appendonly no \
+    --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
+    --daemonize no --logfile "$TMP/c$i/redis.log" >/dev/null 2>&1 &
+  CLUSTER_PIDS="$CLUSTER_PIDS $!"
+  CLUSTER_ADDRS="${CLUSTER_ADDRS:+$CLUSTER_ADDRS,}127.0.0.1:$CPORT"
+done
+for _ in $(seq 100); do
+  up=0
+  for a in ${CLUSTER_ADDRS//,/ }; do
+    redis-cli -h 127.0.0.1 -p "${a##*:}" PING 2>/dev/null | grep -q PONG && up=$((up + 1))
+  done
+  [ "$up" = 3 ] && break
+  sleep 0.05
+done
+if redis-cli --cluster create ${CLUSTER_ADDRS//,/ } --cluster-yes >"$TMP/cluster-create.log" 2>&1; then
+  for _ in $(seq 200); do
+    ok=0
+    for a in ${CLUSTER_ADDRS//,/ }; do
+      redis-cli -p "${a##*:}" CLUSTER INFO 2>/dev/null | grep -q 'cluster_state:ok' && ok=$((ok + 1))
+    done
+    [ "$ok" = 3 ] && break
+    sleep 0.05
+  done
+  export WNC_TEST_REDIS_CLUSTER=$CLUSTER_ADDRS
+  echo "unit.sh: redis cluster on $CLUSTER_ADDRS"
+else
+  echo "unit.sh: could not create the cluster (the cluster suite will fail):" >&2
+  cat "$TMP/cluster-create.log" >&2
 fi
 
 export WNC_TEST_REDIS_PORT=$PORT

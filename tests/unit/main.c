@@ -168,6 +168,8 @@ int main(void)
         test_publish_register,
         test_http_register,
         test_store_register,
+        test_cluster_register,
+        test_store_cluster_register,
         test_exec_register,
         test_scripts_rooms_register,
         test_scripts_chat_register,

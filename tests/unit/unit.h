@@ -68,6 +68,8 @@ int test_proc_register(void);
 int test_metrics_register(void);
 int test_events_register(void);
 int test_route_register(void);
+int test_cluster_register(void);
+int test_store_cluster_register(void);
 /* The room scripts of sql/, one suite per group of operations (tests/unit/core/test_scripts_*.c,
  * sharing tests/unit/core/scripts_helpers.[ch]). */
 int test_scripts_rooms_register(void);
