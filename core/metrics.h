@@ -31,7 +31,7 @@ struct nchan_status;
 
 /* Request routes: the rows of fcgi/route.c's table by index, and one slot for the requests no
  * row matched (404, 405), rendered as route="unmatched", method="any". */
-#define METRICS_ROUTES_MAX 32
+#define METRICS_ROUTES_MAX 64
 #define METRICS_ROUTE_UNMATCHED (METRICS_ROUTES_MAX - 1)
 /* Distinct HTTP statuses counted; a status past them counts as status="other". */
 #define METRICS_STATUSES_MAX 24
@@ -68,11 +68,11 @@ enum metrics_publish_outcome {
 #define METRICS_TRANSPORTS 3
 
 /* The timer sets pushd claims from, "timers:<kind>", in pushd's order. */
-#define METRICS_TIMER_KINDS 4
+#define METRICS_TIMER_KINDS 5
 extern const char *const metrics_timer_kinds[METRICS_TIMER_KINDS];
 
 /* Event types (the envelope's "type"), known ones and "other" last. */
-#define METRICS_EVENT_TYPES 15
+#define METRICS_EVENT_TYPES 19
 extern const char *const metrics_event_types[METRICS_EVENT_TYPES];
 
 /* Nanoseconds on the monotonic clock, for durations. */

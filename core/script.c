@@ -45,6 +45,11 @@ static const char *const script_names[SCRIPT__MAX] = {
     [SCRIPT_UNBAN] = "unban",
     [SCRIPT_CHAT_DELETE] = "chat_delete",
     [SCRIPT_RENAME] = "rename",
+    [SCRIPT_QUEUE] = "queue",
+    [SCRIPT_SUBTITLES] = "subtitles",
+    [SCRIPT_REACTION] = "reaction",
+    [SCRIPT_BUFFERING] = "buffering",
+    [SCRIPT_WAIT] = "wait",
     [SCRIPT_ADMIN_ROOM] = "admin_room",
     [SCRIPT_ADMIN_CLOSE] = "admin_close",
 };

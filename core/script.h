@@ -40,6 +40,11 @@ enum script_id {
     SCRIPT_UNBAN,
     SCRIPT_CHAT_DELETE,
     SCRIPT_RENAME,
+    SCRIPT_QUEUE,
+    SCRIPT_SUBTITLES,
+    SCRIPT_REACTION,
+    SCRIPT_BUFFERING,
+    SCRIPT_WAIT,
     SCRIPT_ADMIN_ROOM,  /* wnc-admin: a room read without a token */
     SCRIPT_ADMIN_CLOSE, /* wnc-admin: close a room for everyone */
     SCRIPT__MAX

@@ -148,8 +148,12 @@ static int valid_is_space(unsigned cp)
            cp == 0x205f || cp == 0x3000 || cp == 0xfeff;
 }
 
-enum wnc_err valid_chat_text(const char *in, size_t len, const char **start, size_t *out_len,
-                             const char **cause)
+/* Text as people type it: UTF-8, trimmed of Unicode white space, then 1 to max characters, no
+ * control characters (C0, DEL, C1) but, when multiline, tab, newline and carriage return (pasted
+ * text has them). what names the text in the causes ("messages", "labels"). On success *start
+ * and *out_len delimit the trimmed text inside in. */
+static enum wnc_err valid_text(const char *in, size_t len, size_t max, int multiline,
+                               const char **start, size_t *out_len, const char **cause)
 {
     const unsigned char *p = (const unsigned char *)in;
     size_t first = len, last = 0, chars = 0;
@@ -162,7 +166,8 @@ enum wnc_err valid_chat_text(const char *in, size_t len, const char **start, siz
     /* One pass: find the first and last non-space characters and reject control characters. */
     for (size_t i = 0; i < len;) {
         size_t n = valid_utf8_next(p + i, len - i, &cp);
-        if ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || (cp >= 0x7f && cp <= 0x9f)) {
+        int allowed = multiline && (cp == '\t' || cp == '\n' || cp == '\r');
+        if ((cp < 0x20 && !allowed) || (cp >= 0x7f && cp <= 0x9f)) {
             *cause = "text may not contain control characters";
             return E_INVALID_FIELD;
         }
@@ -174,18 +179,38 @@ enum wnc_err valid_chat_text(const char *in, size_t len, const char **start, siz
         i += n;
     }
     if (first == len) {
-        *cause = "messages cannot be empty";
+        *cause = "text cannot be empty";
         return E_INVALID_FIELD;
     }
     for (size_t i = first; i < last; chars++)
         i += valid_utf8_next(p + i, last - i, &cp);
-    if (chars > CHAT_MAX_CHARS) {
-        *cause = "messages are at most 1000 characters";
+    if (chars > max) {
+        *cause = NULL; /* the caller names its limit */
         return E_INVALID_FIELD;
     }
     *start = in + first;
     *out_len = last - first;
     return E_OK;
+}
+
+enum wnc_err valid_chat_text(const char *in, size_t len, const char **start, size_t *out_len,
+                             const char **cause)
+{
+    enum wnc_err e = valid_text(in, len, CHAT_MAX_CHARS, 1, start, out_len, cause);
+
+    if (e != E_OK && *cause == NULL)
+        *cause = "messages are at most 1000 characters";
+    return e;
+}
+
+enum wnc_err valid_subtitle_label(const char *in, size_t len, const char **start, size_t *out_len,
+                                  const char **cause)
+{
+    enum wnc_err e = valid_text(in, len, SUBTITLE_LABEL_MAX_CHARS, 0, start, out_len, cause);
+
+    if (e != E_OK && *cause == NULL)
+        *cause = "labels are at most 50 characters";
+    return e;
 }
 
 static int valid_youtube_id(const char *s, size_t len, char out[YOUTUBE_ID_LEN + 1])
@@ -209,21 +234,22 @@ static int valid_host_is(const char *host, size_t len, const char *name)
     return len == n && strncasecmp(host, name, n) == 0;
 }
 
-/* valid_video_url's work; may write to out before failing. */
-static enum wnc_err valid_video_url_parse(const char *in, size_t len, struct video_url *out,
-                                          const char **cause)
+/* An http(s) URL: at most 2048 bytes, no spaces or control characters, a host. Sets *host and
+ * *host_len to the host name (without user info and port) and *path to what follows it. */
+static enum wnc_err valid_http_url_parts(const char *in, size_t len, const char **host_out,
+                                         size_t *host_len, const char **path_out,
+                                         const char **cause)
 {
-    const char *host, *path, *end = in + len, *p;
-    size_t host_len, path_len;
+    const char *host, *path, *p;
 
     if (len > VIDEO_URL_MAX_BYTES) {
-        *cause = "video URLs are at most 2048 bytes";
+        *cause = "URLs are at most 2048 bytes";
         return E_INVALID_FIELD;
     }
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)in[i];
         if (c <= 0x20 || c >= 0x7f) {
-            *cause = "video URLs may not contain spaces or non-ASCII characters";
+            *cause = "URLs may not contain spaces or non-ASCII characters";
             return E_INVALID_FIELD;
         }
     }
@@ -232,10 +258,10 @@ static enum wnc_err valid_video_url_parse(const char *in, size_t len, struct vid
     else if (len > 8 && strncasecmp(in, "https://", 8) == 0)
         host = in + 8;
     else {
-        *cause = "video URLs must start with http:// or https://";
+        *cause = "URLs must start with http:// or https://";
         return E_INVALID_FIELD;
     }
-    for (p = host; p < end && strchr("/?#", *p) == NULL; p++)
+    for (p = host; p < in + len && strchr("/?#", *p) == NULL; p++)
         ;
     path = p;
     /* Drop user info and port to compare the host name. */
@@ -244,11 +270,34 @@ static enum wnc_err valid_video_url_parse(const char *in, size_t len, struct vid
             host = q + 1;
     for (p = host; p < path && *p != ':'; p++)
         ;
-    host_len = (size_t)(p - host);
-    if (host_len == 0) {
-        *cause = "video URLs need a host";
+    if (p == host) {
+        *cause = "URLs need a host";
         return E_INVALID_FIELD;
     }
+    *host_out = host;
+    *host_len = (size_t)(p - host);
+    *path_out = path;
+    return E_OK;
+}
+
+enum wnc_err valid_http_url(const char *in, size_t len, const char **cause)
+{
+    const char *host, *path;
+    size_t host_len;
+
+    return valid_http_url_parts(in, len, &host, &host_len, &path, cause);
+}
+
+/* valid_video_url's work; may write to out before failing. */
+static enum wnc_err valid_video_url_parse(const char *in, size_t len, struct video_url *out,
+                                          const char **cause)
+{
+    const char *host, *path, *end = in + len, *p;
+    size_t host_len, path_len;
+    enum wnc_err e = valid_http_url_parts(in, len, &host, &host_len, &path, cause);
+
+    if (e != E_OK)
+        return e;
     path_len = (size_t)(end - path);
 
     memset(out, 0, sizeof(*out));
@@ -335,4 +384,58 @@ int valid_hex_digit(char c)
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
     return -1;
+}
+
+enum wnc_err valid_lang(const char *in, size_t len, const char **cause)
+{
+    /* A BCP 47 tag's usual shape: a 2-3 letter language, then subtags of 1-8 letters or
+     * digits ("en", "pt-BR", "zh-Hant-TW"). */
+    size_t i = 0, n;
+
+    *cause = "lang is a language tag such as en or pt-BR";
+    if (len > LANG_MAX_BYTES)
+        return E_INVALID_FIELD;
+    for (n = 0; i < len && ((in[i] >= 'a' && in[i] <= 'z') || (in[i] >= 'A' && in[i] <= 'Z'));)
+        i++, n++;
+    if (n < 2 || n > 3)
+        return E_INVALID_FIELD;
+    while (i < len) {
+        if (in[i++] != '-')
+            return E_INVALID_FIELD;
+        for (n = 0; i < len && ((in[i] >= 'a' && in[i] <= 'z') || (in[i] >= 'A' && in[i] <= 'Z') ||
+                                (in[i] >= '0' && in[i] <= '9'));)
+            i++, n++;
+        if (n < 1 || n > 8)
+            return E_INVALID_FIELD;
+    }
+    return E_OK;
+}
+
+const char *const valid_emojis[VALID_EMOJI_COUNT] = {
+    "\xf0\x9f\x91\x8d",         /* thumbs up */
+    "\xe2\x9d\xa4\xef\xb8\x8f", /* red heart (with VS16) */
+    "\xf0\x9f\x98\x82",         /* face with tears of joy */
+    "\xf0\x9f\x98\xae",         /* face with open mouth */
+    "\xf0\x9f\x98\xa2",         /* crying face */
+    "\xf0\x9f\x91\x8f",         /* clapping hands */
+    "\xf0\x9f\x94\xa5",         /* fire */
+    "\xf0\x9f\x8e\x89",         /* party popper */
+};
+
+enum wnc_err valid_emoji(const char *in, size_t len, const char **cause)
+{
+    for (size_t i = 0; i < VALID_EMOJI_COUNT; i++)
+        if (strlen(valid_emojis[i]) == len && memcmp(valid_emojis[i], in, len) == 0)
+            return E_OK;
+    *cause = "emoji is one of the 8 reactions";
+    return E_INVALID_FIELD;
+}
+
+enum wnc_err valid_queue_index(double index, const char **cause)
+{
+    if (!isfinite(index) || index < 0 || index >= QUEUE_MAX_ITEMS || index != floor(index)) {
+        *cause = "index is a whole number from 0 to 99";
+        return E_INVALID_FIELD;
+    }
+    return E_OK;
 }

@@ -17,6 +17,10 @@
 #define POSITION_MAX_S 1e7 /* ~115 days: anything longer is a client bug or an attack */
 #define RATE_MIN 0.25
 #define RATE_MAX 4.0
+#define SUBTITLE_LABEL_MAX_CHARS 50
+#define LANG_MAX_BYTES 35
+#define VALID_EMOJI_COUNT 8
+#define QUEUE_MAX_ITEMS 100 /* sql/lib.lua's QUEUE_MAX */
 
 enum video_kind { VIDEO_FILE, VIDEO_HLS, VIDEO_YOUTUBE };
 
@@ -55,6 +59,24 @@ enum wnc_err valid_chat_text(const char *in, size_t len, const char **start, siz
 /* Video URLs: http(s), at most 2048 bytes, no spaces or control characters, a host; the kind is
  * detected from the host and path. */
 enum wnc_err valid_video_url(const char *in, size_t len, struct video_url *out, const char **cause);
+
+/* Any http(s) URL with the checks video URLs get (length, characters, a host): subtitle tracks. */
+enum wnc_err valid_http_url(const char *in, size_t len, const char **cause);
+
+/* A subtitle track's label: as chat text (trimmed of white space, UTF-8), but on one line (no
+ * control characters at all) and at most 50 characters. */
+enum wnc_err valid_subtitle_label(const char *in, size_t len, const char **start, size_t *out_len,
+                                  const char **cause);
+
+/* A language tag: 2-3 letters, then -subtags of 1-8 letters or digits; 35 bytes at most. */
+enum wnc_err valid_lang(const char *in, size_t len, const char **cause);
+
+/* One of the 8 reactions, exactly as valid_emojis spells them (UTF-8). */
+extern const char *const valid_emojis[VALID_EMOJI_COUNT];
+enum wnc_err valid_emoji(const char *in, size_t len, const char **cause);
+
+/* A place in the queue: a whole number in [0, QUEUE_MAX_ITEMS). */
+enum wnc_err valid_queue_index(double index, const char **cause);
 
 enum wnc_err valid_position(double position, const char **cause);
 enum wnc_err valid_rate(double rate, const char **cause);

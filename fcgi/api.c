@@ -41,9 +41,11 @@ int api_run_or_reply(struct api_ctx *c, enum script_id script, int nargs, const 
                   out);
     if (e != E_OK) {
         if (e == E_RATE_LIMITED) {
-            /* At most one window of the per-member limits (script.h). */
+            /* At most one window of the per-member limits (script.h), or the handler's own. */
             char after[STORE_NUMBER_LEN];
-            snprintf(after, sizeof(after), "%d", (SCRIPT_RATE_WINDOW_MS + 999) / 1000);
+            snprintf(after, sizeof(after), "%d",
+                     c->retry_after_s > 0 ? c->retry_after_s
+                                          : (SCRIPT_RATE_WINDOW_MS + 999) / 1000);
             http_add_header(c->req, "Retry-After", after);
         }
         http_reply_error(c->req, e, api_error_field(e), NULL);

@@ -57,10 +57,11 @@ struct api_field {
 struct api_ctx {
     struct http_request *req;
     struct worker *w;
-    char room_id[ROOM_ID_LEN + 1];           /* from the path, when the route has {room} */
-    char user_id[USER_ID_LEN + 1];           /* from the path, when the route has {user} */
-    char item_id[API_ITEM_ID_LEN + 1];       /* {message} or {ban}: a positive integer */
-    char token[TOKEN_LEN + 1];               /* the bearer token, "" when none */
+    char room_id[ROOM_ID_LEN + 1];     /* from the path, when the route has {room} */
+    char user_id[USER_ID_LEN + 1];     /* from the path, when the route has {user} */
+    char item_id[API_ITEM_ID_LEN + 1]; /* {message}, {ban} or {item}: a positive integer */
+    int retry_after_s;         /* a per-member limit's Retry-After when not the usual window (0) */
+    char token[TOKEN_LEN + 1]; /* the bearer token, "" when none */
     char token_digest[SHA256_HEX_LEN + 1];   /* its SHA-256, "" when none */
     struct jx_body *body;                    /* parsed JSON body, when the route takes one */
     const struct api_field *fields;          /* the route's body fields */
@@ -117,11 +118,28 @@ void chat_typing(struct api_ctx *c);
 void chat_delete(struct api_ctx *c);
 
 /* video.c */
+/* "file", "hls" or "youtube", as scripts and clients name the kinds. */
+const char *video_kind_name(enum video_kind kind);
 void video_set(struct api_ctx *c);
 void video_play(struct api_ctx *c);
 void video_pause(struct api_ctx *c);
 void video_seek(struct api_ctx *c);
 void video_rate(struct api_ctx *c);
+void video_buffering(struct api_ctx *c);
+
+/* queue.c */
+void queue_add(struct api_ctx *c);
+void queue_remove(struct api_ctx *c);
+void queue_move(struct api_ctx *c);
+void queue_next(struct api_ctx *c);
+void queue_ended(struct api_ctx *c);
+
+/* subtitles.c */
+void subtitles_set(struct api_ctx *c);
+void subtitles_clear(struct api_ctx *c);
+
+/* reactions.c */
+void reactions_post(struct api_ctx *c);
 
 /* events.c */
 enum events_transport { EVENTS_WEBSOCKET, EVENTS_EVENTSOURCE, EVENTS_LONGPOLL, EVENTS__MAX };

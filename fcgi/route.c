@@ -54,12 +54,38 @@ static enum wnc_err field_mute_minutes(struct api_value *v, const char **cause)
     return E_OK;
 }
 
+static enum wnc_err field_http_url(struct api_value *v, const char **cause)
+{
+    return valid_http_url(v->text, v->len, cause);
+}
+
+static enum wnc_err field_subtitle_label(struct api_value *v, const char **cause)
+{
+    return valid_subtitle_label(v->text, v->len, &v->text, &v->len, cause);
+}
+
+static enum wnc_err field_lang(struct api_value *v, const char **cause)
+{
+    return valid_lang(v->text, v->len, cause);
+}
+
+static enum wnc_err field_emoji(struct api_value *v, const char **cause)
+{
+    return valid_emoji(v->text, v->len, cause);
+}
+
+static enum wnc_err field_queue_index(struct api_value *v, const char **cause)
+{
+    return valid_queue_index(v->number, cause);
+}
+
 /* One row per route reads better than one field per line. */
 /* clang-format off */
 #define REQUIRED 1
 #define OPTIONAL 0
 #define NO_FIELDS {{.name = NULL}}
-#define POSITION {{"position", API_NUMBER, field_position, REQUIRED}}
+#define POSITION_FIELD {"position", API_NUMBER, field_position, REQUIRED}
+#define POSITION {POSITION_FIELD}
 #define FLAG(name) {name, API_BOOL, NULL, OPTIONAL}
 static const struct route routes[] = {
     {"GET", "/health", health_get, ROUTE_NO_RATELIMIT, NO_FIELDS},
@@ -86,6 +112,15 @@ static const struct route routes[] = {
     {"POST", "/api/rooms/{room}/video/pause", video_pause, ROUTE_TOKEN | ROUTE_BODY, POSITION},
     {"POST", "/api/rooms/{room}/video/seek", video_seek, ROUTE_TOKEN | ROUTE_BODY, POSITION},
     {"POST", "/api/rooms/{room}/video/rate", video_rate, ROUTE_TOKEN | ROUTE_BODY, {{"rate", API_NUMBER, field_rate, REQUIRED}}},
+    {"POST", "/api/rooms/{room}/video/next", queue_next, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, NO_FIELDS},
+    {"POST", "/api/rooms/{room}/video/ended", queue_ended, ROUTE_TOKEN | ROUTE_BODY, {{"url", API_STRING, field_video_url, REQUIRED}}},
+    {"PUT", "/api/rooms/{room}/video/subtitles", subtitles_set, ROUTE_TOKEN | ROUTE_BODY, {{"url", API_STRING, field_http_url, REQUIRED}, {"label", API_STRING, field_subtitle_label, REQUIRED}, {"lang", API_STRING, field_lang, REQUIRED}}},
+    {"DELETE", "/api/rooms/{room}/video/subtitles", subtitles_clear, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, NO_FIELDS},
+    {"POST", "/api/rooms/{room}/queue", queue_add, ROUTE_TOKEN | ROUTE_BODY, {{"url", API_STRING, field_video_url, REQUIRED}}},
+    {"DELETE", "/api/rooms/{room}/queue/{item}", queue_remove, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, NO_FIELDS},
+    {"POST", "/api/rooms/{room}/queue/{item}/move", queue_move, ROUTE_TOKEN | ROUTE_BODY, {{"index", API_NUMBER, field_queue_index, REQUIRED}}},
+    {"POST", "/api/rooms/{room}/buffering", video_buffering, ROUTE_TOKEN | ROUTE_BODY, {{"buffering", API_BOOL, NULL, REQUIRED}, POSITION_FIELD}},
+    {"POST", "/api/rooms/{room}/reactions", reactions_post, ROUTE_TOKEN | ROUTE_BODY, {{"emoji", API_STRING, field_emoji, REQUIRED}}},
     {"POST", "/api/rooms/{room}/events/ticket", events_ticket, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, NO_FIELDS},
     /* A ticket (?ticket=) or a Bearer header: the handler decides (never ?token=). */
     {"GET", "/api/rooms/{room}/events", events_subscribe, ROUTE_TOKEN_OPTIONAL, NO_FIELDS},
@@ -171,6 +206,9 @@ enum wnc_err route_check_path(struct api_ctx *c, const struct route *route,
     else if (strstr(route->pattern, "{ban}") &&
              (no->err = route_item_id(p->item, c->item_id, &no->cause)) != E_OK)
         no->field = "banId";
+    else if (strstr(route->pattern, "{item}") &&
+             (no->err = route_item_id(p->item, c->item_id, &no->cause)) != E_OK)
+        no->field = "itemId";
     else
         no->err = E_OK;
     return no->err;

@@ -21,13 +21,13 @@ enum route_flags {
 
 struct route {
     const char *method;
-    const char *pattern; /* literal segments, {room}, {user}, and {message} or {ban} */
+    const char *pattern; /* literal segments, {room}, {user}, and {message}, {ban} or {item} */
     void (*handler)(struct api_ctx *c);
     unsigned flags;
     struct api_field fields[API_MAX_FIELDS + 1]; /* the body fields it takes */
 };
 
-/* What route_find captured from a path: {room}, {user} and the item ({message}, {ban}) raw,
+/* What route_find captured from a path: {room}, {user} and the item ({message}, {ban}, {item}) raw,
  * and when no route takes the method, the methods that the path does take ("": no route has
  * this path). */
 struct route_path {

@@ -1,15 +1,21 @@
-/* Playback control, hosts only (the script checks): set the video, play, pause, seek, rate. */
+/* Playback control, hosts only (the script checks): set the video, play, pause, seek, rate;
+ * and every member's buffering reports (sql/buffering.lua: wait for everyone). */
 #include <stdio.h>
 
 #include "api.h"
 
-static const char *const video_kind_names[] = {
-    [VIDEO_FILE] = "file", [VIDEO_HLS] = "hls", [VIDEO_YOUTUBE] = "youtube"};
+const char *video_kind_name(enum video_kind kind)
+{
+    static const char *const names[] = {
+        [VIDEO_FILE] = "file", [VIDEO_HLS] = "hls", [VIDEO_YOUTUBE] = "youtube"};
+
+    return names[kind];
+}
 
 void video_set(struct api_ctx *c)
 {
     const struct api_value *url = api_value(c, "url");
-    const char *args[] = {"set", url->text, video_kind_names[url->video.kind],
+    const char *args[] = {"set", url->text, video_kind_name(url->video.kind),
                           url->video.youtube_id};
 
     api_run_and_reply(c, SCRIPT_VIDEO, 4, args, NULL);
@@ -43,4 +49,13 @@ void video_seek(struct api_ctx *c)
 void video_rate(struct api_ctx *c)
 {
     video_control(c, "rate", "rate");
+}
+
+void video_buffering(struct api_ctx *c)
+{
+    char position[STORE_NUMBER_LEN];
+
+    snprintf(position, sizeof(position), "%.6f", api_value(c, "position")->number);
+    const char *args[] = {api_value(c, "buffering")->boolean ? "1" : "0", position};
+    api_run_and_reply(c, SCRIPT_BUFFERING, 2, args, NULL);
 }

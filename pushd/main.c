@@ -1,5 +1,6 @@
-/* wnc-pushd: the timers no request triggers. It claims the due entries of four Redis sorted
- * sets (presence grace, typing expiry, sync beacons, lingering leavers) and runs the room script
+/* wnc-pushd: the timers no request triggers. It claims the due entries of five Redis sorted
+ * sets (presence grace, typing expiry, sync beacons, lingering leavers, waits for buffering
+ * members) and runs the room script
  * for each, publishing what they return, then sleeps until the next entry is due (or, at most,
  * half the shortest delay a new entry can have); every few seconds it also checks a slice of
  * active-rooms for rooms that expired. Claims are atomic (sql/claim.lua), so several pushd
@@ -46,12 +47,11 @@ struct pushd_timer {
 };
 
 static const struct pushd_timer pushd_timers[] = {
-    {"timers:presence", SCRIPT_TIMEOUT, 1},
-    {"timers:typing", SCRIPT_TYPING_EXPIRE, 1},
-    {"timers:sync", SCRIPT_SYNC_BEACON, 0},
-    {"timers:linger", SCRIPT_LINGER, 1},
+    {"timers:presence", SCRIPT_TIMEOUT, 1}, {"timers:typing", SCRIPT_TYPING_EXPIRE, 1},
+    {"timers:sync", SCRIPT_SYNC_BEACON, 0}, {"timers:linger", SCRIPT_LINGER, 1},
+    {"timers:wait", SCRIPT_WAIT, 0},
 };
-/* In the order of metrics_timer_kinds, which names them "presence" ... "linger". */
+/* In the order of metrics_timer_kinds, which names them "presence" ... "wait". */
 _Static_assert(sizeof(pushd_timers) / sizeof(pushd_timers[0]) == METRICS_TIMER_KINDS,
                "one metrics kind per timer set");
 

@@ -144,10 +144,13 @@ local function room_json()
   local users = redis.call('HVALS', K_USERS)
   table.sort(users)
   for i, u in ipairs(users) do users[i] = string.sub(u, USER_SORT_KEY_LEN + 1) end
-  local meta = redis.call('HMGET', K_ROOM, 'createdAt', 'seq', 'video')
+  local meta = redis.call('HMGET', K_ROOM, 'createdAt', 'seq', 'video', 'queue', 'subtitles',
+    'waiting')
   return '{"id":"' .. room_id() .. '","createdAt":' .. meta[1] .. ',"seq":' .. meta[2] ..
          ',"users":[' .. table.concat(users, ',') .. '],"video":' .. (meta[3] or 'null') ..
-         ',"settings":' .. cjson.encode(room_settings()) .. '}'
+         ',"settings":' .. cjson.encode(room_settings()) ..
+         ',"queue":' .. (meta[4] or '[]') .. ',"subtitles":' .. (meta[5] or 'null') ..
+         ',"waiting":' .. (meta[6] or 'null') .. '}'
 end
 
 local function chat_json()
@@ -165,6 +168,61 @@ end
 local function envelope(kind, seq, data_json)
   return '{"type":"' .. kind .. '","seq":' .. int(seq) .. ',"at":' .. int(NOW) ..
          ',"data":' .. data_json .. '}'
+end
+
+-- Watching together (issue 17), in the room hash: queue (JSON array of items {id, url, kind,
+-- videoId, title, addedBy}; '[]' or absent when empty), queueNext (the last item id given),
+-- subtitles (JSON {url, label, lang} for the current video; absent when none), buffering (JSON
+-- object: user id -> since (ms), the members whose players report buffering), waiting (JSON
+-- array of the user ids the room paused for) and waitingSince (ms), both absent unless the room
+-- is paused waiting for them.
+local QUEUE_MAX = 100
+-- A scheduled start: the room starts playing this far ahead, so every player has time to load
+-- and seek, and starts on the same frame at updatedAt (in the future).
+local START_AHEAD_MS = 3000
+
+local function json_array(list)
+  if #list == 0 then return '[]' end
+  return cjson.encode(list)
+end
+
+local function get_queue()
+  local raw = redis.call('HGET', K_ROOM, 'queue')
+  return raw and cjson.decode(raw) or {}
+end
+
+local function put_queue(q)
+  redis.call('HSET', K_ROOM, 'queue', json_array(q))
+end
+
+local function get_buffering()
+  local raw = redis.call('HGET', K_ROOM, 'buffering')
+  return raw and cjson.decode(raw) or {}
+end
+
+local function put_buffering(b)
+  if next(b) == nil then redis.call('HDEL', K_ROOM, 'buffering')
+  else redis.call('HSET', K_ROOM, 'buffering', cjson.encode(b)) end
+end
+
+-- A new video drops what belonged to the old one: its subtitles and any wait.
+local function video_changed()
+  redis.call('HDEL', K_ROOM, 'subtitles', 'buffering', 'waiting', 'waitingSince')
+end
+
+-- Plays a queue item for everyone, starting START_AHEAD_MS from now. Returns the video JSON
+-- and its video.set event.
+local function video_start(item)
+  local video = {url = item.url, kind = item.kind, videoId = item.videoId or cjson.null,
+                 playing = true, position = 0, rate = 1, updatedAt = NOW + START_AHEAD_MS}
+  local json = cjson.encode(video)
+  video_changed()
+  redis.call('HSET', K_ROOM, 'video', json)
+  return json, envelope('video.set', next_seq(), '{"video":' .. json .. '}')
+end
+
+local function queue_event(q)
+  return envelope('queue.updated', next_seq(), '{"queue":' .. json_array(q) .. '}')
 end
 
 -- The room's keys live TTL seconds past its last activity, refreshed lazily: at most once per
@@ -262,7 +320,7 @@ local function remove_member(m, reason, events)
   redis.call('HDEL', K_NAMES, m.key)
   redis.call('HDEL', K_AUTH, m.tok)
   redis.call('HDEL', K_LIMITS, m.id .. '|chat', m.id .. '|control', m.id .. '|typing',
-    m.id .. '|ticket')
+    m.id .. '|ticket', m.id .. '|reaction', m.id .. '|buffering')
   if redis.call('HLEN', K_MEMBERS) == 0 then
     local seq = current_seq() + 1
     pinned_channel = channel()
@@ -307,4 +365,42 @@ end
 
 local function presence_timer(uid, at)
   return timer('presence', at, room_id() .. '|' .. uid)
+end
+
+-- Wait for everyone (issue 17): with the room setting waitForAll on, a member online whose
+-- player has been buffering for WAIT_AFTER_MS while the room plays pauses the room (wait.lua);
+-- the room resumes when every one of them is ready again, or after WAIT_MAX_MS at the latest.
+local WAIT_AFTER_MS = 1000
+local WAIT_MAX_MS = 15000
+
+local function wait_for_all()
+  return redis.call('HGET', K_ROOM, 'waitForAll') == '1'
+end
+
+-- The members online whose players have been buffering since at or before `before` (ms), and
+-- the earliest `since` of the others (nil when none).
+local function buffering_members(before)
+  local slow, later = {}, nil
+  for uid, since in pairs(get_buffering()) do
+    local m = get_member(uid)
+    if m and m.online then
+      if since <= before then slow[#slow + 1] = uid
+      elseif later == nil or since < later then later = since end
+    end
+  end
+  table.sort(slow)
+  return slow, later
+end
+
+-- Ends a wait: the room plays again from where it paused, START_AHEAD_MS from now, so that
+-- every player starts on the same frame. Members still buffering are left to catch up (their
+-- reports start over). Returns the video.play event and the sync beacon's timer.
+local function wait_resume()
+  local video = cjson.decode(redis.call('HGET', K_ROOM, 'video'))
+  video.playing, video.updatedAt = true, NOW + START_AHEAD_MS
+  local json = cjson.encode(video)
+  redis.call('HSET', K_ROOM, 'video', json)
+  redis.call('HDEL', K_ROOM, 'waiting', 'waitingSince', 'buffering')
+  return envelope('video.play', next_seq(), '{"video":' .. json .. '}'),
+    timer('sync', NOW + SYNC_INTERVAL_MS, room_id())
 end

@@ -13,7 +13,10 @@ if op == 'set' then
   video = {url = ARGV[10], kind = ARGV[11], videoId = cjson.null, playing = false,
            position = 0, rate = 1, updatedAt = NOW}
   if ARGV[12] ~= '' then video.videoId = ARGV[12] end
+  video_changed()
 else
+  -- Any playback action ends a wait for buffering members (wait.lua).
+  redis.call('HDEL', K_ROOM, 'waiting', 'waitingSince')
   local raw = redis.call('HGET', K_ROOM, 'video')
   if not raw then fail('no_video') end
   video = cjson.decode(raw)
@@ -26,8 +29,9 @@ else
     video.position = value
   elseif op == 'rate' then
     -- Keep the timeline continuous: re-anchor at the current position, then change speed.
+    -- A scheduled start (updatedAt ahead) has not moved yet.
     if video.playing then
-      video.position = video.position + (NOW - video.updatedAt) / 1000 * video.rate
+      video.position = video.position + math.max(0, NOW - video.updatedAt) / 1000 * video.rate
     end
     video.rate = value
   else

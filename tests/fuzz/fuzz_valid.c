@@ -162,6 +162,46 @@ static void fuzz_numbers(const uint8_t *data, size_t size)
         FUZZ_CHECK(cause != NULL && !(d >= RATE_MIN && d <= RATE_MAX));
 }
 
+/* Watching together: a subtitle label trims to itself like chat text and stays on one line; an
+ * http URL is what a video URL is without the YouTube rules (each video URL is one); a language
+ * tag has its shape; an emoji is one of the set. */
+static void fuzz_watch(const char *in, size_t len)
+{
+    const char *start = NULL, *start2 = NULL, *cause = NULL;
+    size_t n = 12345, n2 = 0;
+    struct video_url v;
+
+    if (valid_subtitle_label(in, len, &start, &n, &cause) == E_OK) {
+        FUZZ_CHECK(start >= in && n >= 1 && n <= len && (size_t)(start - in) <= len - n);
+        FUZZ_CHECK(fuzz_utf8_ok((const unsigned char *)start, n));
+        for (size_t i = 0; i < n; i++)
+            FUZZ_CHECK((unsigned char)start[i] >= 0x20 && start[i] != 0x7f);
+        FUZZ_CHECK(valid_subtitle_label(start, n, &start2, &n2, &cause) == E_OK);
+        FUZZ_CHECK(start2 == start && n2 == n);
+        FUZZ_CHECK(valid_chat_text(in, len, &start2, &n2, &cause) == E_OK && n2 == n);
+    } else {
+        FUZZ_CHECK(cause != NULL && start == NULL && n == 12345);
+    }
+    cause = NULL;
+    if (valid_video_url(in, len, &v, &cause) == E_OK)
+        FUZZ_CHECK(valid_http_url(in, len, &cause) == E_OK);
+    if (valid_http_url(in, len, &cause) == E_OK)
+        FUZZ_CHECK(len <= VIDEO_URL_MAX_BYTES &&
+                   (strncasecmp(in, "http://", 7) == 0 || strncasecmp(in, "https://", 8) == 0));
+    if (valid_lang(in, len, &cause) == E_OK) {
+        FUZZ_CHECK(len >= 2 && len <= LANG_MAX_BYTES);
+        for (size_t i = 0; i < len; i++)
+            FUZZ_CHECK(lower_alnum_or(in[i] | 0x20, "-") && (i > 0 || in[0] != '-'));
+    }
+    if (valid_emoji(in, len, &cause) == E_OK) {
+        int found = 0;
+        for (size_t i = 0; i < VALID_EMOJI_COUNT; i++)
+            found |= strlen(valid_emojis[i]) == len && memcmp(valid_emojis[i], in, len) == 0;
+        FUZZ_CHECK(found);
+    }
+}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *bytes, *str;
@@ -171,7 +211,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++, size--;
     bytes = fuzz_bytes(data, size);
     str = fuzz_string(data, size);
-    switch (data[-1] % 8) {
+    switch (data[-1] % 9) {
     case 0:
         FUZZ_CHECK(!valid_utf8(bytes, size) == !fuzz_utf8_ok(data, size));
         break;
@@ -192,6 +232,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case 6:
         fuzz_token(data, size);
+        break;
+    case 7:
+        fuzz_watch(bytes, size);
         break;
     default:
         fuzz_numbers(data, size);

@@ -7,6 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, renameSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
@@ -266,7 +267,7 @@ function sourceRoutes() {
   const rows = [...text.matchAll(/^\s*\{"(GET|POST|PUT|PATCH|DELETE)", "([^"]+)"/gm)];
   assert.ok(rows.length >= 15, 'the route table was found');
   return rows.map(([, m, p]) => [m, p.replace('{room}', '{roomId}').replace('{user}', '{userId}')])
-    .map(([m, p]) => [m, p.replace('{message}', '{messageId}').replace('{ban}', '{banId}')])
+    .map(([m, p]) => [m, p.replace('{message}', '{messageId}').replace('{ban}', '{banId}').replace('{item}', '{itemId}')])
     .filter(([, p]) => !p.startsWith('/_wnc/')).map(([m, p]) => `${m} ${p}`);
 }
 
@@ -482,6 +483,68 @@ test('every route, its errors and every event over WebSocket, EventSource and lo
   expectError(await call(s, 'POST', `${base}/video/play`, { body: { position: '1' }, token: host.token }), 400, 'invalid_field', 'position');
   expectError(await call(s, 'POST', `${base}/video/pause`, { body: {}, token: host.token }), 400, 'missing_field', 'position');
   expectError(await call(s, 'POST', `${base}/video/play`, { body: { position: 1, rate: 1 }, token: host.token }), 400, 'unknown_field', 'rate');
+
+  // watching together (issue 17): the queue and auto-advance, subtitles, reactions, buffering
+  const q = `${base}/queue`;
+  const A = 'https://example.com/a.webm';
+  expectError(await call(s, 'POST', `${base}/video/next`, { token: host.token }), 409, 'queue_empty');
+  const item = await call(s, 'POST', q, { body: { url: A }, token: host.token });
+  assert.equal(item.status, 201);
+  await hostWs.next('queue.updated');
+  await bobSse.next('queue.updated');
+  const yt = (await call(s, 'POST', q, { body: { url: 'https://youtu.be/dQw4w9WgXcQ' }, token: host.token })).json.item;
+  expectError(await call(s, 'POST', q, { body: { url: A }, token: bob.token }), 403, 'not_host');
+  expectError(await call(s, 'POST', q, { body: { url: 'ftp://x/a.mp4' }, token: host.token }), 400, 'invalid_field', 'url');
+  expectError(await call(s, 'POST', q, { body: { url: A, at: 0 }, token: host.token }), 400, 'unknown_field', 'at');
+  assert.equal((await call(s, 'POST', `${q}/${yt.id}/move`, { body: { index: 0 }, token: host.token })).status, 200);
+  assert.deepEqual((await call(s, 'POST', `${q}/${yt.id}/move`, { body: { index: 99 }, token: host.token })).json.queue.map((i) => i.id), [item.json.item.id, yt.id]);
+  expectError(await call(s, 'POST', `${q}/${yt.id}/move`, { body: { index: 0.5 }, token: host.token }), 400, 'invalid_field', 'index');
+  expectError(await call(s, 'POST', `${q}/${yt.id}/move`, { body: { index: 0 }, token: bob.token }), 403, 'not_host');
+  expectError(await call(s, 'POST', `${q}/777/move`, { body: { index: 0 }, token: host.token }), 404, 'item_not_found');
+  expectError(await call(s, 'DELETE', `${q}/0`, { token: host.token }), 400, 'invalid_field', 'itemId');
+  expectError(await call(s, 'DELETE', `${q}/${yt.id}`, { token: bob.token }), 403, 'not_host');
+  assert.equal((await call(s, 'DELETE', `${q}/${yt.id}`, { token: host.token })).status, 204);
+  expectError(await call(s, 'DELETE', `${q}/${yt.id}`, { token: host.token }), 404, 'item_not_found');
+  expectError(await call(s, 'POST', `${base}/video/next`, { token: bob.token }), 403, 'not_host');
+  const next = await call(s, 'POST', `${base}/video/next`, { body: {}, token: host.token });
+  assert.equal(next.status, 200);
+  await hostWs.next((e) => e.type === 'video.set' && e.data.video.url === A);
+  assert.equal((await call(s, 'POST', `${base}/video/ended`, { body: { url: A }, token: bob.token })).status, 204);
+  expectError(await call(s, 'POST', `${base}/video/ended`, { body: { url: 'x' }, token: bob.token }), 400, 'invalid_field', 'url');
+  expectError(await call(s, 'POST', `${base}/video/ended`, { body: { url: A }, token: other.json.token }), 403, 'forbidden');
+  const subs = `${base}/video/subtitles`;
+  const track = { url: 'https://example.com/a.vtt', label: ' English ', lang: 'en-GB' };
+  assert.equal((await call(s, 'PUT', subs, { body: track, token: host.token })).status, 200);
+  await hostWs.next('video.subtitles');
+  expectError(await call(s, 'PUT', subs, { body: { ...track, label: ' ' }, token: host.token }), 400, 'invalid_field', 'label');
+  expectError(await call(s, 'PUT', subs, { body: { ...track, label: 'x'.repeat(51) }, token: host.token }), 400, 'invalid_field', 'label');
+  expectError(await call(s, 'PUT', subs, { body: { ...track, lang: 'en_GB' }, token: host.token }), 400, 'invalid_field', 'lang');
+  expectError(await call(s, 'PUT', subs, { body: { ...track, url: 'data:text/vtt,x' }, token: host.token }), 400, 'invalid_field', 'url');
+  expectError(await call(s, 'PUT', subs, { body: { url: track.url, lang: 'en' }, token: host.token }), 400, 'missing_field', 'label');
+  expectError(await call(s, 'PUT', subs, { body: track, token: bob.token }), 403, 'not_host');
+  assert.equal((await call(s, 'DELETE', subs, { token: host.token })).status, 204);
+  await hostWs.next((e) => e.type === 'video.subtitles' && e.data.subtitles === null);
+  expectError(await call(s, 'DELETE', subs, { token: bob.token }), 403, 'not_host');
+  assert.equal((await call(s, 'PUT', `${base}/video`, { body: { url: 'https://youtu.be/dQw4w9WgXcQ' }, token: host.token })).status, 200);
+  expectError(await call(s, 'PUT', subs, { body: track, token: host.token }), 409, 'not_supported');
+  assert.equal((await call(s, 'POST', `${base}/reactions`, { body: { emoji: '🎉' }, token: bob.token })).status, 204);
+  await hostWs.next('reaction');
+  expectError(await call(s, 'POST', `${base}/reactions`, { body: { emoji: '💩' }, token: bob.token }), 400, 'invalid_field', 'emoji');
+  expectError(await call(s, 'POST', `${base}/reactions`, { body: { emoji: '🎉' } }), 401, 'unauthorized');
+  // Wait for everyone: with waitForAll on, Bob (online over EventSource) buffering for over 1 s.
+  if ((await call(s, 'PATCH', `${base}/settings`, { body: { waitForAll: true }, token: host.token })).status !== 200) {
+    execFileSync('redis-cli', ['-p', String(s.redisPort), 'HSET', `room:{${roomId}}`, 'waitForAll', '1']);
+  }
+  assert.equal((await call(s, 'PUT', `${base}/video`, { body: { url: A }, token: host.token })).status, 200);
+  assert.equal((await call(s, 'DELETE', subs, { token: host.token })).status, 204, 'no track: nothing to clear');
+  assert.equal((await call(s, 'POST', `${base}/video/play`, { body: { position: 0 }, token: host.token })).status, 200);
+  assert.equal((await call(s, 'POST', `${base}/buffering`, { body: { buffering: true, position: 0 }, token: bob.token })).status, 204);
+  await hostWs.next('room.waiting', 4000);
+  await bobSse.next('room.waiting');
+  assert.equal((await call(s, 'POST', `${base}/buffering`, { body: { buffering: false, position: 0.5 }, token: bob.token })).status, 204);
+  await hostWs.next((e) => e.type === 'video.play' && e.data.video.updatedAt > e.at);
+  expectError(await call(s, 'POST', `${base}/buffering`, { body: { buffering: 1, position: 0 }, token: bob.token }), 400, 'invalid_field', 'buffering');
+  expectError(await call(s, 'POST', `${base}/buffering`, { body: { buffering: true }, token: bob.token }), 400, 'missing_field', 'position');
 
   // promote, and what it refuses
   expectError(await call(s, 'POST', `${base}/users/${host.userId}/promote`, { token: bob.token }), 403, 'not_host');

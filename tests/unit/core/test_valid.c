@@ -568,6 +568,107 @@ static void test_rate(void)
     }
 }
 
+/* ---- watching together: subtitles, reactions, the queue ----------------------------------- */
+
+static void test_http_url(void)
+{
+    const char *cause = NULL;
+    static const char *const ok[] = {"https://example.com/a.vtt", "http://127.0.0.1:8081/s.srt?x=1",
+                                     "https://www.youtube.com/watch?v=x"};
+    static const char *const bad[] = {
+        "javascript:alert(1)",         "file:///etc/passwd", "https://", "https://e.com/a b.vtt",
+        "https://e\xc3\xa4.com/a.vtt", "//e.com/a.vtt",      ""};
+
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        UNIT_CHECK(valid_http_url(ok[i], strlen(ok[i]), &cause) == E_OK, "url %s", ok[i]);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cause = NULL;
+        UNIT_CHECK(valid_http_url(bad[i], strlen(bad[i]), &cause) == E_INVALID_FIELD, "url %s",
+                   bad[i]);
+        CU_ASSERT_PTR_NOT_NULL(cause);
+    }
+    CU_ASSERT_EQUAL(valid_http_url("https://e.com/a\0.vtt", 20, &cause), E_INVALID_FIELD);
+}
+
+static void test_subtitle_label(void)
+{
+    const char *cause = NULL, *start = NULL;
+    size_t len = 0;
+    char label[SUBTITLE_LABEL_MAX_CHARS * 2 + 3];
+
+    CU_ASSERT_EQUAL(valid_subtitle_label("  English  ", 11, &start, &len, &cause), E_OK);
+    CU_ASSERT_EQUAL(len, 7);
+    CU_ASSERT_NSTRING_EQUAL(start, "English", 7);
+    CU_ASSERT_EQUAL(valid_subtitle_label("Portugu\xc3\xaas", 10, &start, &len, &cause), E_OK);
+    static const char *const bad[] = {"",     "   ",      "a\nb", "a\tb",
+                                      "a\rb", "\xc2\x85", "\xff", "a\x7f"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cause = NULL;
+        UNIT_CHECK(valid_subtitle_label(bad[i], strlen(bad[i]), &start, &len, &cause) ==
+                       E_INVALID_FIELD,
+                   "label row %zu", i);
+        CU_ASSERT_PTR_NOT_NULL(cause);
+    }
+    /* 50 two-byte characters pass, 51 do not: the limit counts characters. */
+    for (int i = 0; i < SUBTITLE_LABEL_MAX_CHARS + 1; i++)
+        memcpy(label + 2 * i, "\xc3\xa9", 2);
+    CU_ASSERT_EQUAL(valid_subtitle_label(label, 2 * SUBTITLE_LABEL_MAX_CHARS, &start, &len, &cause),
+                    E_OK);
+    CU_ASSERT_EQUAL(
+        valid_subtitle_label(label, 2 * SUBTITLE_LABEL_MAX_CHARS + 2, &start, &len, &cause),
+        E_INVALID_FIELD);
+}
+
+static void test_lang(void)
+{
+    const char *cause = NULL;
+    static const char *const ok[] = {"en",     "EN",  "pt-BR",     "zh-Hant-TW",
+                                     "es-419", "ast", "de-CH-1901"};
+    static const char *const bad[] = {
+        "",      "e",     "english", "en-",          "-en",         "en--US",
+        "en_US", "en US", "e1",      "en-abcdefghi", "en-\xc3\xa9", "en-US\n"};
+
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        UNIT_CHECK(valid_lang(ok[i], strlen(ok[i]), &cause) == E_OK, "lang %s", ok[i]);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        UNIT_CHECK(valid_lang(bad[i], strlen(bad[i]), &cause) == E_INVALID_FIELD, "lang %s",
+                   bad[i]);
+    CU_ASSERT_EQUAL(valid_lang("en-aaaaaaaa-bbbbbbbb-cccccccc-ddd", 32, &cause), E_OK);
+    CU_ASSERT_EQUAL(valid_lang("en-aaaaaaaa-bbbbbbbb-cccccccc-dddddd", 36, &cause),
+                    E_INVALID_FIELD);
+}
+
+static void test_emoji(void)
+{
+    const char *cause = NULL;
+    static const char *const bad[] = {"",
+                                      "x",
+                                      "\xe2\x9d\xa4",                     /* heart, no VS16 */
+                                      "\xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd", /* thumbs up, skin */
+                                      "\xf0\x9f\x91\x8d\xf0\x9f\x91\x8d",
+                                      "\xf0\x9f\x91",
+                                      "<img src=x>"};
+
+    for (size_t i = 0; i < VALID_EMOJI_COUNT; i++)
+        UNIT_CHECK(valid_emoji(valid_emojis[i], strlen(valid_emojis[i]), &cause) == E_OK,
+                   "emoji %zu", i);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        UNIT_CHECK(valid_emoji(bad[i], strlen(bad[i]), &cause) == E_INVALID_FIELD, "bad %zu", i);
+    /* The set's first emoji with a NUL after it: the length counts. */
+    CU_ASSERT_EQUAL(valid_emoji("\xf0\x9f\x91\x8d", 5, &cause), E_INVALID_FIELD);
+}
+
+static void test_queue_index(void)
+{
+    const char *cause = NULL;
+    const double bad[] = {-1, 0.5, QUEUE_MAX_ITEMS, 1e300, NAN, INFINITY, -INFINITY};
+
+    CU_ASSERT_EQUAL(valid_queue_index(0, &cause), E_OK);
+    CU_ASSERT_EQUAL(valid_queue_index(QUEUE_MAX_ITEMS - 1, &cause), E_OK);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        UNIT_CHECK(valid_queue_index(bad[i], &cause) == E_INVALID_FIELD, "index %g", bad[i]);
+}
+
 static const struct unit_test valid_tests[] = {
     {"utf8 table", test_utf8_table},
     {"room id table", test_room_id_table},
@@ -582,6 +683,11 @@ static const struct unit_test valid_tests[] = {
     {"video url 2048/2049 bytes and NUL", test_video_url_limits},
     {"position bounds", test_position},
     {"rate bounds", test_rate},
+    {"http url (subtitle tracks)", test_http_url},
+    {"subtitle label: trimmed, one line, 50 characters", test_subtitle_label},
+    {"lang tags", test_lang},
+    {"emoji: the 8 reactions exactly", test_emoji},
+    {"queue index", test_queue_index},
     {"valid_room_id/user_id/video_url write out only on success",
      test_bug_out_untouched_on_failure},
     {"valid_chat_text refuses C1 controls, keeps CR", test_bug_chat_rejects_cr_and_c1},

@@ -34,6 +34,18 @@ static void test_find(void)
         {"POST", "/api/rooms/" ROOM "/video/seek", video_seek, NULL},
         {"POST", "/api/rooms/" ROOM "/users/" USER "/kick", rooms_kick, NULL},
         {"GET", "/api/rooms/" ROOM "/events", events_subscribe, NULL},
+        {"POST", "/api/rooms/" ROOM "/queue", queue_add, NULL},
+        {"DELETE", "/api/rooms/" ROOM "/queue/12", queue_remove, NULL},
+        {"POST", "/api/rooms/" ROOM "/queue/12/move", queue_move, NULL},
+        {"POST", "/api/rooms/" ROOM "/video/next", queue_next, NULL},
+        {"POST", "/api/rooms/" ROOM "/video/ended", queue_ended, NULL},
+        {"PUT", "/api/rooms/" ROOM "/video/subtitles", subtitles_set, NULL},
+        {"DELETE", "/api/rooms/" ROOM "/video/subtitles", subtitles_clear, NULL},
+        {"POST", "/api/rooms/" ROOM "/buffering", video_buffering, NULL},
+        {"POST", "/api/rooms/" ROOM "/reactions", reactions_post, NULL},
+        {"GET", "/api/rooms/" ROOM "/video/subtitles", NULL, "PUT, DELETE"},
+        {"POST", "/api/rooms/" ROOM "/queue/12", NULL, "DELETE"},
+        {"GET", "/api/rooms/" ROOM "/queue/12/move/", NULL, ""},
         /* Raw captures: the path check, not the match, judges them. */
         {"GET", "/api/rooms/lower1/chat", chat_get, NULL},
         {"GET", "/api/rooms/x/chat", chat_get, NULL},
@@ -86,6 +98,13 @@ static void test_path_parameters(void)
         {"/api/rooms/ABC123/users/not-a-uuid/kick", E_INVALID_USER_ID, "userId", NULL, NULL},
         {"/api/rooms/ABC123/users/0f8fad5b-d9cb-469f-a165-70867728950/kick", E_INVALID_USER_ID,
          "userId", NULL, NULL},
+        /* Queue items: 1 to 9 digits, no leading zero. */
+        {"/api/rooms/ABC123/queue/7/move", E_OK, NULL, "ABC123", ""},
+        {"/api/rooms/ABC123/queue/07/move", E_INVALID_FIELD, "itemId", NULL, NULL},
+        {"/api/rooms/ABC123/queue/0/move", E_INVALID_FIELD, "itemId", NULL, NULL},
+        {"/api/rooms/ABC123/queue/1234567890123456/move", E_INVALID_FIELD, "itemId", NULL, NULL},
+        {"/api/rooms/ABC123/queue/-1/move", E_INVALID_FIELD, "itemId", NULL, NULL},
+        {"/api/rooms/ABC123/queue/1e3/move", E_INVALID_FIELD, "itemId", NULL, NULL},
     };
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
