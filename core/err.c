@@ -38,6 +38,9 @@ static const struct {
     [E_NAME_TAKEN] = {409, "name_taken", "that name is already taken in this room"},
     [E_ROOM_FULL] = {409, "room_full", "this room is full"},
     [E_NO_VIDEO] = {409, "no_video", "no video has been set in this room"},
+    [E_CHANNEL_MOVED] = {409, "channel_moved",
+                         "the room's events moved to another channel: get a new ticket, which "
+                         "names it"},
     [E_LAST_HOST] = {409, "last_host", "the room must keep at least one host"},
     [E_TARGET_IS_HOST] = {409, "target_is_host", "hosts cannot be muted"},
     [E_QUEUE_FULL] = {409, "queue_full", "the queue holds 100 videos at most"},

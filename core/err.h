@@ -36,6 +36,7 @@ enum wnc_err {
     E_NAME_TAKEN,
     E_ROOM_FULL,
     E_NO_VIDEO,
+    E_CHANNEL_MOVED,
     E_LAST_HOST,
     E_TARGET_IS_HOST,
     E_QUEUE_FULL,

@@ -145,6 +145,7 @@ void reactions_post(struct api_ctx *c);
 enum events_transport { EVENTS_WEBSOCKET, EVENTS_EVENTSOURCE, EVENTS_LONGPOLL, EVENTS__MAX };
 void events_ticket(struct api_ctx *c);
 void events_subscribe(struct api_ctx *c);
+void events_authorize(struct api_ctx *c);
 /* The transport nchan will serve: WebSocket only for a genuine handshake (Upgrade: websocket
  * and Connection listing upgrade), EventSource for an event-stream Accept without Upgrade,
  * long-poll for anything else. */

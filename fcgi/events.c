@@ -1,18 +1,30 @@
 /* Realtime subscriptions.
  *
  * POST /api/rooms/{id}/events/ticket trades the bearer token for a single-use ticket, because
- * browsers cannot send headers on WebSocket/EventSource and a token in a URL ends up in logs.
- * GET /api/rooms/{id}/events (with ?ticket= or a Bearer header) checks the member, takes a place
- * under the per-address subscription cap, and hands the request to nchan with X-Accel-Redirect:
- * a genuine WebSocket handshake to the WebSocket location, an event-stream Accept to the
- * EventSource one, anything else to long-poll (which ends within its timeout). No client resume
- * id may reach nchan (an id on an empty or expired channel crashes an nginx worker), so they
- * are refused here as well as in nginx.
+ * browsers cannot send headers on WebSocket/EventSource and a token in a URL ends up in logs;
+ * the answer names the room's current channel.
+ *
+ * Two paths subscribe, with the same checks (events_member_or_reply: no resume id, no token in
+ * the URL, a ticket or a member's Bearer token) and the same per-address cap:
+ * - GET /api/rooms/{id}/events/{channel}?user= (WebSocket, EventSource): nchan asks first,
+ *   through nginx's authorizer server, GET /_wnc/auth/{id} (events_authorize), and subscribes
+ *   only after a 2xx. The worker checks the channel is the room's and the user the
+ *   credential's, and takes the place under the cap for the connection nginx names
+ *   ($request_id, in the hook URLs too). Nothing of this exchange stays with the viewer.
+ * - GET /api/rooms/{id}/events (any transport, long-poll included) checks the member, takes the
+ *   place, and hands the request to nchan with X-Accel-Redirect: a genuine WebSocket handshake
+ *   to the WebSocket location, an event-stream Accept to the EventSource one, anything else to
+ *   long-poll (which ends within its timeout). That redirect keeps the FastCGI exchange in the
+ *   request's pool for the stream's life: a viewer costs more memory this way.
+ * No client resume id may reach nchan (an id on an empty or expired channel crashes an nginx
+ * worker), so they are refused here (and for the X-Accel-Redirect path in nginx too).
  *
  * nchan then calls the hooks when a WebSocket or EventSource stream opens and closes: each
  * stream is a lease (sql/presence.lua) owned by the nginx worker process holding it, so pushd
- * can close the leases of a worker that died without firing hooks. nchan fires no hooks for
- * long-poll, so each poll itself counts as a sign of life. */
+ * can close the leases of a worker that died without firing hooks. The hooks derive the
+ * address's cap key from the client address in their URL and X-Forwarded-For, as the request
+ * that took the place did. nchan fires no hooks for long-poll, so each poll itself counts as a
+ * sign of life. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +44,7 @@
 #define EVENTS_CAP_RETRY_AFTER "5"
 #define EVENTS_REDIRECT_MAX 320
 #define EVENTS_PID_MAX_DIGITS 18 /* an nginx worker's pid, as the hooks pass it */
+#define EVENTS_REQUEST_ID_LEN 32 /* nginx's $request_id, a subscription's connection id */
 
 _Static_assert(EVENTS__MAX == METRICS_TRANSPORTS, "one metrics slot per transport");
 
@@ -107,7 +120,8 @@ int events_has_resume_id(const struct http_request *req)
 void events_ticket(struct api_ctx *c)
 {
     char ticket[TOKEN_LEN + 1], digest[SHA256_HEX_LEN + 1], ttl[STORE_NUMBER_LEN];
-    char body[sizeof("{\"ticket\":\"\",\"expiresAt\":}") + TOKEN_LEN + STORE_NUMBER_LEN];
+    char body[sizeof("{\"ticket\":\"\",\"expiresAt\":,\"channel\":\"\"}") + TOKEN_LEN +
+              STORE_NUMBER_LEN + CHANNEL_MAX_LEN];
     const char *args[] = {digest, ttl};
     struct exec_result r;
     enum wnc_err e;
@@ -123,8 +137,10 @@ void events_ticket(struct api_ctx *c)
     if (api_run_or_reply(c, SCRIPT_TICKET, 2, args, NULL, &r) != 0)
         return;
     /* The script answers the expiry time, a number: body has room for any long long. */
-    int n = snprintf(body, sizeof(body), "{\"ticket\":\"%s\",\"expiresAt\":%.*s}", ticket,
-                     (int)r.body_len, r.body);
+    /* The channel goes to GET /api/rooms/{id}/events/{channel} (see events_authorize). */
+    int n =
+        snprintf(body, sizeof(body), "{\"ticket\":\"%s\",\"expiresAt\":%.*s,\"channel\":\"%s\"}",
+                 ticket, (int)r.body_len, r.body, r.channel);
     exec_result_free(&r);
     if (n < 0 || (size_t)n >= sizeof(body)) {
         http_reply_error(c->req, E_INTERNAL, NULL, NULL);
@@ -163,43 +179,61 @@ static int events_reserve_or_reply(struct api_ctx *c, const char *limit_key, con
     return 0;
 }
 
-void events_subscribe(struct api_ctx *c)
+/* The checks every subscription passes, whichever path it takes: no resume id, no token in the
+ * URL, a ticket (?ticket=) or the Bearer token of a member of the room. Fills *res (the
+ * member's id as body, the room's current channel) and returns 0, or -1 after answering. */
+static int events_member_or_reply(struct api_ctx *c, struct exec_result *res)
 {
     char ticket[TOKEN_LEN + 2], ticket_digest[SHA256_HEX_LEN + 1] = "";
-    char redirect[EVENTS_REDIRECT_MAX], cid[EXEC_CONN_ID_MAX + 1];
-    const char *limit_key = *c->req->limit_key ? c->req->limit_key : "-";
     const char *args[] = {ticket_digest};
-    struct exec_result res;
-    enum events_transport transport;
     enum wnc_err e;
-    long long now = exec_now_ms(), until;
 
     if (events_has_resume_id(c->req)) {
         http_reply_error(c->req, E_RESUME_ID, NULL, NULL);
-        return;
+        return -1;
     }
     if (events_query_has(c->req->query, "token")) {
         http_reply_error(c->req, E_TOKEN_IN_URL, "token", NULL);
-        return;
+        return -1;
     }
     if (http_query_param(c->req, "ticket", ticket, sizeof(ticket))) {
         if ((e = valid_token(ticket, c->room_id)) != E_OK) {
             http_reply_error(c->req, e, "ticket", NULL);
-            return;
+            return -1;
         }
         sha256_hex(ticket, strlen(ticket), ticket_digest);
     } else if (*c->token_digest == '\0') {
         http_reply_error(c->req, E_UNAUTHORIZED, NULL,
                          "a ticket (?ticket=) or an Authorization: Bearer header is required");
-        return;
+        return -1;
     }
     /* A ticket is the credential when there is one; the token is not looked at then. */
     e = exec_room(c->w->store, c->w->pub, SCRIPT_SUBSCRIBE, c->room_id,
-                  *ticket_digest ? "" : c->token_digest, 1, args, NULL, &res);
+                  *ticket_digest ? "" : c->token_digest, 1, args, NULL, res);
     if (e != E_OK) {
         http_reply_error(c->req, e, NULL, NULL);
-        return;
+        return -1;
     }
+    return 0;
+}
+
+/* The client address's cap key, as every step of a subscription names it. */
+static const char *events_limit_key(const struct api_ctx *c)
+{
+    return *c->req->limit_key ? c->req->limit_key : "-";
+}
+
+void events_subscribe(struct api_ctx *c)
+{
+    char redirect[EVENTS_REDIRECT_MAX], cid[EXEC_CONN_ID_MAX + 1];
+    const char *limit_key = events_limit_key(c);
+    struct exec_result res;
+    enum events_transport transport;
+    enum wnc_err e = E_OK;
+    long long now = exec_now_ms(), until;
+
+    if (events_member_or_reply(c, &res) != 0)
+        return;
     transport = events_transport_of(c->req->upgrade, http_header(c->req, "HTTP_CONNECTION"),
                                     c->req->accept);
     if (transport == EVENTS_LONGPOLL) {
@@ -226,15 +260,57 @@ void events_subscribe(struct api_ctx *c)
             E_OK)
             exec_result_free(&p);
     }
-    /* The user id, address and connection id come from the server, never from the client;
-     * they travel in the internal URL to the hooks (nginx evaluates hook URLs on the real
-     * request, and hooks see no client address of their own). */
-    snprintf(redirect, sizeof(redirect), "/_wnc/%s/%s?room=%s&user=%s&ip=%s&cid=%s",
-             events_locations[transport], res.channel, c->room_id, res.body, limit_key, cid);
+    /* The user id and connection id come from the server, never from the client; they travel
+     * in the internal URL to the hooks (nginx evaluates hook URLs on the real request, and
+     * hooks see no client address of their own: the address travels as nginx's
+     * $remote_addr). */
+    snprintf(redirect, sizeof(redirect), "/_wnc/%s/%s?room=%s&user=%s&cid=%s",
+             events_locations[transport], res.channel, c->room_id, res.body, cid);
     exec_result_free(&res);
     http_add_header(c->req, "X-Accel-Redirect", redirect);
     http_add_header(c->req, "X-Accel-Buffering", "no");
     http_reply(c->req, 200, "", 0);
+    metrics_subscription(transport);
+}
+
+void events_authorize(struct api_ctx *c)
+{
+    const char *channel = http_header(c->req, "WNC_SUB_CHANNEL");
+    const char *user = http_header(c->req, "WNC_SUB_USER");
+    const char *cid = http_header(c->req, "WNC_SUB_CID");
+    const char *kind = http_header(c->req, "WNC_SUB_TRANSPORT");
+    const char *limit_key = events_limit_key(c);
+    enum events_transport transport =
+        strcmp(kind, "eventsource") == 0 ? EVENTS_EVENTSOURCE : EVENTS_WEBSOCKET;
+    struct exec_result res;
+
+    /* nginx's authorizer server sets these from the subscriber's path (nginx/wnc-site.conf.in):
+     * a request without them did not come that way. */
+    if (strlen(cid) != EVENTS_REQUEST_ID_LEN || !exec_is_conn_id(cid) ||
+        !exec_is_limit_key(limit_key) || strncmp(channel, c->room_id, ROOM_ID_LEN) != 0 ||
+        (strcmp(kind, "websocket") != 0 && strcmp(kind, "eventsource") != 0)) {
+        http_reply_error(c->req, E_INVALID_FIELD, NULL, NULL);
+        return;
+    }
+    if (events_member_or_reply(c, &res) != 0)
+        return;
+    /* The hooks take the user id from the same URL: it must be the credential's. */
+    if (strcmp(res.body, user) != 0) {
+        exec_result_free(&res);
+        http_reply_error(c->req, E_FORBIDDEN, "user", "the credential is another member's");
+        return;
+    }
+    /* A kick moved the room to a new channel (and closed the old one): the client asks for a
+     * new ticket, which names it. A kicked member gets none. */
+    if (strcmp(res.channel, channel) != 0) {
+        exec_result_free(&res);
+        http_reply_error(c->req, E_CHANNEL_MOVED, NULL, NULL);
+        return;
+    }
+    exec_result_free(&res);
+    if (events_reserve_or_reply(c, limit_key, cid, exec_now_ms() + EVENTS_STREAM_RESERVE_MS) != 0)
+        return;
+    http_reply(c->req, 204, "", 0);
     metrics_subscription(transport);
 }
 
@@ -269,7 +345,8 @@ static void events_owner(const char *pid_text, char out[EXEC_OWNER_MAX + 1])
 static void events_hook(struct api_ctx *c, const char *op)
 {
     char room[ROOM_ID_LEN + 1], user[USER_ID_LEN + 1], channel[CHANNEL_MAX_LEN + 1];
-    char ip[EXEC_LIMIT_KEY_MAX + 2], cid[EXEC_CONN_ID_MAX + 2], pid[EVENTS_PID_MAX_DIGITS + 1];
+    char cid[EXEC_CONN_ID_MAX + 2], pid[EVENTS_PID_MAX_DIGITS + 1];
+    const char *ip = events_limit_key(c);
     char owner[EXEC_OWNER_MAX + 1];
     struct exec_result r;
 
@@ -278,8 +355,7 @@ static void events_hook(struct api_ctx *c, const char *op)
         !http_query_param(c->req, "user", user, sizeof(user)) ||
         valid_user_id(user, c->user_id) != E_OK ||
         !http_query_param(c->req, "channel", channel, sizeof(channel)) ||
-        strncmp(channel, c->room_id, ROOM_ID_LEN) != 0 ||
-        !http_query_param(c->req, "ip", ip, sizeof(ip)) || !exec_is_limit_key(ip) ||
+        strncmp(channel, c->room_id, ROOM_ID_LEN) != 0 || !exec_is_limit_key(ip) ||
         !http_query_param(c->req, "cid", cid, sizeof(cid)) || !exec_is_conn_id(cid) ||
         !http_query_param(c->req, "pid", pid, sizeof(pid)) ||
         strspn(pid, "0123456789") != strlen(pid) || *pid == '\0') {

@@ -13,12 +13,13 @@
 #define ROOMS_CREATE_ATTEMPTS 8
 
 /* Answers status with the script's body and the caller's token added as its first field: the
- * token goes to its owner only, and only in this answer. */
+ * token goes to its owner only, and only in this answer. The room's event channel comes with
+ * it, for GET /api/rooms/{id}/events/{channel}. */
 static void rooms_reply_with_token(struct api_ctx *c, int status, const struct exec_result *r)
 {
     struct buf b = {0};
 
-    buf_printf(&b, "{\"token\":\"%s\",", c->token);
+    buf_printf(&b, "{\"token\":\"%s\",\"channel\":\"%s\",", c->token, r->channel);
     buf_append(&b, r->body + 1, r->body_len - 1);
     http_reply(c->req, status, b.data, b.len);
     buf_free(&b);

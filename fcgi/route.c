@@ -124,6 +124,9 @@ static const struct route routes[] = {
     {"POST", "/api/rooms/{room}/events/ticket", events_ticket, ROUTE_TOKEN | ROUTE_BODY_OPTIONAL, NO_FIELDS},
     /* A ticket (?ticket=) or a Bearer header: the handler decides (never ?token=). */
     {"GET", "/api/rooms/{room}/events", events_subscribe, ROUTE_TOKEN_OPTIONAL, NO_FIELDS},
+    /* nchan's authorize request for GET /api/rooms/{room}/events/{channel}, through nginx's
+     * authorizer server (its path values are FastCGI parameters only nginx sets). */
+    {"GET", "/_wnc/auth/{room}", events_authorize, ROUTE_TOKEN_OPTIONAL, NO_FIELDS},
     /* nchan's subscribe/unsubscribe hooks: nginx only reaches these from `internal`
      * locations, never from a client. */
     {"POST", "/_wnc/hook/sub", events_hook_sub, ROUTE_NO_RATELIMIT, NO_FIELDS},

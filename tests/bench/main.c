@@ -90,6 +90,7 @@ struct config {
     int procs;       /* generator processes (fanout, chat, idle) */
     int bare;        /* against the floor: no API setup, /sub/ and /pub/ */
     int subscribe;   /* joinstorm: subscribe each member once joined */
+    int xaccel;      /* subscribe through GET /api/rooms/{id}/events (X-Accel-Redirect) */
 };
 
 static struct config cfg = {
@@ -123,6 +124,7 @@ struct room {
 struct member {
     char *token; /* owned, from the join response */
     char user_id[40];
+    char channel[24]; /* the room's event channel, from the join response */
     uint32_t room;
     int join_status;
 };
@@ -321,7 +323,8 @@ static void join_done(void *ctx, int status, const char *body, size_t len, uint6
     m->join_status = status;
     char tok[128];
     if (status == 201 && jstr(body, len, "token", tok, sizeof tok) > 0 &&
-        jstr(body, len, "userId", m->user_id, sizeof m->user_id) > 0) {
+        jstr(body, len, "userId", m->user_id, sizeof m->user_id) > 0 &&
+        jstr(body, len, "channel", m->channel, sizeof m->channel) > 0) {
         m->token = strdup(tok);
         rooms[m->room].n_joined++;
         ctr.joined++;
@@ -547,15 +550,21 @@ static void open_kick(void)
         w->last_seq = 0;
         if (m->token == NULL)
             continue;
-        char path[64], auth[160];
+        char path[160], auth[160];
         int rc;
         if (cfg.bare) {
             /* The floor: a bare nchan subscriber, no authorisation. */
             snprintf(path, sizeof path, "/sub/%s", rooms[m->room].id);
             rc = ws_open(w, &cfg.addr, path, NULL);
         } else {
-            /* A non-browser client sends its token as a header (never in the URL). */
-            snprintf(path, sizeof path, "/api/rooms/%s/events", rooms[m->room].id);
+            /* A non-browser client sends its token as a header (never in the URL), to the
+             * channel its join answer named (nchan_authorize_request), or with --xaccel to
+             * the path that finds the channel itself (X-Accel-Redirect). */
+            if (cfg.xaccel)
+                snprintf(path, sizeof path, "/api/rooms/%s/events", rooms[m->room].id);
+            else
+                snprintf(path, sizeof path, "/api/rooms/%s/events/%s?user=%s", rooms[m->room].id,
+                         m->channel, m->user_id);
             snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", m->token);
             rc = ws_open(w, &cfg.addr, path, auth);
         }
@@ -1330,6 +1339,9 @@ static void usage(void)
                     "                                (tests/bench/floor.sh): /sub/ID, /pub/ID\n"
                     "  --subscribe                   joinstorm: each member subscribes once\n"
                     "                                joined (join + subscription)\n"
+                    "  --xaccel                      subscribe through /api/rooms/ID/events\n"
+                    "                                (X-Accel-Redirect) instead of\n"
+                    "                                /api/rooms/ID/events/CHANNEL (authorize)\n"
                     "  --header                      print the table header and exit\n");
     exit(2);
 }
@@ -1424,6 +1436,8 @@ int main(int argc, char **argv)
             cfg.bare = 1;
         else if (strcmp(a, "--subscribe") == 0)
             cfg.subscribe = 1;
+        else if (strcmp(a, "--xaccel") == 0)
+            cfg.xaccel = 1;
         else
             usage();
 #undef OPT

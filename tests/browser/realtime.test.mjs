@@ -97,9 +97,10 @@ describe('transport fallback', () => {
         await shoot(guest.page, `room-desktop-${expected}`);
         assert.deepEqual(seriousErrors(guest.errors), []);
         /* The bearer token never travels in a URL: tickets for EventSource, a header for long-poll. */
-        assert.ok(guest.urls.some((u) => /\/events(\?|$)/.test(u)), 'the guest subscribed');
+        assert.ok(guest.urls.some((u) => /\/events(\/[A-Z0-9]{6}-\d+)?(\?|$)/.test(u)), 'the guest subscribed');
         assert.deepEqual(urlsWithToken(guest.urls), []);
-        if (expected === 'sse') assert.ok(guest.urls.some((u) => /\/events\?ticket=/.test(u)));
+        /* EventSource on the channel's own path (nchan_authorize_request), with its ticket. */
+        if (expected === 'sse') assert.ok(guest.urls.some((u) => /\/events\/[A-Z0-9]{6}-\d+\?ticket=[^&]+&user=[0-9a-f-]{36}$/.test(u)));
       } finally {
         await guest.context.close();
       }
@@ -108,7 +109,7 @@ describe('transport fallback', () => {
 
   test('the WebSocket page never put the token in a URL either', async () => {
     /* The host has been live on WebSocket through both guests' visits. */
-    assert.ok(host.urls.some((u) => /^ws:.*\/events\?ticket=/.test(u)), 'the host subscribed with a ticket');
+    assert.ok(host.urls.some((u) => /^ws:.*\/events\/[A-Z0-9]{6}-\d+\?ticket=[^&]+&user=[0-9a-f-]{36}$/.test(u)), 'the host subscribed with a ticket');
     assert.ok(host.urls.some((u) => /\/events\/ticket$/.test(u)), 'the host asked for a ticket');
     assert.deepEqual(urlsWithToken(host.urls), []);
   });

@@ -206,9 +206,13 @@ function eventStream(name, schema) {
 const nodeHeaders = (h) => new Headers(Object.entries(h).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]));
 
 async function ticket(stack, roomId, token, xff) {
+  return (await ticketAndChannel(stack, roomId, token, xff)).ticket;
+}
+
+async function ticketAndChannel(stack, roomId, token, xff) {
   const out = await call(stack, 'POST', `/api/rooms/${roomId}/events/ticket`, { token, xff });
   assert.equal(out.status, 201, out.text);
-  return out.json.ticket;
+  return out.json;
 }
 
 // A WebSocket subscription; the handshake's answer is validated (101, or the refusal).
@@ -322,9 +326,18 @@ before(async () => {
 after(async () => { await Promise.all([main?.stop(), limits?.stop()]); });
 
 // ---- the spec against the source ------------------------------------------------------------
-test('every route of fcgi/route.c is in the spec, and the spec has no other', () => {
+test('every route of fcgi/route.c is in the spec, and the spec has no other but nginx\'s own', () => {
   const inSpec = [];
-  for (const [p, item] of Object.entries(spec.paths)) for (const m of METHODS) if (item[m]) inSpec.push(`${m.toUpperCase()} ${p}`);
+  const site = readFileSync(path.join(ROOT, 'nginx/wnc-site.conf.in'), 'utf8');
+  for (const [p, item] of Object.entries(spec.paths)) {
+    if (item['x-served-by'] === 'nginx') {
+      // Served by an nginx location (its regex, in the config's escaped form, names the path).
+      const re = `^${p.replace('{roomId}', '(?<wnc_sub_room>[A-Za-z0-9]{6})').replace('{channel}', '(?<wnc_sub_channel>[A-Z0-9]{6}-[0-9]{1,12})')}$`;
+      assert.ok(site.includes(`location ~ "${re}"`), `nginx serves ${p}`);
+      continue;
+    }
+    for (const m of METHODS) if (item[m]) inSpec.push(`${m.toUpperCase()} ${p}`);
+  }
   assert.deepEqual([...inSpec].sort(), sourceRoutes().sort());
 });
 
@@ -422,12 +435,32 @@ test('every route, its errors and every event over WebSocket, EventSource and lo
   const bobSse = await openSse(s, `${base}/events?ticket=${await ticket(s, roomId, bob.token)}`);
   await hostWs.next((e) => e.type === 'user.presence' && e.data.userId === bob.userId && e.data.online);
 
+  // The channel's own path: WebSocket and EventSource, and its refusals
+  const tc = await ticketAndChannel(s, roomId, host.token);
+  assert.equal(tc.channel, joined.json.channel);
+  const chWs = await openWs(s, `${base}/events/${tc.channel}?ticket=${tc.ticket}&user=${host.userId}`);
+  const tb = await ticketAndChannel(s, roomId, bob.token);
+  const chSse = await openSse(s, `${base}/events/${tb.channel}?ticket=${tb.ticket}&user=${bob.userId}`);
+  const sseAccept = { accept: 'text/event-stream' };
+  expectError(await call(s, 'GET', `${base}/events/${tc.channel}`, { token: bob.token, headers: sseAccept }), 400, 'invalid_field', 'user');
+  expectError(await call(s, 'GET', `${base}/events/${tc.channel}?user=${host.userId}`, { token: bob.token, headers: sseAccept }), 403, 'forbidden', 'user');
+  expectError(await call(s, 'GET', `${base}/events/${roomId}-999?user=${bob.userId}`, { token: bob.token, headers: sseAccept }), 409, 'channel_moved');
+  expectError(await call(s, 'GET', `${base}/events/${tc.channel}?user=${bob.userId}&token=${bob.token}`, { headers: sseAccept }), 400, 'token_in_url', 'token');
+  expectError(await call(s, 'GET', `${base}/events/${tc.channel}?user=${bob.userId}`, { headers: sseAccept }), 401, 'unauthorized');
+  expectError(await call(s, 'GET', `${base}/events/${tc.channel}?user=${bob.userId}`, { token: other.json.token, headers: sseAccept }), 403, 'forbidden');
+  const chRefused = await openWs(s, `${base}/events/${tc.channel}?user=${bob.userId}&ticket=${tc.ticket}`, { 'last-event-id': '5' });
+  expectError(chRefused.refused, 400, 'resume_not_supported');
+
   // chat
   const posted = await call(s, 'POST', `${base}/chat`, { body: { text: '  hello\tthere \u3000' }, token: bob.token });
   assert.equal(posted.status, 201);
   assert.equal(posted.json.message.text, 'hello\tthere');
   await hostWs.next('chat.message');
   await bobSse.next('chat.message');
+  await chWs.next('chat.message');
+  await chSse.next('chat.message');
+  chWs.ws.terminate();
+  chSse.close();
   assert.equal((await call(s, 'POST', `${base}/chat`, { body: { text: '😀'.repeat(1000) }, token: host.token })).status, 201);
   assert.equal((await call(s, 'GET', `${base}/chat`, { token: bob.token })).json.messages.length, 2);
   expectError(await call(s, 'POST', `${base}/chat`, { body: { text: ' \n ' }, token: bob.token }), 400, 'invalid_field', 'text');

@@ -355,6 +355,28 @@ describe('long-poll and heartbeats', () => {
 });
 
 describe('transport fallback', () => {
+  test('a ticket that names its channel opens /events/{channel} with the member\'s id; one without, /events', async () => {
+    let n = 0;
+    const named = () => {
+      n += 1;
+      return Promise.resolve({ ticket: `tk${n}`, channel: 'ABC123-2' });
+    };
+    const { env, stream } = await harness({ ticket: named, userId: 'u-1' });
+    assert.deepEqual(allUrls(env), ['ws://example.test/api/rooms/ABC123/events/ABC123-2?ticket=tk1&user=u-1']);
+    env.sockets[0].drop();
+    await env.advance(300);
+    assert.equal(env.sources[0].url, '/api/rooms/ABC123/events/ABC123-2?ticket=tk2&user=u-1');
+    env.sources[0].onerror();
+    await env.advance(300);
+    stream.close();
+    const plain = await harness({ ticket: () => Promise.resolve({ ticket: 'tk9', channel: 'ABC123-2' }) });
+    assert.deepEqual(allUrls(plain.env), ['ws://example.test/api/rooms/ABC123/events?ticket=tk9'], 'no userId: the path that needs none');
+    plain.stream.close();
+    const empty = await harness({ ticket: () => Promise.resolve({ ticket: '', channel: 'ABC123-2' }), userId: 'u-1' });
+    assert.deepEqual(allUrls(empty.env), [], 'an empty ticket opens nothing');
+    empty.stream.close();
+  });
+
   test('WebSocket failing before open -> EventSource -> long-poll', async () => {
     const { env, log, stream } = await harness();
     env.sockets[0].drop();

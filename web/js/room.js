@@ -482,16 +482,19 @@ async function mountVideoArea() {
 
 /* ---- realtime ---- */
 
-/* A fresh single-use ticket for one WebSocket/EventSource attempt (the token stays in headers). */
+/* A fresh single-use ticket for one WebSocket/EventSource attempt (the token stays in headers),
+ * with the channel it opens (the stream subscribes at /events/{channel}). */
 async function eventsTicket() {
   const res = await api('POST', roomPath(roomId, '/events/ticket'));
-  return res && typeof res.ticket === 'string' ? res.ticket : '';
+  if (!res || typeof res.ticket !== 'string') return '';
+  return typeof res.channel === 'string' ? { ticket: res.ticket, channel: res.channel } : res.ticket;
 }
 
 function startEvents() {
   stream = createEventStream({
     path: eventsPath(roomId),
     ticket: eventsTicket,
+    userId: model.meId,
     token,
     transports,
     fetchState: () => api('GET', roomPath(roomId)),

@@ -34,6 +34,7 @@ static void test_find(void)
         {"POST", "/api/rooms/" ROOM "/video/seek", video_seek, NULL},
         {"POST", "/api/rooms/" ROOM "/users/" USER "/kick", rooms_kick, NULL},
         {"GET", "/api/rooms/" ROOM "/events", events_subscribe, NULL},
+        {"GET", "/_wnc/auth/" ROOM, events_authorize, NULL},
         {"POST", "/api/rooms/" ROOM "/queue", queue_add, NULL},
         {"DELETE", "/api/rooms/" ROOM "/queue/12", queue_remove, NULL},
         {"POST", "/api/rooms/" ROOM "/queue/12/move", queue_move, NULL},
