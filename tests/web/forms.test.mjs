@@ -387,6 +387,11 @@ describe('server errors', () => {
     assert.equal(errorTarget({ field: null, code: 'name_taken' }), 'name');
     assert.equal(errorTarget({ code: 'invalid_room_id' }), 'room');
     assert.equal(errorTarget({ code: 'room_full' }), 'form');
+    assert.equal(errorTarget({ field: 'password', code: 'password_required' }), 'password');
+    assert.equal(errorTarget({ field: 'password', code: 'wrong_password' }), 'password');
+    assert.equal(errorTarget({ field: null, code: 'room_locked' }), 'form');
+    assert.equal(errorText({ status: 403, code: 'room_locked' }), 'This room is locked: a host has closed it to new people.');
+    assert.equal(errorText({ status: 403, code: 'banned' }), 'A host has banned you from this room.');
     assert.equal(errorText({ status: 429, code: 'rate_limited', retryAfter: 0 }), 'Too many requests. Please wait a moment.');
   });
 });

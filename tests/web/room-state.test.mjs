@@ -8,11 +8,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  DEFAULT_SETTINGS,
   MAX_MESSAGES,
   TYPING_SHOW_MS,
   amHost,
   applyEvent,
   applyState,
+  canChangeVideo,
+  canControl,
+  isMuted,
   expireTyping,
   initialState,
   isOver,
@@ -51,7 +55,7 @@ describe('initialState', () => {
   test('empty without a join answer', () => {
     const s = initialState();
     assert.deepEqual(s, {
-      meId: null, users: [], video: null, messages: [], typing: [],
+      meId: null, users: [], video: null, messages: [], typing: [], settings: DEFAULT_SETTINGS,
       removed: false, kicked: false, closed: false, leaving: false, effects: [],
     });
     assert.equal(isOver(s), false);
@@ -505,5 +509,64 @@ describe('a realistic sequence', () => {
       { type: 'host', isHost: true },
       { type: 'toast', text: 'Alice lost connection and left' },
     ]);
+  });
+});
+
+describe('access and moderation (issue 16)', () => {
+  const ON = { ...DEFAULT_SETTINGS, locked: true, guestsCanControl: true };
+
+  test('settings: from the room, replaced by room.settings and by a refetch, with a permissions effect', () => {
+    const s = deepFreeze(initialState('me', { room: { users: [ALICE, MEG], video: null, settings: ON }, chat: [] }));
+    assert.deepEqual(s.settings, ON);
+    assert.equal(canControl(s), true);
+    assert.equal(canChangeVideo(s), false);
+    const next = applyEvent(s, ev('room.settings', { settings: { ...ON, guestsCanChangeVideo: true, extra: 1 } }));
+    assert.deepEqual(next.settings, { ...ON, guestsCanChangeVideo: true });
+    assert.deepEqual(next.effects, [{ type: 'permissions' }]);
+    assert.equal(canChangeVideo(next), true);
+    const same = applyState(s, { room: { users: [ALICE, MEG], settings: ON }, chat: [] });
+    assert.equal(same.settings, s.settings, 'an unchanged refetch keeps the object');
+    const off = applyState(s, { room: { users: [ALICE, MEG], settings: DEFAULT_SETTINGS }, chat: [] });
+    assert.deepEqual(off.settings, DEFAULT_SETTINGS);
+    assert.deepEqual(off.effects, [{ type: 'permissions' }]);
+    assert.equal(canControl(off), false);
+  });
+
+  test('user.demoted: the role goes; this user is told', () => {
+    const s = room({ users: [ALICE, { ...MEG, isHost: true }, BOB] });
+    assert.equal(canControl(s), true);
+    const next = applyEvent(s, ev('user.demoted', { userId: 'me' }));
+    assert.equal(amHost(next), false);
+    assert.equal(canControl(next), false);
+    assert.deepEqual(next.effects, [{ type: 'toast', text: 'You are no longer a host' }, { type: 'host', isHost: false }]);
+    assert.equal(applyEvent(s, ev('user.demoted', { userId: 'b' })).users, s.users, 'a guest: nothing');
+  });
+
+  test('user.muted: muted until a time, or until unmuted; a promotion ends it', () => {
+    const s = room();
+    const muted = applyEvent(s, ev('user.muted', { userId: 'me', muted: true, until: 5000 }));
+    assert.equal(isMuted(me(muted), 4999), true);
+    assert.equal(isMuted(me(muted), 5000), false, 'the mute ends by itself');
+    assert.deepEqual(toasts(muted), ['A host muted you']);
+    const forever = applyEvent(s, ev('user.muted', { userId: 'b', muted: true, until: null }));
+    assert.equal(isMuted(forever.users[2], 1e15), true);
+    assert.deepEqual(toasts(forever), []);
+    const back = applyEvent(deepFreeze(forever), ev('user.muted', { userId: 'b', muted: false, until: null }));
+    assert.deepEqual(back.users[2], BOB);
+    const promoted = applyEvent(deepFreeze(forever), ev('user.promoted', { userId: 'b' }));
+    assert.deepEqual(promoted.users[2], { ...BOB, isHost: true });
+  });
+
+  test('user.renamed and chat.deleted', () => {
+    const s = room();
+    const renamed = applyEvent(s, ev('user.renamed', { userId: 'b', userName: 'Robert' }));
+    assert.deepEqual(names(renamed), ['Alice', 'Meg', 'Robert']);
+    assert.deepEqual(toasts(renamed), ['Bob is now Robert']);
+    assert.deepEqual(toasts(applyEvent(s, ev('user.renamed', { userId: 'me', userName: 'Megan' }))), []);
+    const deleted = applyEvent(s, ev('chat.deleted', { id: 2 }));
+    assert.deepEqual(deleted.messages[1], { ...msg(2), text: '', deleted: true });
+    assert.equal(deleted.messages[0], s.messages[0]);
+    assert.equal(applyEvent(deepFreeze(deleted), ev('chat.deleted', { id: 2 })).messages, deleted.messages, 'twice: nothing');
+    assert.equal(applyEvent(s, ev('chat.deleted', { id: 99 })).messages, s.messages, 'unknown: nothing');
   });
 });

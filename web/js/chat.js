@@ -3,7 +3,9 @@
  * and in id order, see room-state.js) and typing names, keeps own messages
  * marked, auto-scrolls unless the reader scrolled up, sends with Enter, shows
  * a counter near the 1000-character limit, and tells the server when this
- * user types. All text goes in through textContent.
+ * user types. A message has a Delete action for its author (and for hosts,
+ * every message); a deleted one reads "message deleted". A muted member sees
+ * "You are muted" instead of the input. All text goes in through textContent.
  */
 import { h, formatTime } from './dom.js';
 import { CHAT_COUNTER_FROM, CHAT_MAX, chatLength } from './validate.js';
@@ -20,16 +22,19 @@ export function typingText(names) {
 }
 
 /**
- * els: {list, empty, jump, typing, form, input, send, counter, error}.
+ * els: {list, empty, jump, typing, form, input, send, counter, error, muted}.
  * opts: {meId, sendMessage(text) => Promise (the page puts the answer into the state),
- *        sendTyping(bool) => Promise, onIncoming(message) called for new live messages from others}.
- * Returns {render(messages, {live}), showTyping(names), setEnabled(on), scrollToBottom(), destroy()}.
+ *        sendTyping(bool) => Promise, onIncoming(message) called for new live messages from others,
+ *        onDelete(message) the Delete action}.
+ * Returns {render(messages, {live}), showTyping(names), setEnabled(on), setMuted(on),
+ * setCanDeleteAll(on), scrollToBottom(), destroy()}.
  */
 export function createChat(els, opts) {
   const shown = new Map(); /* id -> li, what the list shows */
   let typingSent = false;
   let typingSentAt = 0;
   let idleTimer = null;
+  let canDeleteAll = false;
 
   /* ---- message list ---- */
 
@@ -46,11 +51,14 @@ export function createChat(els, opts) {
   function renderMessage(m) {
     const own = m.userId === opts.meId;
     const time = h('time', { class: 'msg-time', datetime: new Date(m.ts).toISOString() }, formatTime(m.ts));
-    return h('li', { class: own ? 'msg msg-own' : 'msg', dataset: { id: String(m.id) } },
+    const del = m.deleted
+      ? null
+      : h('button', { type: 'button', class: 'btn btn-tiny btn-ghost msg-delete', hidden: !own && !canDeleteAll, on: { click: () => opts.onDelete(m) } }, 'Delete');
+    return h('li', { class: `msg${own ? ' msg-own' : ''}${m.deleted ? ' msg-deleted' : ''}`, dataset: { id: String(m.id), own: String(own) } },
       h('div', { class: 'msg-head' },
         h('span', { class: 'msg-author', text: own ? `${m.userName} (you)` : m.userName }),
-        time),
-      h('p', { class: 'msg-text', text: m.text }));
+        time, del),
+      h('p', { class: 'msg-text', text: m.deleted ? 'message deleted' : m.text }));
   }
 
   /* Puts m's row in id order; the list holds only what `shown` knows. */
@@ -80,6 +88,15 @@ export function createChat(els, opts) {
       if (!ids.has(id)) {
         li.remove();
         shown.delete(id);
+      }
+    }
+    /* A message deleted since it was shown: its row becomes "message deleted". */
+    for (const m of messages) {
+      const li = shown.get(m.id);
+      if (li && m.deleted && !li.classList.contains('msg-deleted')) {
+        const row = renderMessage(m);
+        li.replaceWith(row);
+        shown.set(m.id, row);
       }
     }
     const added = messages.filter((m) => !shown.has(m.id));
@@ -210,6 +227,18 @@ export function createChat(els, opts) {
     setEnabled(on) {
       els.input.disabled = !on;
       els.send.disabled = !on || chatLength(els.input.value) === 0;
+    },
+    setMuted(on) {
+      els.form.hidden = on;
+      els.muted.hidden = !on;
+      if (on) stopTyping();
+    },
+    setCanDeleteAll(on) {
+      canDeleteAll = on;
+      for (const li of shown.values()) {
+        const btn = li.querySelector('.msg-delete');
+        if (btn) btn.hidden = !on && li.dataset.own !== 'true';
+      }
     },
     scrollToBottom,
     destroy() {

@@ -10,6 +10,7 @@ import { request, roomPath } from './api.js';
 import { setBusy, setFieldError } from './dom.js';
 import { saveIdentity } from './identity.js';
 import { checkName, checkRoomId, normaliseRoomId } from './validate.js';
+import { checkPassword } from './settings.js';
 
 /*
  * The fields a form may have, in one table: check(raw) gives an error sentence or null;
@@ -18,6 +19,8 @@ import { checkName, checkRoomId, normaliseRoomId } from './validate.js';
 export const FIELDS = {
   name: { check: checkName, value: (raw) => String(raw ?? '').trim() },
   room: { check: checkRoomId, value: normaliseRoomId, normalise: normaliseRoomId },
+  /* Asked only when the room has one: the field's wrap stays hidden until then. */
+  password: { check: (raw) => (raw === '' ? 'Enter the room\'s password.' : checkPassword(raw)), value: (raw) => String(raw ?? '') },
 };
 
 /** Sentences for the server errors a person can act on, by code. */
@@ -25,6 +28,10 @@ const ERROR_TEXT = {
   name_taken: () => 'Someone in this room already uses that name. Try another one.',
   room_not_found: () => 'There is no room with that code. Check it and try again.',
   invalid_room_id: () => 'A room code has 6 letters or digits.',
+  room_locked: () => 'This room is locked: a host has closed it to new people.',
+  password_required: () => 'This room has a password. Ask the host for it.',
+  wrong_password: () => 'That password is not right.',
+  banned: () => 'A host has banned you from this room.',
   rate_limited: (err) => (err.retryAfter > 0
     ? `Too many requests. Try again in ${err.retryAfter} s.`
     : 'Too many requests. Please wait a moment.'),
@@ -38,6 +45,7 @@ const ERROR_TEXT = {
  * Name problems arrive with field hostName/userName (409 name_taken, 400 invalid_field).
  */
 export function errorTarget(err) {
+  if (err.field === 'password') return 'password';
   if (err.field === 'hostName' || err.field === 'userName' || err.code === 'name_taken') return 'name';
   if (err.code === 'room_not_found' || err.code === 'invalid_room_id') return 'room';
   return 'form';
@@ -96,8 +104,10 @@ function normaliseAsTyped(input, normalise) {
 
 /**
  * Wires one identity form.
- *   els      {form, submit, formError, fields: [{kind: 'room'|'name', input, error}, ...]}
- *            fields in page order: the first invalid one gets the focus
+ *   els      {form, submit, formError, fields: [{kind: 'room'|'name'|'password', input, error,
+ *            wrap?}, ...]} fields in page order: the first invalid one gets the focus; a field
+ *            whose wrap is hidden is left out (the password, until the room turns out to have
+ *            one: a password_required answer shows it)
  *   send     async (values) => result: the request, with values {name, room} as sent
  *            (trimmed, normalised); its ApiError rejections are shown
  *   done     (result, values) => void after success; the button stays busy (the page moves on)
@@ -117,13 +127,14 @@ export function createIdentityForm(els, { send, done, claim = () => false }) {
   });
   let busy = false;
 
-  const values = () => Object.fromEntries(fields.map((f) => [f.kind, f.rule.value(f.input.value)]));
+  const active = () => fields.filter((f) => !f.wrap || !f.wrap.hidden);
+  const values = () => Object.fromEntries(active().map((f) => [f.kind, f.rule.value(f.input.value)]));
 
   els.form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (busy) return;
     els.formError.hidden = true;
-    const bad = fields.filter((f) => f.validate() !== null);
+    const bad = active().filter((f) => f.validate() !== null);
     if (bad.length) {
       bad[0].input.focus();
       return;
@@ -139,6 +150,7 @@ export function createIdentityForm(els, { send, done, claim = () => false }) {
       setBusy(els.submit, false);
       if (claim(err)) return;
       const target = fields.find((f) => f.kind === errorTarget(err));
+      if (target && target.wrap) target.wrap.hidden = false;
       if (target) {
         setFieldError(target.input, target.error, errorText(err));
         target.input.focus();
@@ -161,9 +173,14 @@ export async function createRoom(hostName) {
   return res;
 }
 
-/** Joins a room; resolves to {userId, token, room, chat} and remembers the identity. */
-export async function joinRoom(roomId, userName) {
-  const res = await request('POST', roomPath(roomId, '/join'), { userName: userName.trim() });
+/**
+ * Joins a room (with its password when given); resolves to {userId, token, room, chat} and
+ * remembers the identity.
+ */
+export async function joinRoom(roomId, userName, password) {
+  const body = { userName: userName.trim() };
+  if (password !== undefined) body.password = password;
+  const res = await request('POST', roomPath(roomId, '/join'), body);
   saveIdentity(roomId, { userId: res.userId, token: res.token, name: userName.trim() });
   return res;
 }

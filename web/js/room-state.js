@@ -14,6 +14,8 @@
  *   meId      this tab's user id
  *   users     [user] in the server's order (hosts first, then joinedAt); joiners are appended
  *   video     the authoritative video object, or null
+ *   settings  the room's settings {locked, hasPassword, guestsCanControl, guestsCanChangeVideo,
+ *             waitForAll} (all false until the server says otherwise)
  *   messages  [message] unique by id, in id order, at most MAX_MESSAGES (the newest)
  *   typing    [{userId, name, expiresAt}] others typing, in the order they last started;
  *             expiresAt is on the caller's clock (the `now` given to applyEvent)
@@ -23,6 +25,7 @@
  *   effects   what this one step asks of the page beyond rendering the state, in order:
  *               {type: 'toast', text}    an info toast
  *               {type: 'host', isHost}   this user's host role changed (tell the video area)
+ *               {type: 'permissions'}    what this user may do changed (settings or role)
  *               {type: 'video'}          hand state.video to the video area (every video.*
  *                                        event, sync beacons included, and a changed refetch)
  * Once removed, closed or leaving, every further event and state is ignored.
@@ -41,6 +44,15 @@ const LEFT_TEXT = {
 
 const HOST_TEXT_ME = 'You are now a host: you can pick the video and control playback';
 
+/* A new room's settings, until the server says otherwise. */
+export const DEFAULT_SETTINGS = Object.freeze({
+  locked: false,
+  hasPassword: false,
+  guestsCanControl: false,
+  guestsCanChangeVideo: false,
+  waitForAll: false,
+});
+
 const VIDEO_EVENTS = new Set(['video.set', 'video.play', 'video.pause', 'video.seek', 'video.rate', 'video.sync']);
 
 /**
@@ -55,6 +67,7 @@ export function initialState(meId = null, joined = null) {
     meId,
     users: (room && room.users) || [],
     video: (room && room.video) || null,
+    settings: readSettings(room),
     messages: [],
     typing: [],
     removed: false,
@@ -81,6 +94,21 @@ export function me(state) {
 export function amHost(state) {
   const u = me(state);
   return Boolean(u && u.isHost);
+}
+
+/** Whether this user may play, pause, seek and change the rate. */
+export function canControl(state) {
+  return amHost(state) || Boolean(state.settings.guestsCanControl);
+}
+
+/** Whether this user may set the video. */
+export function canChangeVideo(state) {
+  return amHost(state) || Boolean(state.settings.guestsCanChangeVideo);
+}
+
+/** Whether user (an entry of state.users) is muted at now (server ms): a timed mute ends by itself. */
+export function isMuted(user, now) {
+  return Boolean(user && user.muted) && (user.mutedUntil === null || user.mutedUntil === undefined || user.mutedUntil > now);
 }
 
 /** The names of the people typing, in order (for "X is typing" / "N people are typing"). */
@@ -112,6 +140,11 @@ export function applyState(state, fetched) {
   }
   const isHost = amHost(next);
   if (isHost !== wasHost) next.effects.push({ type: 'host', isHost });
+  const settings = readSettings(room);
+  if (JSON.stringify(settings) !== JSON.stringify(state.settings)) {
+    next.settings = settings;
+    next.effects.push({ type: 'permissions' });
+  }
   if (JSON.stringify(room.video || null) !== JSON.stringify(state.video)) {
     next.video = room.video || null;
     next.effects.push({ type: 'video' });
@@ -148,7 +181,12 @@ const HANDLERS = {
   'user.left': onLeft,
   'user.presence': onPresence,
   'user.promoted': onPromoted,
+  'user.demoted': onDemoted,
+  'user.muted': onMuted,
+  'user.renamed': onRenamed,
+  'room.settings': onSettings,
   'chat.message': onMessage,
+  'chat.deleted': onDeleted,
   typing: onTyping,
   'room.closed': onClosed,
 };
@@ -184,13 +222,59 @@ function onPresence(next, d) {
 function onPromoted(next, d) {
   const i = next.users.findIndex((u) => u.id === d.userId);
   if (i < 0 || next.users[i].isHost) return;
-  const user = { ...next.users[i], isHost: true };
+  /* Hosts are never muted: a promotion ends a mute. */
+  const { muted, mutedUntil, ...rest } = next.users[i];
+  const user = { ...rest, isHost: true };
   next.users = replaceAt(next.users, i, user);
   if (user.id === next.meId) {
     next.effects.push({ type: 'toast', text: HOST_TEXT_ME }, { type: 'host', isHost: true });
   } else {
     next.effects.push({ type: 'toast', text: `${user.name} is now a host` });
   }
+}
+
+function onDemoted(next, d) {
+  const i = next.users.findIndex((u) => u.id === d.userId);
+  if (i < 0 || !next.users[i].isHost) return;
+  const user = { ...next.users[i], isHost: false };
+  next.users = replaceAt(next.users, i, user);
+  if (user.id === next.meId) {
+    next.effects.push({ type: 'toast', text: 'You are no longer a host' }, { type: 'host', isHost: false });
+  }
+}
+
+function onMuted(next, d) {
+  const i = next.users.findIndex((u) => u.id === d.userId);
+  if (i < 0) return;
+  const user = { ...next.users[i] };
+  if (d.muted) {
+    user.muted = true;
+    user.mutedUntil = typeof d.until === 'number' ? d.until : null;
+  } else {
+    delete user.muted;
+    delete user.mutedUntil;
+  }
+  next.users = replaceAt(next.users, i, user);
+  if (user.id === next.meId) next.effects.push({ type: 'toast', text: d.muted ? 'A host muted you' : 'You can chat again' });
+}
+
+function onRenamed(next, d) {
+  const i = next.users.findIndex((u) => u.id === d.userId);
+  if (i < 0 || typeof d.userName !== 'string') return;
+  const old = next.users[i].name;
+  next.users = replaceAt(next.users, i, { ...next.users[i], name: d.userName });
+  if (d.userId !== next.meId && old !== d.userName) next.effects.push({ type: 'toast', text: `${old} is now ${d.userName}` });
+}
+
+function onSettings(next, d) {
+  next.settings = readSettings(d);
+  next.effects.push({ type: 'permissions' });
+}
+
+function onDeleted(next, d) {
+  const i = next.messages.findIndex((m) => m.id === d.id);
+  if (i < 0 || next.messages[i].deleted) return;
+  next.messages = replaceAt(next.messages, i, { ...next.messages[i], text: '', deleted: true });
 }
 
 function onVideo(next, d) {
@@ -220,6 +304,14 @@ function onClosed(next) {
 }
 
 /* ---- helpers ---- */
+
+/* The settings of a room object (or a room.settings event's data), defaults filled in. */
+function readSettings(room) {
+  const s = (room && room.settings) || {};
+  const out = {};
+  for (const key of Object.keys(DEFAULT_SETTINGS)) out[key] = Boolean(s[key]);
+  return out;
+}
 
 function replaceAt(list, i, item) {
   const copy = list.slice();

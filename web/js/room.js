@@ -5,7 +5,9 @@
  * event go through its reducer (dispatch), and the page renders what changed
  * (participants, header, chat, typing) and carries out the step's effects
  * (toasts, video area). Also the screens, header actions, confirm dialog and
- * the end screens (no such room, removed).
+ * the end screens (no such room, removed). What this member may do (host
+ * tools, guest permissions, being muted) is rendered by renderAccess, with the
+ * panels of settings.js and the questions of moderation.js.
  */
 import { ApiError, bindRequest, request, roomPath } from './api.js';
 import { byId, h } from './dom.js';
@@ -17,11 +19,17 @@ import {
   amHost,
   applyEvent,
   applyState,
+  canChangeVideo,
+  canControl,
   expireTyping,
   initialState,
+  isMuted,
   markLeaving,
+  me,
   typingNames,
 } from './room-state.js';
+import { createSettingsPanel } from './settings.js';
+import { askNewName, chooseMuteMinutes } from './moderation.js';
 import { createParticipants } from './participants.js';
 import { createChat } from './chat.js';
 import { toast } from './toast.js';
@@ -69,6 +77,8 @@ let typingTimer = null;
 let area = null;
 let chat = null;
 let participants = null;
+let settingsPanel = null;
+let muteTimer = null;
 let unread = 0;
 let hiddenUnread = 0;
 let panel = 'chat';
@@ -110,6 +120,7 @@ function endRoom() {
   ended = true;
   closeStream();
   clearTimeout(typingTimer);
+  clearTimeout(muteTimer);
   if (area) {
     try {
       area.destroy();
@@ -120,6 +131,7 @@ function endRoom() {
   area = null;
   if (chat) chat.destroy();
   byId('room-meta').hidden = true;
+  byId('room-settings').hidden = true;
   byId('leave-room').hidden = true;
   byId('conn-status').hidden = true;
   document.title = 'Watch N Chill';
@@ -216,9 +228,11 @@ function showJoinPrompt(summary, note) {
   if (n !== null) parts.push(n === 1 ? '1 person is here' : `${n} people are here`);
   if (summary && summary.hasVideo) parts.push('a video is playing');
   byId('join-summary').textContent = parts.length ? `${parts.join(', ')}. Pick a name to join.` : 'Pick a name to join.';
+  if (summary && summary.locked) note = 'This room is locked';
   const noteEl = byId('join-note');
   noteEl.hidden = !note;
   noteEl.textContent = note || '';
+  byId('password-field').hidden = !(summary && summary.hasPassword);
   showScreen('join');
 
   const name = byId('name');
@@ -227,10 +241,13 @@ function showJoinPrompt(summary, note) {
       form: byId('join-form'),
       submit: byId('join-submit'),
       formError: byId('form-error'),
-      fields: [{ kind: 'name', input: name, error: byId('name-error') }],
+      fields: [
+        { kind: 'name', input: name, error: byId('name-error') },
+        { kind: 'password', input: byId('password'), error: byId('password-error'), wrap: byId('password-field') },
+      ],
     },
     {
-      send: (v) => joinRoom(roomId, v.name),
+      send: (v) => joinRoom(roomId, v.name, v.password),
       done: (res, v) => enterRoom({ userId: res.userId, token: res.token, name: v.name }, res),
       claim: (err) => {
         if (err.code !== 'room_not_found') return false;
@@ -254,6 +271,7 @@ async function enterRoom(identity, res) {
   chat.render(model.messages);
   setupSidePanels();
   renderUsers();
+  renderAccess();
   showScreen('room');
   requestAnimationFrame(() => chat.scrollToBottom());
 
@@ -267,6 +285,12 @@ async function enterRoom(identity, res) {
 function setupHeader() {
   byId('room-code').textContent = roomId;
   byId('room-meta').hidden = false;
+  settingsPanel = createSettingsPanel({
+    button: byId('room-settings'),
+    api,
+    roomId,
+    onSettings: (settings) => dispatch(applyEvent(model, { type: 'room.settings', data: { settings } }), false),
+  });
   byId('leave-room').hidden = false;
   byId('conn-status').hidden = false;
   const link = `${window.location.origin}/room/${roomId}`;
@@ -320,32 +344,67 @@ function setConnStatus(status, transport) {
 /* ---- participants ---- */
 
 function setupParticipants() {
+  /* A member action: one request about user; a failure is told, never thrown. */
+  const act = (action, body) => async (user) => {
+    try {
+      await api('POST', roomPath(roomId, `/users/${encodeURIComponent(user.id)}/${action}`), body);
+    } catch (err) {
+      actionFailed(err);
+    }
+  };
   participants = createParticipants(byId('participants'), {
-    onPromote: async (user) => {
-      try {
-        await api('POST', roomPath(roomId, `/users/${encodeURIComponent(user.id)}/promote`));
-      } catch (err) {
-        actionFailed(err);
-      }
+    onPromote: act('promote'),
+    onDemote: act('demote'),
+    onUnmute: act('mute', { muted: false }),
+    onMute: async (user) => {
+      const minutes = await chooseMuteMinutes(user.name);
+      if (minutes === undefined) return;
+      await act('mute', minutes === null ? { muted: true } : { muted: true, minutes })(user);
     },
     onKick: async (user) => {
       const ok = await confirmDialog(`Remove ${user.name}?`, 'They will be taken out of the room right away.', 'Remove');
-      if (!ok) return;
-      try {
-        await api('POST', roomPath(roomId, `/users/${encodeURIComponent(user.id)}/kick`));
-      } catch (err) {
-        actionFailed(err);
-      }
+      if (ok) await act('kick')(user);
     },
+    onBan: async (user) => {
+      const ok = await confirmDialog(`Ban ${user.name}?`, 'They will be removed and cannot join this room again from the same address.', 'Ban');
+      if (ok) await act('kick', { ban: true })(user);
+    },
+    onRename: (user) => askNewName(user.name, async (userName) => {
+      const res = await api('PATCH', roomPath(roomId, '/users/me'), { userName });
+      if (res && res.user) dispatch(applyEvent(model, { type: 'user.renamed', data: { userId: res.user.id, userName: res.user.name } }), false);
+    }),
   });
 }
 
 function renderUsers() {
-  participants.render(model.users, model.meId);
+  participants.render(model.users, model.meId, Date.now());
   const n = String(model.users.length);
   byId('people-count').textContent = n;
   byId('people-count-mobile').textContent = n;
   renderHeaderHosts();
+}
+
+/*
+ * What this member may do, shown everywhere it matters: the settings button and the header's
+ * lock, the chat (muted; Delete on every message for hosts), the video area (guests a host
+ * allowed). A timed mute ends by itself: a timer renders again when the first one runs out.
+ */
+function renderAccess() {
+  const host = amHost(model);
+  const now = Date.now();
+  settingsPanel.render(model.settings, host);
+  byId('room-locked').hidden = !model.settings.locked;
+  chat.setMuted(isMuted(me(model), now));
+  chat.setCanDeleteAll(host);
+  if (area) area.setPermissions({ control: canControl(model), video: canChangeVideo(model) });
+  clearTimeout(muteTimer);
+  const ends = model.users.filter((u) => isMuted(u, now) && typeof u.mutedUntil === 'number').map((u) => u.mutedUntil);
+  if (ends.length) {
+    muteTimer = setTimeout(() => {
+      renderUsers();
+      renderAccess();
+    }, Math.min(Math.min(...ends) - now + 50, 2 ** 31 - 1));
+  }
 }
 
 function actionFailed(err) {
@@ -368,6 +427,7 @@ function setupChat() {
       send: byId('chat-send'),
       counter: byId('chat-counter'),
       error: byId('chat-error'),
+      muted: byId('chat-muted'),
     },
     {
       meId: model.meId,
@@ -377,6 +437,14 @@ function setupChat() {
         if (res && res.message) dispatch(applyEvent(model, { type: 'chat.message', data: { message: res.message } }, Date.now()), true);
       },
       sendTyping: (typing) => api('POST', roomPath(roomId, '/typing'), { typing }),
+      onDelete: async (message) => {
+        try {
+          await api('DELETE', roomPath(roomId, `/chat/${message.id}`));
+          dispatch(applyEvent(model, { type: 'chat.deleted', data: { id: message.id } }), false);
+        } catch (err) {
+          actionFailed(err);
+        }
+      },
       onIncoming,
     },
   );
@@ -478,6 +546,7 @@ async function mountVideoArea() {
     return;
   }
   area.setVideo(model.video);
+  area.setPermissions({ control: canControl(model), video: canChangeVideo(model) });
 }
 
 /* ---- realtime ---- */
@@ -543,11 +612,12 @@ function dispatch(next, live) {
     return;
   }
   if (next.users !== prev.users) renderUsers();
+  if (next.users !== prev.users || next.settings !== prev.settings) renderAccess();
   if (next.messages !== prev.messages) chat.render(next.messages, { live });
   if (next.typing !== prev.typing) renderTyping();
   for (const effect of next.effects) {
     if (effect.type === 'toast') toast('info', effect.text);
-    else if (effect.type === 'host' && area) area.setHost(effect.isHost);
+    /* 'host' and 'permissions': renderAccess above has told the video area. */
     else if (effect.type === 'video' && area) area.setVideo(model.video);
   }
 }

@@ -3,7 +3,7 @@
  *
  *   const area = createVideoArea(containerEl, { roomId, request, isHost, notify });
  *   area.setVideo(videoOrNull);   // room.video, then every video.* event's data.video
- *   area.setHost(bool);
+ *   area.setHost(bool);  area.setPermissions({control, video}) (guests a host allowed);
  *   area.destroy();
  *
  * The player obeys the authoritative state only. A host's click sends a
@@ -123,7 +123,10 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
   container.append(root);
 
   /* --- state --- */
-  let host = !!isHost;
+  /* What this member may do: control playback, pick the video (hosts both; guests when the
+   * room's settings allow it). */
+  let control = !!isHost;
+  let pick = !!isHost;
   let video = null; /* the latest authoritative state */
   let player = null;
   let engine = null;
@@ -150,13 +153,13 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
 
   /* --- rendering --- */
   function render() {
-    root.classList.toggle('is-host', host);
+    root.classList.toggle('is-host', control);
     root.classList.toggle('has-video', !!video);
-    form.hidden = !host;
+    form.hidden = !pick;
     setBtn.textContent = video ? 'Change video' : 'Set video';
     if (!video) {
       placeholder.hidden = false;
-      placeholderText.textContent = host ? 'Paste a video address below and press “Set video”.' : 'Waiting for the host to pick a video';
+      placeholderText.textContent = pick ? 'Paste a video address below and press “Set video”.' : 'Waiting for the host to pick a video';
     } else {
       placeholder.hidden = !!player || !!loadError;
       if (!player && !loadError) placeholderText.textContent = 'Loading video…';
@@ -171,7 +174,7 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
     const playing = !!(video && video.playing);
     playBtn.classList.toggle('is-playing', playing);
     playBtn.setAttribute('aria-label', playing ? 'Pause' : 'Play');
-    for (const c of [playBtn, scrub, rateSel]) c.setAttribute('aria-disabled', String(!host || !video));
+    for (const c of [playBtn, scrub, rateSel]) c.setAttribute('aria-disabled', String(!control || !video));
     controls.classList.toggle('is-disabled', !video);
     if (video && document.activeElement !== rateSel) rateSel.value = String(video.rate);
     if (video && !RATES.includes(video.rate)) {
@@ -282,7 +285,8 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
       return r;
     } catch (err) {
       if (err && err.code === 'not_host') {
-        host = false;
+        control = false;
+        pick = false;
         render();
       }
       notify('error', (err && err.message) || 'That did not work.');
@@ -299,21 +303,21 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
   }
 
   playBtn.addEventListener('click', () => {
-    if (!host) return guestTried();
+    if (!control) return guestTried();
     if (!video) return;
     act('POST', video.playing ? '/video/pause' : '/video/play', { position: position() }).catch(() => {});
   });
   scrub.addEventListener('input', () => {
-    if (!host || !video) {
+    if (!control || !video) {
       scrub.value = String(position());
-      if (!host) guestTried();
+      if (!control) guestTried();
       return;
     }
     scrubbing = true;
     timeNow.textContent = formatClock(Number(scrub.value));
   });
   scrub.addEventListener('change', () => {
-    if (!host || !video) return;
+    if (!control || !video) return;
     const pos = Number(scrub.value);
     act('POST', '/video/seek', { position: pos })
       .catch(() => {})
@@ -323,9 +327,9 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
       });
   });
   rateSel.addEventListener('change', () => {
-    if (!host || !video) {
+    if (!control || !video) {
       rateSel.value = String(video ? video.rate : 1);
-      if (!host) guestTried();
+      if (!control) guestTried();
       return;
     }
     act('POST', '/video/rate', { rate: Number(rateSel.value) }).catch(() => {
@@ -335,13 +339,13 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
   /* A guest's keyboard or pointer on a control: say why nothing happens. */
   for (const c of [scrub, rateSel]) {
     c.addEventListener('mousedown', (e) => {
-      if (!host) {
+      if (!control) {
         e.preventDefault();
         guestTried();
       }
     });
     c.addEventListener('keydown', (e) => {
-      if (!host && e.key !== 'Tab') {
+      if (!control && e.key !== 'Tab') {
         e.preventDefault();
         guestTried();
       }
@@ -349,7 +353,7 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
   }
   guard.addEventListener('click', () => {
     if (!video) return;
-    if (!host) return guestTried();
+    if (!control) return guestTried();
     playBtn.click();
   });
   joinBtn.addEventListener('click', () => {
@@ -367,7 +371,7 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
   });
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    if (!host) return guestTried();
+    if (!pick) return guestTried();
     const url = urlInput.value.trim();
     const bad = checkVideoUrl(url);
     urlError.hidden = !bad;
@@ -404,7 +408,13 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
   const area = {
     setVideo,
     setHost(b) {
-      host = !!b;
+      control = !!b;
+      pick = !!b;
+      render();
+    },
+    setPermissions(can) {
+      control = !!can.control;
+      pick = !!can.video;
       render();
     },
     /* Diagnostics for tests and the curious: the engine's counters. */

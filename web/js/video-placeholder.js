@@ -32,6 +32,10 @@ export function createPlaceholderArea(container, { isHost }) {
       host = Boolean(b);
       render();
     },
+    setPermissions(can) {
+      host = Boolean(can.control || can.video);
+      render();
+    },
     destroy() {
       box.remove();
     },

@@ -1,0 +1,107 @@
+/*
+ * The Room settings panel (issue 16), for hosts: switches for Lock room,
+ * Guests can control playback and Guests can change the video, and the
+ * room's password (Set password / Remove password). Each change is one
+ * PATCH .../settings; the switches then show what the server answered, and
+ * room.settings events keep every open panel in step. Everyone sees the
+ * header's lock when the room is locked (the page renders that).
+ */
+import { h } from './dom.js';
+import { roomPath } from './api.js';
+
+const SWITCHES = [
+  ['locked', 'Lock room', 'Nobody new can join; members can still come back.'],
+  ['guestsCanControl', 'Guests can control playback', 'Anyone may play, pause, seek and change the speed.'],
+  ['guestsCanChangeVideo', 'Guests can change the video', 'Anyone may pick what the room watches.'],
+];
+export const PASSWORD_MIN = 4;
+export const PASSWORD_MAX = 64;
+
+/** The error sentence for a password as typed, or null (4 to 64 characters). */
+export function checkPassword(raw) {
+  const n = [...String(raw ?? '')].length;
+  if (n < PASSWORD_MIN || n > PASSWORD_MAX) return `A password has ${PASSWORD_MIN} to ${PASSWORD_MAX} characters.`;
+  return null;
+}
+
+/**
+ * button: the header's Room settings button (shown to hosts only). api: request() with the
+ * token bound; onSettings(settings) puts an answer into the page's state.
+ * Returns {render(settings, isHost)}.
+ */
+export function createSettingsPanel({ button, api, roomId, onSettings }) {
+  let settings = null;
+  const error = h('p', { class: 'field-error', role: 'alert', hidden: true });
+  const showError = (text) => {
+    error.textContent = text || '';
+    error.hidden = !text;
+  };
+
+  async function patch(body) {
+    showError(null);
+    try {
+      const res = await api('PATCH', roomPath(roomId, '/settings'), body);
+      if (res && res.settings) onSettings(res.settings);
+      return true;
+    } catch (err) {
+      showError(err.message || 'The settings were not changed.');
+      render(settings, true);
+      return false;
+    }
+  }
+
+  const switches = SWITCHES.map(([key, label, hint]) => {
+    const input = h('input', { type: 'checkbox', role: 'switch', id: `setting-${key}`, 'aria-describedby': `setting-${key}-hint` });
+    input.addEventListener('change', () => patch({ [key]: input.checked }));
+    const row = h('div', { class: 'setting' },
+      h('label', { class: 'switch', for: `setting-${key}` }, input, h('span', { class: 'switch-label' }, label)),
+      h('p', { class: 'hint', id: `setting-${key}-hint` }, hint));
+    return { key, input, row };
+  });
+
+  const password = h('input', { id: 'setting-password', type: 'password', autocomplete: 'new-password', maxlength: String(PASSWORD_MAX * 2), 'aria-describedby': 'setting-password-state' });
+  const passwordState = h('p', { class: 'hint', id: 'setting-password-state' });
+  const setPassword = h('button', { type: 'button', class: 'btn btn-small btn-secondary' }, 'Set password');
+  const removePassword = h('button', { type: 'button', class: 'btn btn-small btn-ghost btn-danger-ghost' }, 'Remove password');
+  setPassword.addEventListener('click', async () => {
+    const bad = checkPassword(password.value);
+    if (bad) {
+      showError(bad);
+      password.focus();
+      return;
+    }
+    if (await patch({ password: password.value })) password.value = '';
+  });
+  removePassword.addEventListener('click', () => patch({ password: null }));
+
+  const titleId = 'settings-title';
+  const close = h('button', { type: 'button', class: 'btn btn-secondary' }, 'Close');
+  const dialog = h('dialog', { class: 'dialog settings-dialog', id: 'settings-dialog', 'aria-labelledby': titleId },
+    h('div', { class: 'dialog-form' },
+      h('h2', { id: titleId }, 'Room settings'),
+      ...switches.map((s) => s.row),
+      h('div', { class: 'field setting-password' },
+        h('label', { for: 'setting-password' }, 'Password'),
+        password,
+        passwordState,
+        h('div', { class: 'password-actions' }, setPassword, removePassword)),
+      error,
+      h('div', { class: 'dialog-actions' }, close)));
+  document.body.append(dialog);
+  close.addEventListener('click', () => dialog.close());
+  button.addEventListener('click', () => {
+    showError(null);
+    dialog.showModal();
+  });
+
+  function render(next, isHost) {
+    settings = next;
+    button.hidden = !isHost;
+    if (!isHost && dialog.open) dialog.close();
+    for (const s of switches) s.input.checked = Boolean(next[s.key]);
+    passwordState.textContent = next.hasPassword ? 'This room has a password.' : 'No password: anyone with the code can join.';
+    removePassword.hidden = !next.hasPassword;
+  }
+
+  return { render };
+}
