@@ -180,7 +180,7 @@ FUZZ_CFLAGS        := $(WARN) -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -Icore 
 FUZZ_TARGETS       := jsonx valid http publish addr proc events metrics cluster
 FUZZ_SRC_jsonx     := fcgi/jsonx.c core/log.c core/valid.c
 FUZZ_SRC_valid     := core/valid.c
-FUZZ_SRC_http      := fcgi/http.c core/addr.c core/buf.c core/config.c core/err.c core/log.c core/valid.c \
+FUZZ_SRC_http      := fcgi/http.c core/addr.c core/buf.c core/cluster.c core/config.c core/err.c core/log.c core/valid.c \
                       core/metrics.c
 FUZZ_SRC_publish   := core/publish.c core/buf.c core/log.c core/valid.c core/metrics.c
 FUZZ_SRC_addr      := core/addr.c

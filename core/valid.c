@@ -439,3 +439,49 @@ enum wnc_err valid_queue_index(double index, const char **cause)
     }
     return E_OK;
 }
+
+enum wnc_err valid_password(const char *in, size_t len, const char **cause)
+{
+    size_t chars = 0;
+
+    if (!valid_utf8(in, len)) {
+        *cause = "a password is text";
+        return E_INVALID_FIELD;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c < 0x20 || c == 0x7f) {
+            *cause = "a password has no control characters";
+            return E_INVALID_FIELD;
+        }
+        chars += (c & 0xc0) != 0x80; /* lead bytes: one per character */
+    }
+    if (chars < PASSWORD_MIN_CHARS || chars > PASSWORD_MAX_CHARS) {
+        *cause = "a password has 4 to 64 characters";
+        return E_INVALID_FIELD;
+    }
+    return E_OK;
+}
+
+enum wnc_err valid_item_id(const char *in, char *out, const char **cause)
+{
+    size_t n = strspn(in, "0123456789");
+
+    if (n == 0 || in[n] != '\0' || n > ITEM_ID_MAX_DIGITS || in[0] == '0') {
+        *cause = "ids are positive whole numbers";
+        return E_INVALID_FIELD;
+    }
+    memcpy(out, in, n + 1);
+    return E_OK;
+}
+
+enum wnc_err valid_mute_minutes(double minutes, const char **cause)
+{
+    /* The range first: the cast is defined only for numbers an int holds. */
+    if (!(minutes >= MUTE_MIN_MINUTES && minutes <= MUTE_MAX_MINUTES) ||
+        minutes != (double)(int)minutes) {
+        *cause = "minutes is a whole number from 1 to 1440";
+        return E_INVALID_FIELD;
+    }
+    return E_OK;
+}

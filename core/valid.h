@@ -81,4 +81,21 @@ enum wnc_err valid_queue_index(double index, const char **cause);
 enum wnc_err valid_position(double position, const char **cause);
 enum wnc_err valid_rate(double rate, const char **cause);
 
+/* Access and moderation (issue 16). */
+#define PASSWORD_MIN_CHARS 4
+#define PASSWORD_MAX_CHARS 64
+#define ITEM_ID_MAX_DIGITS 15 /* a message or ban id: below 2^53, exact as a JSON number */
+#define MUTE_MIN_MINUTES 1
+#define MUTE_MAX_MINUTES 1440 /* a day */
+
+/* A room password: 4-64 characters of valid UTF-8, no control characters (C0, DEL). */
+enum wnc_err valid_password(const char *in, size_t len, const char **cause);
+
+/* A message or ban id from a path: a positive decimal integer without leading zeros, at most
+ * ITEM_ID_MAX_DIGITS digits, copied into out (ITEM_ID_MAX_DIGITS + 1 bytes) on success. */
+enum wnc_err valid_item_id(const char *in, char *out, const char **cause);
+
+/* A mute's length: a whole number of minutes, 1 to 1440. */
+enum wnc_err valid_mute_minutes(double minutes, const char **cause);
+
 #endif

@@ -25,10 +25,6 @@ struct worker {
 #define API_MAX_FIELDS 5 /* body fields a route takes, at most */
 
 /* API_NULLABLE_STRING: a string, or null (present, with is_null set: "remove it"). */
-#define MUTE_MIN_MINUTES 1
-#define MUTE_MAX_MINUTES 1440 /* a day */
-#define API_ITEM_ID_LEN 15    /* digits of a message or ban id: below 2^53, exact in JSON */
-
 enum api_type { API_STRING = 1, API_NUMBER, API_BOOL, API_NULLABLE_STRING };
 
 /* A body field once the dispatcher has checked it against its rule: what handlers read. */
@@ -57,9 +53,9 @@ struct api_field {
 struct api_ctx {
     struct http_request *req;
     struct worker *w;
-    char room_id[ROOM_ID_LEN + 1];     /* from the path, when the route has {room} */
-    char user_id[USER_ID_LEN + 1];     /* from the path, when the route has {user} */
-    char item_id[API_ITEM_ID_LEN + 1]; /* {message}, {ban} or {item}: a positive integer */
+    char room_id[ROOM_ID_LEN + 1];        /* from the path, when the route has {room} */
+    char user_id[USER_ID_LEN + 1];        /* from the path, when the route has {user} */
+    char item_id[ITEM_ID_MAX_DIGITS + 1]; /* {message}, {ban} or {item}: a positive integer */
     int retry_after_s;         /* a per-member limit's Retry-After when not the usual window (0) */
     char token[TOKEN_LEN + 1]; /* the bearer token, "" when none */
     char token_digest[SHA256_HEX_LEN + 1];   /* its SHA-256, "" when none */

@@ -16,25 +16,6 @@ int password_init(void)
     return 0;
 }
 
-enum wnc_err password_valid(const char *pw, size_t len, const char **cause)
-{
-    size_t chars = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)pw[i];
-        if (c < 0x20 || c == 0x7f) {
-            *cause = "a password has no control characters";
-            return E_INVALID_FIELD;
-        }
-        chars += (c & 0xc0) != 0x80; /* count lead bytes: the text is valid UTF-8 */
-    }
-    if (chars < PASSWORD_MIN_CHARS || chars > PASSWORD_MAX_CHARS) {
-        *cause = "a password has 4 to 64 characters";
-        return E_INVALID_FIELD;
-    }
-    return E_OK;
-}
-
 enum wnc_err password_hash(const char *pw, size_t len, char out[PASSWORD_HASH_LEN])
 {
     if (crypto_pwhash_str(out, pw, len, PASSWORD_OPSLIMIT, PASSWORD_MEMLIMIT) != 0) {

@@ -16,18 +16,12 @@
 
 #include "err.h"
 
-#define PASSWORD_MIN_CHARS 4
-#define PASSWORD_MAX_CHARS 64
 #define PASSWORD_OPSLIMIT 2ULL
 #define PASSWORD_MEMLIMIT (19U << 20)
 #define PASSWORD_HASH_LEN 128 /* crypto_pwhash_STRBYTES: the stored string and its NUL */
 
 /* sodium_init, once at start. Returns 0, or -1 after logging. */
 int password_init(void);
-
-/* A room password: 4-64 characters (UTF-8, already checked by the JSON parser), no control
- * characters. */
-enum wnc_err password_valid(const char *pw, size_t len, const char **cause);
 
 /* Hashes pw into out. E_INTERNAL when libsodium cannot (out of memory). */
 enum wnc_err password_hash(const char *pw, size_t len, char out[PASSWORD_HASH_LEN]);

@@ -8,7 +8,6 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
-#include "password.h"
 #include "store.h"
 #include "valid.h"
 
@@ -41,17 +40,12 @@ static enum wnc_err field_rate(struct api_value *v, const char **cause)
 /* A room password (null, where a route allows it, is checked by the type alone). */
 static enum wnc_err field_password(struct api_value *v, const char **cause)
 {
-    return v->is_null ? E_OK : password_valid(v->text, v->len, cause);
+    return v->is_null ? E_OK : valid_password(v->text, v->len, cause);
 }
 
 static enum wnc_err field_mute_minutes(struct api_value *v, const char **cause)
 {
-    if (!(v->number >= MUTE_MIN_MINUTES && v->number <= MUTE_MAX_MINUTES) ||
-        v->number != (double)(int)v->number) {
-        *cause = "minutes is a whole number from 1 to 1440";
-        return E_INVALID_FIELD;
-    }
-    return E_OK;
+    return valid_mute_minutes(v->number, cause);
 }
 
 static enum wnc_err field_http_url(struct api_value *v, const char **cause)
@@ -181,20 +175,6 @@ const struct route *route_find(const char *method, const char *path, struct rout
     return NULL;
 }
 
-/* A message or ban id: a positive decimal integer without leading zeros, at most
- * API_ITEM_ID_LEN digits. */
-static enum wnc_err route_item_id(const char *in, char out[API_ITEM_ID_LEN + 1], const char **cause)
-{
-    size_t n = strspn(in, "0123456789");
-
-    if (n == 0 || in[n] != '\0' || n > API_ITEM_ID_LEN || in[0] == '0') {
-        *cause = "ids are positive whole numbers";
-        return E_INVALID_FIELD;
-    }
-    memcpy(out, in, n + 1);
-    return E_OK;
-}
-
 enum wnc_err route_check_path(struct api_ctx *c, const struct route *route,
                               const struct route_path *p, struct route_refusal *no)
 {
@@ -204,13 +184,13 @@ enum wnc_err route_check_path(struct api_ctx *c, const struct route *route,
              (no->err = valid_user_id(p->user, c->user_id)) != E_OK)
         no->field = "userId";
     else if (strstr(route->pattern, "{message}") &&
-             (no->err = route_item_id(p->item, c->item_id, &no->cause)) != E_OK)
+             (no->err = valid_item_id(p->item, c->item_id, &no->cause)) != E_OK)
         no->field = "messageId";
     else if (strstr(route->pattern, "{ban}") &&
-             (no->err = route_item_id(p->item, c->item_id, &no->cause)) != E_OK)
+             (no->err = valid_item_id(p->item, c->item_id, &no->cause)) != E_OK)
         no->field = "banId";
     else if (strstr(route->pattern, "{item}") &&
-             (no->err = route_item_id(p->item, c->item_id, &no->cause)) != E_OK)
+             (no->err = valid_item_id(p->item, c->item_id, &no->cause)) != E_OK)
         no->field = "itemId";
     else
         no->err = E_OK;

@@ -200,6 +200,32 @@ static void fuzz_watch(const char *in, size_t len)
         FUZZ_CHECK(found);
     }
 }
+
+/* Access (issue 16): a password's characters and bytes, an item id's digits. */
+static void fuzz_access(const char *in, size_t len, const char *str)
+{
+    const char *cause = NULL;
+    char *out = malloc(ITEM_ID_MAX_DIGITS + 1);
+
+    if (valid_password(in, len, &cause) == E_OK) {
+        size_t chars = 0;
+        FUZZ_CHECK(fuzz_utf8_ok((const unsigned char *)in, len));
+        for (size_t i = 0; i < len; i++) {
+            FUZZ_CHECK((unsigned char)in[i] >= 0x20 && in[i] != 0x7f);
+            chars += ((unsigned char)in[i] & 0xc0) != 0x80;
+        }
+        FUZZ_CHECK(chars >= PASSWORD_MIN_CHARS && chars <= PASSWORD_MAX_CHARS);
+    }
+    memset(out, '#', ITEM_ID_MAX_DIGITS + 1);
+    if (valid_item_id(str, out, &cause) == E_OK) {
+        size_t n = strlen(out);
+        FUZZ_CHECK(strcmp(out, str) == 0 && n >= 1 && n <= ITEM_ID_MAX_DIGITS && out[0] != '0');
+        for (size_t i = 0; i < n; i++)
+            FUZZ_CHECK(out[i] >= '0' && out[i] <= '9');
+    } else {
+        FUZZ_CHECK(out[0] == '#');
+    }
+    free(out);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -211,7 +237,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data++, size--;
     bytes = fuzz_bytes(data, size);
     str = fuzz_string(data, size);
-    switch (data[-1] % 9) {
+    switch (data[-1] % 10) {
     case 0:
         FUZZ_CHECK(!valid_utf8(bytes, size) == !fuzz_utf8_ok(data, size));
         break;
@@ -235,6 +261,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case 7:
         fuzz_watch(bytes, size);
+        break;
+    case 8:
+        fuzz_access(bytes, size, str);
         break;
     default:
         fuzz_numbers(data, size);

@@ -669,6 +669,69 @@ static void test_queue_index(void)
         UNIT_CHECK(valid_queue_index(bad[i], &cause) == E_INVALID_FIELD, "index %g", bad[i]);
 }
 
+static void test_password(void)
+{
+    const char *cause = NULL;
+    const char *ok[] = {"abcd", "open sesame", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", "    ",
+                        "\xf0\x9f\x91\x8d!!!"};
+    const char *bad[] = {"",
+                         "abc",
+                         "\xc3\xa9\xc3\xa9\xc3\xa9",
+                         "tab\there",
+                         "new\nline",
+                         "del\x7f!",
+                         "\xc3\x28"
+                         "wxyz",
+                         "\xed\xa0\x80"
+                         "wxyz"};
+    char long_ok[4 * PASSWORD_MAX_CHARS + 1] = "", long_bad[PASSWORD_MAX_CHARS + 2];
+
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        UNIT_CHECK(valid_password(ok[i], strlen(ok[i]), &cause) == E_OK, "ok %zu", i);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        UNIT_CHECK(valid_password(bad[i], strlen(bad[i]), &cause) == E_INVALID_FIELD, "bad %zu", i);
+    /* 64 characters of 4 bytes each is fine; 65 of one byte is not; a NUL is a control. */
+    for (int i = 0; i < PASSWORD_MAX_CHARS; i++)
+        strcat(long_ok, "\xf0\x9f\x91\x8d");
+    CU_ASSERT_EQUAL(valid_password(long_ok, strlen(long_ok), &cause), E_OK);
+    memset(long_bad, 'x', PASSWORD_MAX_CHARS + 1);
+    long_bad[PASSWORD_MAX_CHARS + 1] = '\0';
+    CU_ASSERT_EQUAL(valid_password(long_bad, PASSWORD_MAX_CHARS, &cause), E_OK);
+    CU_ASSERT_EQUAL(valid_password(long_bad, PASSWORD_MAX_CHARS + 1, &cause), E_INVALID_FIELD);
+    CU_ASSERT_EQUAL(valid_password("ab\0cd", 5, &cause), E_INVALID_FIELD);
+}
+
+static void test_item_id(void)
+{
+    const char *cause = NULL;
+    const char *ok[] = {"1", "42", "999999999999999"};
+    const char *bad[] = {
+        "", "0", "01", "-1", "+1", "1.5", "1e3", " 1", "1 ", "abc", "1000000000000000"};
+    char out[ITEM_ID_MAX_DIGITS + 1];
+
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        UNIT_CHECK(valid_item_id(ok[i], out, &cause) == E_OK, "ok %s", ok[i]);
+        CU_ASSERT_STRING_EQUAL(out, ok[i]);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        memset(out, '#', sizeof(out));
+        UNIT_CHECK(valid_item_id(bad[i], out, &cause) == E_INVALID_FIELD, "bad '%s'", bad[i]);
+        CU_ASSERT_EQUAL(out[0], '#');
+    }
+}
+
+static void test_mute_minutes(void)
+{
+    const char *cause = NULL;
+    const double ok[] = {1, 5, 1440};
+    const double bad[] = {0, -1, 0.5, 1.5, 1441, 1e300, -1e300, NAN, INFINITY, -INFINITY};
+
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        UNIT_CHECK(valid_mute_minutes(ok[i], &cause) == E_OK, "ok %g", ok[i]);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        UNIT_CHECK(valid_mute_minutes(bad[i], &cause) == E_INVALID_FIELD, "bad %g", bad[i]);
+}
+
 static const struct unit_test valid_tests[] = {
     {"utf8 table", test_utf8_table},
     {"room id table", test_room_id_table},
@@ -688,6 +751,9 @@ static const struct unit_test valid_tests[] = {
     {"lang tags", test_lang},
     {"emoji: the 8 reactions exactly", test_emoji},
     {"queue index", test_queue_index},
+    {"password: 4-64 characters, no controls", test_password},
+    {"item ids (messages, bans): positive, no leading zero, 15 digits", test_item_id},
+    {"mute minutes: whole, 1-1440", test_mute_minutes},
     {"valid_room_id/user_id/video_url write out only on success",
      test_bug_out_untouched_on_failure},
     {"valid_chat_text refuses C1 controls, keeps CR", test_bug_chat_rejects_cr_and_c1},

@@ -128,6 +128,41 @@ static void test_path_parameters(void)
     }
 }
 
+/* DELETE .../chat/{message} and .../bans/{ban}: the id's field is named after the path. */
+static void test_item_paths(void)
+{
+    static const struct {
+        const char *path;
+        enum wnc_err err;
+        const char *field, *item;
+    } rows[] = {
+        {"/api/rooms/ABC123/chat/42", E_OK, NULL, "42"},
+        {"/api/rooms/ABC123/bans/7", E_OK, NULL, "7"},
+        {"/api/rooms/ABC123/chat/042", E_INVALID_FIELD, "messageId", NULL},
+        {"/api/rooms/ABC123/chat/x", E_INVALID_FIELD, "messageId", NULL},
+        {"/api/rooms/ABC123/bans/0", E_INVALID_FIELD, "banId", NULL},
+        {"/api/rooms/ABC123/bans/1000000000000000", E_INVALID_FIELD, "banId", NULL},
+        {"/api/rooms/ABC12/bans/1", E_INVALID_ROOM_ID, "roomId", NULL},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct api_ctx c;
+        struct route_path p;
+        struct route_refusal no = {E_OK, NULL, NULL};
+        const struct route *r = route_find("DELETE", rows[i].path, &p);
+        memset(&c, 0, sizeof(c));
+        UNIT_CHECK(r != NULL, "row %zu: a route", i);
+        if (r == NULL)
+            continue;
+        enum wnc_err e = route_check_path(&c, r, &p, &no);
+        UNIT_CHECK(e == rows[i].err, "row %zu (%s): %s", i, rows[i].path, err_code(e));
+        if (rows[i].field != NULL)
+            UNIT_CHECK(no.field && strcmp(no.field, rows[i].field) == 0, "row %zu: field", i);
+        if (rows[i].item != NULL)
+            UNIT_CHECK(strcmp(c.item_id, rows[i].item) == 0, "row %zu: item '%s'", i, c.item_id);
+    }
+}
+
 static void test_token(void)
 {
     char mine[TOKEN_LEN + 1], other[TOKEN_LEN + 1], bearer[TOKEN_LEN + 16], lower[TOKEN_LEN + 16],
@@ -319,6 +354,7 @@ static void test_checked_values(void)
 static const struct unit_test tests[] = {
     {"find: handlers, 405 with Allow, 404, long segments", test_find},
     {"path parameters: room and user ids, normalised or refused", test_path_parameters},
+    {"path parameters: message and ban ids", test_item_paths},
     {"token: Bearer only, its room, required or optional", test_token},
     {"body: content type, strict JSON, the row's field rules", test_body_rules},
     {"checked values: what the validators leave for handlers", test_checked_values},
