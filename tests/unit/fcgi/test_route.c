@@ -89,30 +89,45 @@ static void test_path_parameters(void)
         const char *path;
         enum wnc_err err;
         const char *field, *room, *user;
+        const char *method, *item; /* NULL: POST, no item */
     } rows[] = {
-        {"/api/rooms/ABC123/users/" USER "/kick", E_OK, NULL, "ABC123", USER},
+        {"/api/rooms/ABC123/users/" USER "/kick", E_OK, NULL, "ABC123", USER, NULL, NULL},
         {"/api/rooms/abc123/users/0F8FAD5B-D9CB-469F-A165-70867728950E/kick", E_OK, NULL, "ABC123",
-         USER},
-        {"/api/rooms/ABC12/users/" USER "/kick", E_INVALID_ROOM_ID, "roomId", NULL, NULL},
-        {"/api/rooms/ABC1234/users/" USER "/kick", E_INVALID_ROOM_ID, "roomId", NULL, NULL},
-        {"/api/rooms/ABC-23/users/" USER "/kick", E_INVALID_ROOM_ID, "roomId", NULL, NULL},
-        {"/api/rooms/ABC123/users/not-a-uuid/kick", E_INVALID_USER_ID, "userId", NULL, NULL},
+         USER, NULL, NULL},
+        {"/api/rooms/ABC12/users/" USER "/kick", E_INVALID_ROOM_ID, "roomId", NULL, NULL, NULL,
+         NULL},
+        {"/api/rooms/ABC1234/users/" USER "/kick", E_INVALID_ROOM_ID, "roomId", NULL, NULL, NULL,
+         NULL},
+        {"/api/rooms/ABC-23/users/" USER "/kick", E_INVALID_ROOM_ID, "roomId", NULL, NULL, NULL,
+         NULL},
+        {"/api/rooms/ABC123/users/not-a-uuid/kick", E_INVALID_USER_ID, "userId", NULL, NULL, NULL,
+         NULL},
         {"/api/rooms/ABC123/users/0f8fad5b-d9cb-469f-a165-70867728950/kick", E_INVALID_USER_ID,
-         "userId", NULL, NULL},
+         "userId", NULL, NULL, NULL, NULL},
         /* Queue items: 1 to 9 digits, no leading zero. */
-        {"/api/rooms/ABC123/queue/7/move", E_OK, NULL, "ABC123", ""},
-        {"/api/rooms/ABC123/queue/07/move", E_INVALID_FIELD, "itemId", NULL, NULL},
-        {"/api/rooms/ABC123/queue/0/move", E_INVALID_FIELD, "itemId", NULL, NULL},
-        {"/api/rooms/ABC123/queue/1234567890123456/move", E_INVALID_FIELD, "itemId", NULL, NULL},
-        {"/api/rooms/ABC123/queue/-1/move", E_INVALID_FIELD, "itemId", NULL, NULL},
-        {"/api/rooms/ABC123/queue/1e3/move", E_INVALID_FIELD, "itemId", NULL, NULL},
+        {"/api/rooms/ABC123/queue/7/move", E_OK, NULL, "ABC123", "", NULL, NULL},
+        {"/api/rooms/ABC123/queue/07/move", E_INVALID_FIELD, "itemId", NULL, NULL, NULL, NULL},
+        {"/api/rooms/ABC123/queue/0/move", E_INVALID_FIELD, "itemId", NULL, NULL, NULL, NULL},
+        {"/api/rooms/ABC123/queue/1234567890123456/move", E_INVALID_FIELD, "itemId", NULL, NULL,
+         NULL, NULL},
+        {"/api/rooms/ABC123/queue/-1/move", E_INVALID_FIELD, "itemId", NULL, NULL, NULL, NULL},
+        {"/api/rooms/ABC123/queue/1e3/move", E_INVALID_FIELD, "itemId", NULL, NULL, NULL, NULL},
+        /* Chat messages and bans: the same ids, the field named after the path. */
+        {"/api/rooms/ABC123/chat/42", E_OK, NULL, "ABC123", "", "DELETE", "42"},
+        {"/api/rooms/ABC123/bans/7", E_OK, NULL, "ABC123", "", "DELETE", "7"},
+        {"/api/rooms/ABC123/chat/042", E_INVALID_FIELD, "messageId", NULL, NULL, "DELETE", NULL},
+        {"/api/rooms/ABC123/chat/x", E_INVALID_FIELD, "messageId", NULL, NULL, "DELETE", NULL},
+        {"/api/rooms/ABC123/bans/0", E_INVALID_FIELD, "banId", NULL, NULL, "DELETE", NULL},
+        {"/api/rooms/ABC123/bans/1000000000000000", E_INVALID_FIELD, "banId", NULL, NULL, "DELETE",
+         NULL},
     };
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         struct api_ctx c;
         struct route_path p;
         struct route_refusal no = {E_OK, NULL, NULL};
-        const struct route *r = route_find("POST", rows[i].path, &p);
+        const struct route *r =
+            route_find(rows[i].method ? rows[i].method : "POST", rows[i].path, &p);
         memset(&c, 0, sizeof(c));
         UNIT_CHECK(r != NULL, "row %zu: a route", i);
         if (r == NULL)
@@ -125,39 +140,6 @@ static void test_path_parameters(void)
         if (rows[i].room != NULL)
             UNIT_CHECK(strcmp(c.room_id, rows[i].room) == 0 && strcmp(c.user_id, rows[i].user) == 0,
                        "row %zu: ids '%s' '%s'", i, c.room_id, c.user_id);
-    }
-}
-
-/* DELETE .../chat/{message} and .../bans/{ban}: the id's field is named after the path. */
-static void test_item_paths(void)
-{
-    static const struct {
-        const char *path;
-        enum wnc_err err;
-        const char *field, *item;
-    } rows[] = {
-        {"/api/rooms/ABC123/chat/42", E_OK, NULL, "42"},
-        {"/api/rooms/ABC123/bans/7", E_OK, NULL, "7"},
-        {"/api/rooms/ABC123/chat/042", E_INVALID_FIELD, "messageId", NULL},
-        {"/api/rooms/ABC123/chat/x", E_INVALID_FIELD, "messageId", NULL},
-        {"/api/rooms/ABC123/bans/0", E_INVALID_FIELD, "banId", NULL},
-        {"/api/rooms/ABC123/bans/1000000000000000", E_INVALID_FIELD, "banId", NULL},
-        {"/api/rooms/ABC12/bans/1", E_INVALID_ROOM_ID, "roomId", NULL},
-    };
-
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        struct api_ctx c;
-        struct route_path p;
-        struct route_refusal no = {E_OK, NULL, NULL};
-        const struct route *r = route_find("DELETE", rows[i].path, &p);
-        memset(&c, 0, sizeof(c));
-        UNIT_CHECK(r != NULL, "row %zu: a route", i);
-        if (r == NULL)
-            continue;
-        enum wnc_err e = route_check_path(&c, r, &p, &no);
-        UNIT_CHECK(e == rows[i].err, "row %zu (%s): %s", i, rows[i].path, err_code(e));
-        if (rows[i].field != NULL)
-            UNIT_CHECK(no.field && strcmp(no.field, rows[i].field) == 0, "row %zu: field", i);
         if (rows[i].item != NULL)
             UNIT_CHECK(strcmp(c.item_id, rows[i].item) == 0, "row %zu: item '%s'", i, c.item_id);
     }
@@ -353,8 +335,7 @@ static void test_checked_values(void)
 
 static const struct unit_test tests[] = {
     {"find: handlers, 405 with Allow, 404, long segments", test_find},
-    {"path parameters: room and user ids, normalised or refused", test_path_parameters},
-    {"path parameters: message and ban ids", test_item_paths},
+    {"path parameters: room, user and item ids, normalised or refused", test_path_parameters},
     {"token: Bearer only, its room, required or optional", test_token},
     {"body: content type, strict JSON, the row's field rules", test_body_rules},
     {"checked values: what the validators leave for handlers", test_checked_values},
