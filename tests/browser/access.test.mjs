@@ -236,7 +236,7 @@ describe('moderation', () => {
     await personRow(bob.page, 'Robert').waitFor();
   });
 
-  test('ban: removed, and the same address cannot come back under another name', async () => {
+  test('ban: removed, the same address cannot come back under another name, until a host lifts it', async () => {
     await personRow(alice.page, 'Robert').getByRole('button', { name: 'Ban' }).click();
     const dialog = alice.page.getByRole('dialog');
     assert.match(await dialog.textContent(), /Ban Robert\?/);
@@ -247,6 +247,18 @@ describe('moderation', () => {
     await bob.page.getByLabel('Your name').fill('Bobby');
     await bob.page.getByRole('button', { name: 'Join room' }).click();
     await bob.page.locator('#form-error', { hasText: 'banned' }).waitFor();
+
+    /* The host sees the ban, by the name it had, and lifts it: the address may join again. */
+    const settings = await openSettings(alice.page);
+    const row = settings.locator('.ban', { hasText: 'Robert' });
+    await row.waitFor();
+    await shoot(alice.page, 'access-bans-desktop');
+    await row.getByRole('button', { name: 'Unban' }).click();
+    await settings.getByText('Nobody is banned.').waitFor();
+    await settings.getByRole('button', { name: 'Close' }).click();
+    await bob.page.getByRole('button', { name: 'Join room' }).click();
+    await bob.page.getByLabel('Message').waitFor();
+    await personRow(alice.page, 'Bobby').waitFor();
     assert.deepEqual(seriousErrors(alice.errors), []);
   });
 });

@@ -3,7 +3,8 @@
  * Guests can control playback and Guests can change the video, and the
  * room's password (Set password / Remove password). Each change is one
  * PATCH .../settings; the switches then show what the server answered, and
- * room.settings events keep every open panel in step. Everyone sees the
+ * room.settings events keep every open panel in step. The panel also lists
+ * the room's bans (fetched when it opens) with Unban for each. Everyone sees the
  * header's lock when the room is locked (the page renders that).
  */
 import { h } from './dom.js';
@@ -74,6 +75,32 @@ export function createSettingsPanel({ button, api, roomId, onSettings }) {
   });
   removePassword.addEventListener('click', () => patch({ password: null }));
 
+  const bansList = h('ul', { class: 'bans', 'aria-labelledby': 'bans-title' });
+  const bansEmpty = h('p', { class: 'hint' }, 'Nobody is banned.');
+  async function loadBans() {
+    let res;
+    try {
+      res = await api('GET', roomPath(roomId, '/bans'));
+    } catch (err) {
+      showError(err.message || 'The bans could not be read.');
+      return;
+    }
+    const bans = (res && Array.isArray(res.bans)) ? res.bans : [];
+    bansEmpty.hidden = bans.length > 0;
+    bansList.replaceChildren(...bans.map((ban) => {
+      const unban = h('button', { type: 'button', class: 'btn btn-tiny btn-ghost' }, 'Unban');
+      unban.addEventListener('click', async () => {
+        try {
+          await api('DELETE', roomPath(roomId, `/bans/${encodeURIComponent(ban.id)}`));
+        } catch (err) {
+          showError(err.message || 'The ban was not lifted.');
+        }
+        loadBans();
+      });
+      return h('li', { class: 'ban' }, h('span', { class: 'ban-name', text: String(ban.name) }), unban);
+    }));
+  }
+
   const titleId = 'settings-title';
   const close = h('button', { type: 'button', class: 'btn btn-secondary' }, 'Close');
   const dialog = h('dialog', { class: 'dialog settings-dialog', id: 'settings-dialog', 'aria-labelledby': titleId },
@@ -85,6 +112,9 @@ export function createSettingsPanel({ button, api, roomId, onSettings }) {
         password,
         passwordState,
         h('div', { class: 'password-actions' }, setPassword, removePassword)),
+      h('h3', { id: 'bans-title', class: 'bans-title' }, 'Banned'),
+      bansEmpty,
+      bansList,
       error,
       h('div', { class: 'dialog-actions' }, close)));
   document.body.append(dialog);
@@ -92,6 +122,7 @@ export function createSettingsPanel({ button, api, roomId, onSettings }) {
   button.addEventListener('click', () => {
     showError(null);
     dialog.showModal();
+    loadBans();
   });
 
   function render(next, isHost) {
