@@ -55,7 +55,7 @@ describe('initialState', () => {
   test('empty without a join answer', () => {
     const s = initialState();
     assert.deepEqual(s, {
-      meId: null, users: [], video: null, messages: [], typing: [], settings: DEFAULT_SETTINGS,
+      meId: null, users: [], video: null, queue: [], subtitles: null, waiting: null, messages: [], typing: [], settings: DEFAULT_SETTINGS,
       removed: false, kicked: false, closed: false, leaving: false, effects: [],
     });
     assert.equal(isOver(s), false);
@@ -411,6 +411,65 @@ describe('applyState', () => {
       assert.deepEqual(s.effects, []);
     });
   }
+});
+
+describe('watching together', () => {
+  const ITEM = { id: 1, url: 'https://e.com/a.webm', kind: 'file', videoId: null, title: null, addedBy: BOB.id };
+  const TRACK = { url: 'https://e.com/a.vtt', label: 'English', lang: 'en' };
+  const ev = (type, data, seq = 9) => ({ type, seq, at: 1, data });
+  const watch = (s) => s.effects.filter((e) => e.type === 'watch').length;
+
+  test('queue.updated replaces the queue; junk changes nothing', () => {
+    const s = applyEvent(room(), ev('queue.updated', { queue: [ITEM] }));
+    assert.deepEqual(s.queue, [ITEM]);
+    assert.equal(watch(s), 1);
+    const junk = applyEvent(s, ev('queue.updated', { queue: 'x' }));
+    assert.equal(junk.queue, s.queue);
+    assert.equal(watch(junk), 0);
+  });
+
+  test('video.subtitles sets and clears the track; video.set drops it, a play does not', () => {
+    let s = applyEvent(room({ video: VIDEO }), ev('video.subtitles', { subtitles: TRACK }));
+    assert.deepEqual(s.subtitles, TRACK);
+    s = applyEvent(s, ev('video.play', { video: { ...VIDEO, playing: true } }));
+    assert.deepEqual(s.subtitles, TRACK);
+    assert.equal(watch(s), 0);
+    s = applyEvent(s, ev('video.set', { video: VIDEO }));
+    assert.equal(s.subtitles, null);
+    assert.equal(watch(s), 1);
+    s = applyEvent(applyEvent(s, ev('video.subtitles', { subtitles: TRACK })), ev('video.subtitles', { subtitles: null }));
+    assert.equal(s.subtitles, null);
+  });
+
+  test('room.waiting names whom the room waits for; the pause keeps it, a play or seek ends it', () => {
+    let s = applyEvent(room({ video: VIDEO }), ev('room.waiting', { userIds: [BOB.id] }));
+    assert.deepEqual(s.waiting, [BOB.id]);
+    for (const type of ['video.pause', 'video.sync']) {
+      s = applyEvent(s, ev(type, { video: VIDEO }));
+      assert.deepEqual(s.waiting, [BOB.id], type);
+    }
+    for (const type of ['video.play', 'video.seek', 'video.set']) {
+      const t = applyEvent(s, ev(type, { video: VIDEO }));
+      assert.equal(t.waiting, null, type);
+      assert.equal(watch(t), 1, type);
+    }
+  });
+
+  test('reaction: an effect only, nothing stored', () => {
+    const s0 = room();
+    const s = applyEvent(s0, ev('reaction', { userId: BOB.id, emoji: '🎉' }));
+    assert.deepEqual(s.effects, [{ type: 'reaction', userId: BOB.id, emoji: '🎉' }]);
+    assert.deepEqual({ ...s, effects: [] }, { ...s0, effects: [] });
+    assert.deepEqual(applyEvent(s0, ev('reaction', { userId: 5 })).effects, []);
+  });
+
+  test('a fetched state carries queue, subtitles and waiting; unchanged ones are no news', () => {
+    const fetched = { room: { users: [ALICE, MEG, BOB], video: VIDEO, queue: [ITEM], subtitles: TRACK, waiting: [BOB.id] }, chat: [] };
+    const s = applyState(room({ video: VIDEO }), fetched);
+    assert.deepEqual([s.queue, s.subtitles, s.waiting], [[ITEM], TRACK, [BOB.id]]);
+    assert.equal(watch(s), 1);
+    assert.equal(watch(applyState(s, structuredClone(fetched))), 0);
+  });
 });
 
 describe('typing expiry', () => {

@@ -16,6 +16,10 @@
  *   video     the authoritative video object, or null
  *   settings  the room's settings {locked, hasPassword, guestsCanControl, guestsCanChangeVideo,
  *             waitForAll} (all false until the server says otherwise)
+ *   queue     [item] the videos to play next, in order (queue.updated replaces it)
+ *   subtitles the current video's track {url, label, lang}, or null (a video.set drops it)
+ *   waiting   [user id] the members the room is paused for (wait for everyone), or null;
+ *             any video.* but pause and sync ends it
  *   messages  [message] unique by id, in id order, at most MAX_MESSAGES (the newest)
  *   typing    [{userId, name, expiresAt}] others typing, in the order they last started;
  *             expiresAt is on the caller's clock (the `now` given to applyEvent)
@@ -28,6 +32,9 @@
  *               {type: 'permissions'}    what this user may do changed (settings or role)
  *               {type: 'video'}          hand state.video to the video area (every video.*
  *                                        event, sync beacons included, and a changed refetch)
+ *               {type: 'watch'}          queue, subtitles or waiting changed (tell the video
+ *                                        area's watch-together parts)
+ *               {type: 'reaction', userId, emoji}   someone reacted (not stored)
  * Once removed, closed or leaving, every further event and state is ignored.
  */
 
@@ -68,6 +75,9 @@ export function initialState(meId = null, joined = null) {
     users: (room && room.users) || [],
     video: (room && room.video) || null,
     settings: readSettings(room),
+    queue: (room && Array.isArray(room.queue) && room.queue) || [],
+    subtitles: (room && room.subtitles) || null,
+    waiting: (room && room.waiting) || null,
     messages: [],
     typing: [],
     removed: false,
@@ -149,6 +159,15 @@ export function applyState(state, fetched) {
     next.video = room.video || null;
     next.effects.push({ type: 'video' });
   }
+  const watch = {
+    queue: Array.isArray(room.queue) ? room.queue : [],
+    subtitles: room.subtitles || null,
+    waiting: room.waiting || null,
+  };
+  if (JSON.stringify(watch) !== JSON.stringify({ queue: state.queue, subtitles: state.subtitles, waiting: state.waiting })) {
+    Object.assign(next, watch);
+    next.effects.push({ type: 'watch' });
+  }
   const merged = mergeMessages(state.messages, fetched.chat);
   if (merged.added.length) next.messages = merged.list;
   return next;
@@ -163,7 +182,7 @@ export function applyEvent(state, event, now = 0) {
   if (isOver(state) || !event) return next;
   const d = event.data || {};
   const handler = VIDEO_EVENTS.has(event.type) ? onVideo : HANDLERS[event.type];
-  if (handler) handler(next, d, now);
+  if (handler) handler(next, d, now, event.type);
   return next;
 }
 
@@ -189,6 +208,10 @@ const HANDLERS = {
   'chat.deleted': onDeleted,
   typing: onTyping,
   'room.closed': onClosed,
+  'queue.updated': onQueue,
+  'video.subtitles': onSubtitles,
+  'room.waiting': onWaiting,
+  reaction: onReaction,
 };
 
 function onJoined(next, d) {
@@ -277,9 +300,38 @@ function onDeleted(next, d) {
   next.messages = replaceAt(next.messages, i, { ...next.messages[i], text: '', deleted: true });
 }
 
-function onVideo(next, d) {
+function onVideo(next, d, now, type) {
   next.video = d.video || null;
   next.effects.push({ type: 'video' });
+  /* A new video has no track yet; any playback change but a pause ends a wait. */
+  const dropTrack = type === 'video.set' && next.subtitles !== null;
+  const endWait = type !== 'video.pause' && type !== 'video.sync' && next.waiting !== null;
+  if (dropTrack) next.subtitles = null;
+  if (endWait) next.waiting = null;
+  if (dropTrack || endWait) next.effects.push({ type: 'watch' });
+}
+
+function onQueue(next, d) {
+  if (!Array.isArray(d.queue)) return;
+  next.queue = d.queue;
+  next.effects.push({ type: 'watch' });
+}
+
+function onSubtitles(next, d) {
+  next.subtitles = d.subtitles || null;
+  next.effects.push({ type: 'watch' });
+}
+
+function onWaiting(next, d) {
+  if (!Array.isArray(d.userIds)) return;
+  next.waiting = d.userIds;
+  next.effects.push({ type: 'watch' });
+}
+
+function onReaction(next, d) {
+  if (typeof d.userId === 'string' && typeof d.emoji === 'string') {
+    next.effects.push({ type: 'reaction', userId: d.userId, emoji: d.emoji });
+  }
 }
 
 function onMessage(next, d) {

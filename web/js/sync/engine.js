@@ -14,6 +14,10 @@
  * takes, learned), and call play() at the instant the room reaches that
  * position, minus the learned start latency. The seek's own duration (a
  * range request, decoding from a key frame) then costs no error at all.
+ *
+ * A playing state whose updatedAt is still ahead is a scheduled start (the
+ * next queue item, the end of a wait for everyone): the player seeks to
+ * `position`, holds there, and is started at updatedAt by the same means.
  */
 import { DriftController, SYNC_DEFAULTS } from './drift.js';
 import { expectedPosition, stateKey } from './expected.js';
@@ -82,9 +86,17 @@ export class SyncEngine {
     this.tick();
   }
 
-  /* The expected position now, for display (seconds). */
+  /* The expected position now, for display (seconds): a scheduled start shows its position. */
   expected() {
-    return expectedPosition(this.state, this.clock.now(), this.player.duration);
+    const st = this.state;
+    const pos = expectedPosition(st, this.clock.now(), this.player.duration);
+    return st && st.playing ? Math.max(pos, st.position) : pos;
+  }
+
+  /* Milliseconds until a scheduled start at local time `local` (<= 0: none, or begun). */
+  startsIn(local) {
+    const st = this.state;
+    return st && st.playing ? st.updatedAt - this.clock.toServer(local) : 0;
   }
 
   /* Tab shown again: timers were throttled, the player may have paused. */
@@ -170,13 +182,16 @@ export class SyncEngine {
   seekAhead(now) {
     const st = this.state;
     const ahead = clamp(this.seekMs * 1.5 + 150, this.opts.aheadMinMs, this.opts.aheadMaxMs);
-    const target = this.expectedAt(now + ahead);
+    /* Before a scheduled start the room will be at its position, not before it. */
+    const target = this.startsIn(now + ahead) > 0 ? st.position : this.expectedAt(now + ahead);
     this.clearRateTimer();
     this.setRate(st.rate > 0 ? st.rate : 1);
     if (!this.player.paused) this.player.pause();
     this.cancelScheduled();
-    this.scheduled = { target, phase: 'seeking', since: now, timer: null };
-    this.seek(target);
+    /* Already there (a scheduled start after a pause on its position): no seek to wait for. */
+    const seeks = Math.abs(this.player.currentTime - target) > 1e-3;
+    this.scheduled = { target, phase: 'seeking', since: now, timer: null, seeks };
+    if (seeks) this.seek(target);
   }
 
   /* Drives a seek ahead: once the player can play, start it on time. */
@@ -189,7 +204,7 @@ export class SyncEngine {
     const base = this.state.rate > 0 ? this.state.rate : 1;
     const untilTarget = ((s.target - this.expectedAt(now)) / base) * 1000;
     if (!ready && untilTarget > 0) return;
-    if (!p.seeking) this.seekMs = this.seekMs + this.opts.learnGain * (now - s.since - this.seekMs);
+    if (!p.seeking && s.seeks) this.seekMs = this.seekMs + this.opts.learnGain * (now - s.since - this.seekMs);
     s.phase = 'waiting';
     const delay = untilTarget - this.startLatency * 1000;
     const fire = () => {
@@ -291,8 +306,8 @@ export class SyncEngine {
 
     if (p.paused) {
       if (this.playPending) return this.setStatus('loading');
-      /* Joining mid-playback (or far off): seek ahead and start on time. */
-      if (Math.abs(p.currentTime - expected) > this.opts.eventSeekMin) {
+      /* Joining mid-playback (or far off), or a scheduled start: seek ahead and start on time. */
+      if (Math.abs(p.currentTime - expected) > this.opts.eventSeekMin || this.startsIn(now) > 0) {
         this.ctrl.pendingEvent = false;
         this.ctrl.seek(now);
         this.seekAhead(now);
