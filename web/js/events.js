@@ -20,7 +20,7 @@
  * events, fetch the room state, apply buffered events whose seq is greater
  * than state.room.seq, then go live. A gap in seq (an event that is not the
  * next one) triggers the same refetch, unless the missing events arrive within
- * REORDER_WAIT_MS. `typing` and `video.sync` do not advance seq; they carry
+ * REORDER_WAIT_MS. `typing`, `video.sync` and `reaction` do not advance seq; they carry
  * the current one.
  *
  * Everything environment-specific (WebSocket, EventSource, fetch, timers,
@@ -28,7 +28,7 @@
  */
 
 export const TRANSPORTS = ['ws', 'sse', 'poll'];
-export const NON_ADVANCING = new Set(['typing', 'video.sync']);
+export const NON_ADVANCING = new Set(['typing', 'video.sync', 'reaction']);
 
 const OPEN_TIMEOUT_MS = 8000;
 const POLL_OPEN_AFTER_MS = 300;

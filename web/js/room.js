@@ -37,6 +37,8 @@ import { initThemeToggle } from './theme.js';
 import { createPlaceholderArea } from './video-placeholder.js';
 import { beep, initSoundToggle, soundEnabled } from './sound.js';
 import { copyText } from './clipboard.js';
+import { createQueuePanel } from './queue.js';
+import { createReactions } from './reactions.js';
 
 initThemeToggle();
 initSoundToggle(byId('sound-toggle'));
@@ -75,6 +77,8 @@ let api = null; /* request() with the token bound */
 let stream = null;
 let typingTimer = null;
 let area = null;
+let queuePanel = null;
+let reactions = null;
 let chat = null;
 let participants = null;
 let settingsPanel = null;
@@ -277,6 +281,7 @@ async function enterRoom(identity, res) {
 
   await mountVideoArea();
   if (ended) return;
+  setupWatch();
   startEvents();
 }
 
@@ -549,6 +554,28 @@ async function mountVideoArea() {
   area.setPermissions({ control: canControl(model), video: canChangeVideo(model) });
 }
 
+/* ---- watching together: Up next, reactions, subtitles and waiting in the video area ---- */
+
+function nameOf(userId) {
+  const u = model.users.find((x) => x.id === userId);
+  return u ? u.name : 'someone';
+}
+
+function setupWatch() {
+  const notify = (kind, text) => toast(kind === 'error' ? 'error' : 'info', text);
+  const byPath = (method, rest, body) => api(method, roomPath(roomId, rest), body);
+  queuePanel = createQueuePanel(byId('queue-panel'), { api: byPath, notify });
+  if (area && area.stage) {
+    reactions = createReactions(area.stage, area.controls, { send: (emoji) => byPath('POST', '/reactions', { emoji }), notify });
+  }
+  renderWatch();
+}
+
+function renderWatch() {
+  if (queuePanel) queuePanel.render({ queue: model.queue, users: model.users, meId: model.meId, isHost: amHost(model) });
+  if (area && area.setWatch) area.setWatch({ subtitles: model.subtitles, waitingNames: (model.waiting || []).map(nameOf) });
+}
+
 /* ---- realtime ---- */
 
 /* A fresh single-use ticket for one WebSocket/EventSource attempt (the token stays in headers),
@@ -611,7 +638,10 @@ function dispatch(next, live) {
     showGone(true);
     return;
   }
-  if (next.users !== prev.users) renderUsers();
+  if (next.users !== prev.users) {
+    renderUsers();
+    renderWatch();
+  }
   if (next.users !== prev.users || next.settings !== prev.settings) renderAccess();
   if (next.messages !== prev.messages) chat.render(next.messages, { live });
   if (next.typing !== prev.typing) renderTyping();
@@ -619,6 +649,8 @@ function dispatch(next, live) {
     if (effect.type === 'toast') toast('info', effect.text);
     /* 'host' and 'permissions': renderAccess above has told the video area. */
     else if (effect.type === 'video' && area) area.setVideo(model.video);
+    if (effect.type === 'host' || effect.type === 'watch') renderWatch();
+    else if (effect.type === 'reaction' && reactions) reactions.show(effect.emoji, nameOf(effect.userId));
   }
 }
 

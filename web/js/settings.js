@@ -1,6 +1,7 @@
 /*
  * The Room settings panel (issue 16), for hosts: switches for Lock room,
- * Guests can control playback and Guests can change the video, and the
+ * Guests can control playback, Guests can change the video and Wait for
+ * everyone, and the
  * room's password (Set password / Remove password). Each change is one
  * PATCH .../settings; the switches then show what the server answered, and
  * room.settings events keep every open panel in step. The panel also lists
@@ -14,6 +15,8 @@ const SWITCHES = [
   ['locked', 'Lock room', 'Nobody new can join; members can still come back.'],
   ['guestsCanControl', 'Guests can control playback', 'Anyone may play, pause, seek and change the speed.'],
   ['guestsCanChangeVideo', 'Guests can change the video', 'Anyone may pick what the room watches.'],
+  /* Issue 17: the room pauses while a member's player buffers (docs/api.md). */
+  ['waitForAll', 'Wait for everyone', 'Pause when someone’s video stalls, and start again together.'],
 ];
 export const PASSWORD_MIN = 4;
 export const PASSWORD_MAX = 64;

@@ -4,17 +4,23 @@
  *   const area = createVideoArea(containerEl, { roomId, request, isHost, notify });
  *   area.setVideo(videoOrNull);   // room.video, then every video.* event's data.video
  *   area.setHost(bool);  area.setPermissions({control, video}) (guests a host allowed);
+ *   area.setWatch({ subtitles, waitingNames });   // the room's track, whom it waits for
+ *   area.stage, area.controls     // the elements reactions.js adds to
  *   area.destroy();
  *
  * The player obeys the authoritative state only. A host's click sends a
  * request; the answer (and the matching event) comes back through setVideo
  * like everybody else's, so the host's player follows the same rule as the
- * guests' (DESIGN §5).
+ * guests' (DESIGN §5). Watching together: the host's Add to queue and
+ * Subtitles URL, the player's end and buffering reports (auto-advance, wait
+ * for everyone), the waiting overlay and countdown of a scheduled start.
  */
 import { ServerClock } from './sync/clock.js';
 import { SyncEngine } from './sync/engine.js';
 import { sameMedia, stateKey } from './sync/expected.js';
 import { createPlayer } from './player/player.js';
+import { createSubtitles } from './subtitles.js';
+import { bufferingState, createBufferingReporter, createWaitOverlay } from './wait.js';
 
 /* Longest URL the server accepts (DESIGN §3), in bytes. */
 export const VIDEO_URL_MAX_BYTES = 2048;
@@ -113,13 +119,29 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
     'aria-describedby': `${id}-url-error`,
   });
   const setBtn = el('button', 'wnc-video-set btn btn-primary', { type: 'submit' }, 'Set video');
-  urlRow.append(urlInput, setBtn);
+  const queueBtn = el('button', 'wnc-video-queue btn btn-secondary', { type: 'button' }, 'Add to queue');
+  urlRow.append(urlInput, setBtn, queueBtn);
   const urlError = el('p', 'wnc-video-url-error field-error', { id: `${id}-url-error` });
   urlError.hidden = true;
   form.append(urlLabel, urlRow, urlError);
 
+  const subsForm = el('form', 'wnc-subs-form', { novalidate: '' });
+  const subsField = (cls, label, attrs) => {
+    const wrap = el('label', cls, {}, label);
+    const input = el('input', '', { type: 'text', autocomplete: 'off', spellcheck: 'false', ...attrs });
+    wrap.append(input);
+    subsForm.append(wrap);
+    return input;
+  };
+  const subsUrl = subsField('wnc-subs-url', 'Subtitles URL', { type: 'url', inputmode: 'url', placeholder: 'https://… (.vtt or .srt)' });
+  const subsLabel = subsField('wnc-subs-label', 'Label', { maxlength: '50', value: 'Subtitles' });
+  const subsLang = subsField('wnc-subs-lang', 'Language', { maxlength: '35', value: (navigator.language || 'en').slice(0, 35) });
+  const subsSet = el('button', 'btn btn-secondary', { type: 'submit' }, 'Set subtitles');
+  const subsClear = el('button', 'btn btn-ghost', { type: 'button' }, 'Remove subtitles');
+  subsForm.append(subsSet, subsClear);
+
   const info = el('p', 'wnc-video-info', { 'aria-live': 'off' });
-  root.append(stage, controls, note, form, info);
+  root.append(stage, controls, note, form, subsForm, info);
   container.append(root);
 
   /* --- state --- */
@@ -137,6 +159,13 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
   let noteTimer = null;
   let destroyed = false;
   let muted = false;
+  let track = null; /* the room's subtitles */
+  let waitingNames = [];
+  let endedKey = null; /* the state whose end this tab reported */
+
+  const subs = createSubtitles(controls, { notify });
+  const waitOverlay = createWaitOverlay(stage);
+  const reporter = createBufferingReporter((buffering, pos) => api('POST', '/buffering', { buffering, position: pos }));
 
   const clock = new ServerClock({
     /* Plain fetch, not request(): the arrival time is taken before the body is parsed. */
@@ -156,6 +185,9 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
     root.classList.toggle('is-host', control);
     root.classList.toggle('has-video', !!video);
     form.hidden = !pick;
+    subsForm.hidden = !pick || !video || video.kind === 'youtube';
+    subsClear.hidden = !track;
+    subs.setTrack(track);
     setBtn.textContent = video ? 'Change video' : 'Set video';
     if (!video) {
       placeholder.hidden = false;
@@ -187,7 +219,28 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
     refreshTime();
   }
 
+  /* Milliseconds until a scheduled start (0: none, or begun). */
+  function startsIn() {
+    return video && video.playing && clock.synced !== false ? Math.max(0, video.updatedAt - clock.now()) : 0;
+  }
+
+  /* Each UI tick: the waiting overlay, this tab's buffering report, and its end report. */
+  function watchTick() {
+    const status = engine ? engine.status : video ? 'loading' : 'idle';
+    const ahead = startsIn();
+    waitOverlay.render({ names: waitingNames, startsInMs: ahead });
+    if (!video) return;
+    const state = bufferingState({ video, status, readyToPlay: !!(player && player.readyToPlay && !player.seeking), startsInMs: ahead });
+    reporter.update({ ...state, position: Math.max(0, position()) });
+    /* The end of the video playing: the first report makes the room play the next queue item. */
+    if (status === 'ended' && video.playing && endedKey !== stateKey(video)) {
+      endedKey = stateKey(video);
+      api('POST', '/video/ended', { url: video.url }).catch(() => {});
+    }
+  }
+
   function refreshTime() {
+    watchTick();
     if (!video) {
       timeNow.textContent = '0:00';
       timeDur.textContent = '0:00';
@@ -227,6 +280,7 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
     if (player) player.destroy();
     engine = null;
     player = null;
+    subs.setMedia(null);
   }
 
   async function loadMedia(v) {
@@ -254,6 +308,7 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
     player = p;
     if (muted) player.setMuted(true);
     engine = new SyncEngine({ player, clock, onStatus: render });
+    subs.setMedia(player.element);
     player.on('error', (err) => notify('error', err && err.message ? err.message : 'Playback error.'));
     engine.setState(video);
     render();
@@ -271,7 +326,10 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
       /* After a failed load, any new state for the same media is another try. */
       const retry = loadError && stateKey(prev) !== stateKey(video);
       const sameAsLoaded = current && sameMedia(current, video) && (player || loading || (loadError && !retry));
-      if (!sameAsLoaded) loadMedia(video);
+      if (!sameAsLoaded) {
+        reporter.reset();
+        loadMedia(video);
+      }
       else if (engine) engine.setState(video);
     }
     render();
@@ -392,6 +450,43 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
       setBtn.disabled = false;
     }
   });
+  queueBtn.addEventListener('click', async () => {
+    if (!pick) return guestTried();
+    const url = urlInput.value.trim();
+    const bad = checkVideoUrl(url);
+    urlError.hidden = !bad;
+    urlError.textContent = bad || '';
+    if (bad) return urlInput.focus();
+    queueBtn.disabled = true;
+    try {
+      await api('POST', '/queue', { url });
+      urlInput.value = '';
+      notify('info', 'Added to the queue');
+    } catch (err) {
+      urlError.textContent = (err && err.message) || 'That did not work.';
+      urlError.hidden = false;
+    } finally {
+      queueBtn.disabled = false;
+    }
+  });
+  subsForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const url = subsUrl.value.trim();
+    const bad = checkVideoUrl(url);
+    if (bad) {
+      notify('error', bad);
+      return subsUrl.focus();
+    }
+    try {
+      await api('PUT', '/video/subtitles', { url, label: subsLabel.value.trim() || 'Subtitles', lang: subsLang.value.trim() || 'en' });
+      subsUrl.value = '';
+    } catch (err) {
+      notify('error', (err && err.message) || 'That did not work.');
+    }
+  });
+  subsClear.addEventListener('click', () => {
+    api('DELETE', '/video/subtitles').catch((err) => notify('error', (err && err.message) || 'That did not work.'));
+  });
   urlInput.addEventListener('input', () => {
     urlError.hidden = true;
     urlInput.removeAttribute('aria-invalid');
@@ -417,6 +512,13 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
       pick = !!can.video;
       render();
     },
+    setWatch(w) {
+      track = w.subtitles || null;
+      waitingNames = w.waitingNames || [];
+      render();
+    },
+    stage,
+    controls,
     /* Diagnostics for tests and the curious: the engine's counters. */
     stats() {
       return {
@@ -432,6 +534,8 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
     destroy() {
       destroyed = true;
       dropPlayer();
+      subs.destroy();
+      waitOverlay.destroy();
       clock.stop();
       clearInterval(uiTimer);
       if (noteTimer) clearTimeout(noteTimer);
