@@ -190,8 +190,13 @@ test('subtitles: an SRT and a VTT track show their cues; each viewer turns them 
 
 test('wait for everyone: a viewer with delayed media pauses the room, then all start together', async () => {
   const { roomId, host, guests: [bob] } = await room();
-  await api('PATCH', `/api/rooms/${roomId}/settings`, { waitForAll: true }, host.token);
   const a = await openRoom(roomId, host);
+  /* The host turns it on in Room settings. */
+  await a.page.getByRole('button', { name: 'Room settings' }).click();
+  await a.page.getByRole('switch', { name: 'Wait for everyone' }).check();
+  await until(async () => (await state(roomId, host.token)).settings.waitForAll, 'waitForAll on');
+  await shoot(a.page, 'watch-settings');
+  await a.page.keyboard.press('Escape');
   /* Bob's network: for 4 s after the video is set, every request for it waits 3 s. */
   let slowUntil = Infinity;
   const b = await openRoom(roomId, bob, {
