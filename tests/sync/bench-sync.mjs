@@ -17,7 +17,13 @@
  * remaining offset between this process's clock and /api/time is measured
  * and applied. The expected position comes from the server's own answers.
  *
- * --quick: a ~40 s scenario for CI; it asserts only that it measured.
+ * Then the scheduled starts of issue 17 (tests/sync/starts.mjs): the main
+ * video runs to its end and the room plays the next queue item by itself
+ * (auto-advance), and a wait for everyone pauses and resumes the room (a
+ * viewer's buffering reported through the API); for each, how far apart the
+ * pages start playing (goal: 50 ms).
+ *
+ * --quick: a ~55 s scenario for CI; it asserts only that it measured.
  * Writes results/bench-sync-<timestamp>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -27,6 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { testVideo, startMediaServer } from './media.mjs';
 import { errors, summarize, percentile } from './analyze.mjs';
+import { startSpread } from './starts.mjs';
 import { startStack } from '../lib/stack.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -80,6 +87,8 @@ const INIT = (skew) => `(() => {
 })();`;
 
 const SKEW_OF = (p) => p.skew;
+/* A page's wall clock minus its monotonic clock (ms): see the participants' loop. */
+const pageWall = (got) => got.samples.map((x) => x[5] + 0.5 - x[0]).sort((a, b) => a - b)[got.samples.length >> 1];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function api(base, method, p, body, token) {
@@ -113,7 +122,8 @@ async function main() {
   const stack = await startStack({
     env: { WNC_RATE_LIMIT: '100000', WNC_CONTROL_RATE: '10000', WNC_CHAT_RATE: '1000', WNC_MAX_SUBS_PER_IP: '1000', WNC_SYNC_INTERVAL_MS: '2000', WNC_GRACE_MS: '30000' },
   });
-  const media = await startMediaServer({ '/sync.webm': file });
+  /* The same file under a second name: the next queue item is new media to load. */
+  const media = await startMediaServer({ '/sync.webm': file, '/next.webm': file });
   const origin = stack.url;
   const videoUrl = `${media.url}/sync.webm`;
   const browser = await chromium.launch({
@@ -213,7 +223,7 @@ async function main() {
        * (Date.now - performance.now) over all samples (both unskewed
        * originals; +0.5 for Date.now's truncation), then to the server clock.
        */
-      const wall = got.samples.map((x) => x[5] + 0.5 - x[0]).sort((a, b) => a - b)[got.samples.length >> 1];
+      const wall = pageWall(got);
       const shift = wall + clockCheck.offset;
       /* How far the page's own server-clock estimate is from the truth. */
       const engineClock = got.samples.filter((x) => Number.isFinite(x[6])).map((x) => x[6] + SKEW_OF(p) - shift);
@@ -235,6 +245,39 @@ async function main() {
       const stats = await p.page.evaluate(() => document.querySelector('.wnc-video')?.wncArea?.stats() ?? null).catch(() => null);
       report.participants[p.name] = { skewMs: p.skew, late: !!p.late, pageClock: p.pageClock, ...s, engine: stats, trace: errs.map((e) => [Math.round(e.t), Math.round(e.err * 10000) / 10, Math.round(e.rate * 1000) / 1000, Math.round(e.engineErr * 10000) / 10]) };
     }
+
+    /* Scheduled starts (issue 17): an auto-advance, then a wait for everyone. */
+    report.starts = {};
+    const take = async () => Promise.all(PEOPLE.map(async (p) => {
+      const got = await p.page.evaluate(() => window.__bench.take());
+      const shift = pageWall(got) + clockCheck.offset;
+      return { name: p.name, samples: got.samples.map(([t, ...r]) => [t + shift, ...r]) };
+    }));
+    const roomState = async () => (await api(origin, 'GET', `/api/rooms/${roomId}`, undefined, hostToken)).room;
+    const until = async (pred, what, ms = 20000) => {
+      for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) {
+        const r = await roomState();
+        if (pred(r)) return r;
+      }
+      throw new Error(`bench-sync: ${what} did not happen within ${ms} ms`);
+    };
+    const base = `/api/rooms/${roomId}`;
+    await api(origin, 'POST', `${base}/queue`, { url: `${media.url}/next.webm` }, hostToken);
+    await api(origin, 'POST', `${base}/video/play`, { position: duration - 3 }, hostToken);
+    process.stdout.write('  auto-advance: the last 3 s, then the next item\n');
+    const advanced = (await until((r) => r.video.url.endsWith('/next.webm'), 'the auto-advance')).video;
+    await sleep(Math.max(0, advanced.updatedAt - (Date.now() + clockCheck.offset)) + 3000);
+    report.starts.autoAdvance = { video: advanced, ...startSpread(await take(), advanced) };
+    await api(origin, 'PATCH', `${base}/settings`, { waitForAll: true }, hostToken);
+    const slow = PEOPLE.find((p) => p.name === 'viewer1');
+    await api(origin, 'POST', `${base}/buffering`, { buffering: true, position: 0 }, slow.token);
+    process.stdout.write('  wait for everyone: viewer1 buffering, then ready\n');
+    await until((r) => r.waiting !== null, 'the wait');
+    await sleep(1000);
+    await api(origin, 'POST', `${base}/buffering`, { buffering: false, position: 0 }, slow.token);
+    const resumed = (await until((r) => r.video.playing, 'the resume')).video;
+    await sleep(Math.max(0, resumed.updatedAt - (Date.now() + clockCheck.offset)) + 3000);
+    report.starts.waitResume = { video: resumed, ...startSpread(await take(), resumed) };
 
     /* Print. */
     const line = (cols) => cols.map((c, i) => String(c ?? '-').padStart(i ? 13 : 9)).join(' ');
@@ -264,6 +307,10 @@ async function main() {
       if (r.pageToPlayerMs !== undefined) console.log(`${name}: navigation start to <video> element ${r.pageToPlayerMs} ms (page load, room fetch, realtime; included in its join time)`);
     }
     console.log(`\nworst participant: median ${worst.medianMs} ms, p95 ${worst.p95Ms} ms; slowest convergence ${worst.convergeMs} ms`);
+    console.log('\nscheduled starts: each page\'s start after updatedAt (ms), and the spread (goal 50 ms):');
+    for (const [name, s] of Object.entries(report.starts)) {
+      console.log(`  ${name.padEnd(12)} spread ${s.spreadMs ?? 'n/a'} ms; ${Object.entries(s.starts).map(([who, ms]) => `${who} ${ms ?? 'never'}`).join(', ')}`);
+    }
     if (problems.length) console.log(`page problems:\n  ${problems.slice(0, 10).join('\n  ')}`);
 
     const out = {
@@ -273,7 +320,7 @@ async function main() {
       sampleMs: SAMPLE_MS,
       scenario: SCENARIO,
       serverClock: clockCheck,
-      goals: { medianMs: 50, p95Ms: 100, convergeMs: 1500, convergedWithinMs: 100 },
+      goals: { medianMs: 50, p95Ms: 100, convergeMs: 1500, convergedWithinMs: 100, startSpreadMs: 50 },
       worst,
       machine: { cpus: os.cpus().length, loadavgBefore: loadBefore, loadavgAfter: os.loadavg() },
       problems,
@@ -286,9 +333,9 @@ async function main() {
     console.log(`wrote ${path.relative(ROOT, outFile)} (${out.elapsedS} s)`);
 
     /* Only "did it measure": every participant has steady-state samples. */
-    const measured = all.every((r) => r.steadySamples > 0);
+    const measured = all.every((r) => r.steadySamples > 0) && Object.values(report.starts).every((s) => s.spreadMs !== null);
     if (!measured) {
-      console.error('bench-sync: some participant produced no steady-state samples');
+      console.error('bench-sync: some participant produced no steady-state samples, or some page never started a scheduled start');
       process.exitCode = 1;
     }
   } finally {

@@ -192,22 +192,23 @@ test('nothing is decided on a playing state before the clock is synced', async (
 });
 
 test('a scheduled start (updatedAt ahead): holds at the position, starts on time, never seeks back', async () => {
-  for (const from of [0, 42]) {
+  /* From 0 to 42 (a wait's resume), and from 0 to 0 (the next queue item: nothing to seek). */
+  for (const [from, to] of [[0, 42], [42, 42], [0, 0]]) {
     const h = await setup({ skew: 3000, player: { seekMs: 150, startMs: 50 } });
     h.set({ ...VIDEO, playing: false, position: from, updatedAt: h.server.now() });
     await h.vt.advance(1000);
     const startAt = h.server.now() + 3000;
-    const v = { ...VIDEO, playing: true, position: 42, updatedAt: startAt };
+    const v = { ...VIDEO, playing: true, position: to, updatedAt: startAt };
     h.set(v);
-    assert.equal(h.engine.expected(), 42, 'the display holds at the position');
+    assert.equal(h.engine.expected(), to, 'the display holds at the position');
     await h.vt.advance(2500);
-    assert.equal(h.player.paused, true, 'nothing plays before the start');
-    assert.ok(Math.abs(h.player.pos - 42) < 0.01, `held at ${h.player.pos}`);
+    assert.equal(h.player.paused, true, `nothing plays before the start (${from} to ${to})`);
+    assert.ok(Math.abs(h.player.pos - to) < 0.01, `held at ${h.player.pos}`);
     await h.vt.advance(3000);
     h.stop();
     const seeks = ops(h.player, 'seek').map((x) => x.s);
-    assert.equal(seeks.length, 1, `seeks ${seeks}`);
-    assert.ok(seeks.every((to) => to === 42), `seeked to ${seeks}`);
+    assert.equal(seeks.length, from === to ? (to ? 1 : 0) : 1, `seeks ${seeks}`);
+    assert.ok(seeks.every((s) => s === to), `seeked to ${seeks}`);
     /* From 200 ms after the start on, within 50 ms of the room. */
     const late = h.samples.filter((s) => s.t > h.vt.now() - 2300).map((s) => Math.abs(s.e));
     assert.ok(Math.max(...late) <= 0.05, `error after the start ${Math.max(...late)}`);

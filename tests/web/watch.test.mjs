@@ -64,3 +64,17 @@ test('waitingText and itemTitle', () => {
   assert.equal(itemTitle({ url: 'https://youtu.be/dQw4w9WgXcQ', kind: 'youtube', videoId: 'dQw4w9WgXcQ' }), 'YouTube video dQw4w9WgXcQ');
   assert.equal(itemTitle({ url: 'https://e.com/a.mp4', kind: 'file', title: 'Named' }), 'Named');
 });
+
+test('startSpread (tests/sync/starts.mjs): starts dated from samples, the spread between them', async () => {
+  const { startSpread } = await import('../sync/starts.mjs');
+  const video = { position: 10, rate: 1, updatedAt: 100000 };
+  /* a starts on time, b 40 ms late, c never moves (paused): no start, no spread. */
+  const run = (late) => Array.from({ length: 20 }, (_, i) => {
+    const t = 100000 + i * 100;
+    return [t, 10 + Math.max(0, t - 100000 - late) / 1000, 1, false];
+  });
+  const r = startSpread([{ name: 'a', samples: run(0) }, { name: 'b', samples: run(40) }], video);
+  assert.deepEqual(r, { starts: { a: 0, b: 40 }, spreadMs: 40 });
+  const c = startSpread([{ name: 'a', samples: run(0) }, { name: 'c', samples: run(0).map((s) => [s[0], 10, 1, true]) }], video);
+  assert.deepEqual(c, { starts: { a: 0, c: null }, spreadMs: null });
+});

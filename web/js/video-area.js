@@ -273,10 +273,17 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
   }
 
   /* --- player lifecycle --- */
+  /* What the engine learned about this browser (seek time, start latency) outlives its player:
+   * the next video, often a scheduled start, begins with it. */
+  let learned = {};
+
   function dropPlayer() {
     loadGen++;
     loading = null;
-    if (engine) engine.destroy();
+    if (engine) {
+      learned = { seekMsGuess: engine.seekMs, startLatency: engine.startLatency };
+      engine.destroy();
+    }
     if (player) player.destroy();
     engine = null;
     player = null;
@@ -307,7 +314,7 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
     loading = null;
     player = p;
     if (muted) player.setMuted(true);
-    engine = new SyncEngine({ player, clock, onStatus: render });
+    engine = new SyncEngine({ player, clock, onStatus: render, opts: learned });
     subs.setMedia(player.element);
     player.on('error', (err) => notify('error', err && err.message ? err.message : 'Playback error.'));
     engine.setState(video);

@@ -202,7 +202,10 @@ export class SyncEngine {
     const ready = !p.seeking && p.readyToPlay !== false;
     /* Not ready by the time it should start: start anyway and let drift correction cope. */
     const base = this.state.rate > 0 ? this.state.rate : 1;
-    const untilTarget = ((s.target - this.expectedAt(now)) / base) * 1000;
+    /* Before a scheduled start, count from its instant: the expected position is clamped at 0. */
+    const wait = this.startsIn(now);
+    const from = wait > 0 ? this.state.position : this.expectedAt(now);
+    const untilTarget = Math.max(0, wait) + ((s.target - from) / base) * 1000;
     if (!ready && untilTarget > 0) return;
     if (!p.seeking && s.seeks) this.seekMs = this.seekMs + this.opts.learnGain * (now - s.since - this.seekMs);
     s.phase = 'waiting';
