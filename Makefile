@@ -6,7 +6,7 @@
 
 BUILD    := build
 CC       ?= cc
-PKGS     := fcgi hiredis json-c
+PKGS     := hiredis json-c
 WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 \
             -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 OPT      ?= -O2 -g
@@ -20,10 +20,10 @@ ifeq ($(SANITIZE),1)
 endif
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# Each binary links only what it uses: the core needs hiredis; the worker adds libfcgi, json-c
-# and libsodium (room passwords).
+# Each binary links only what it uses: the core needs hiredis; the worker adds json-c and
+# libsodium (room passwords).
 CORE_LIBS  = $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis) -lpthread
-FCGI_LIBS  = $(shell pkg-config --libs fcgi json-c libsodium 2>/dev/null || echo -lfcgi -ljson-c -lsodium) $(CORE_LIBS)
+FCGI_LIBS  = $(shell pkg-config --libs json-c libsodium 2>/dev/null || echo -ljson-c -lsodium) $(CORE_LIBS)
 PKG_LIBS   = $(FCGI_LIBS)
 ALL_CFLAGS = $(WARN) $(OPT) $(PKG_CFLAGS) -Icore -Ifcgi -Itests/unit $(CFLAGS)
 
@@ -169,7 +169,7 @@ bench-quick: build $(LOADGEN) $(ECHO_FLOOR)
 # ---- fuzzing (tests/fuzz/README.md) ---------------------------------------------------------
 # libFuzzer drivers for the hand-written parsers, built with clang whatever CC is. Each driver
 # links only the fcgi sources it needs, compiled with coverage and ASan+UBSan under build/fuzz/
-# (only http needs libfcgi and only events the whole library). make fuzz runs every target for
+# (only events needs the whole library). make fuzz runs every target for
 # FUZZ_SECONDS, make fuzz-smoke for FUZZ_SMOKE_SECONDS (CI), make fuzz-<target> one of them.
 FUZZ_CC            ?= clang
 FUZZ_SECONDS       ?= 60
@@ -177,10 +177,11 @@ FUZZ_SMOKE_SECONDS ?= 10
 FUZZ_DIR           := build/fuzz
 FUZZ_SAN           := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS        := $(WARN) -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -Icore -Ifcgi -Itests/fuzz
-FUZZ_TARGETS       := jsonx valid http publish addr proc events metrics cluster
+FUZZ_TARGETS       := jsonx valid http wire publish addr proc events metrics cluster
 FUZZ_SRC_jsonx     := fcgi/jsonx.c core/log.c core/valid.c
 FUZZ_SRC_valid     := core/valid.c
-FUZZ_SRC_http      := fcgi/http.c core/addr.c core/buf.c core/cluster.c core/config.c core/err.c core/log.c core/valid.c \
+FUZZ_SRC_wire      := fcgi/wire.c core/buf.c core/log.c core/valid.c
+FUZZ_SRC_http      := fcgi/http.c fcgi/wire.c core/addr.c core/buf.c core/cluster.c core/config.c core/err.c core/log.c core/valid.c \
                       core/metrics.c
 FUZZ_SRC_publish   := core/publish.c core/buf.c core/log.c core/valid.c core/metrics.c
 FUZZ_SRC_addr      := core/addr.c
@@ -189,7 +190,7 @@ FUZZ_SRC_proc      := core/proc.c
 FUZZ_SRC_cluster   := core/cluster.c
 FUZZ_SRC_events    := $(LIB_SRC)
 FUZZ_LIBS_jsonx    := -ljson-c
-FUZZ_LIBS_http     := -lfcgi
+FUZZ_LIBS_http     := -lpthread
 FUZZ_LIBS_publish  := -lpthread
 FUZZ_LIBS_metrics  := -lpthread -lm
 FUZZ_LIBS_events   := $(PKG_LIBS) -lpthread

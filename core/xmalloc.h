@@ -5,7 +5,7 @@
  * supervisor (scripts/stack.sh, systemd) restarts the process. So the code of core/, fcgi/ and
  * pushd/ allocates only through these and never tests their result for NULL, and no function
  * returns an error because memory ran out. Libraries that report their own allocation failures
- * (hiredis, json-c, libfcgi) are not ours to change: those failures come back like any other
+ * (hiredis, json-c) are not ours to change: those failures come back like any other
  * error of theirs, translated at the one file that wraps each library.
  *
  * Header-only (static inline), so that every program linking a part of core/ (the daemons, the

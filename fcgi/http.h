@@ -1,7 +1,7 @@
-/* HTTP glue: the only module that knows libfcgi. It accepts FastCGI requests, hands each one to
- * a handler as a struct http_request (parameters and body in), and writes the response (status,
- * headers, body out). Request strings are owned by the request and die when the handler
- * returns. */
+/* HTTP glue: the only module that speaks FastCGI to nginx (through the record layer, wire.h).
+ * It accepts connections, hands each request to a handler as a struct http_request (parameters
+ * and body in), and writes the response (status, headers, body out). Request strings are owned
+ * by the request and die when the handler returns. */
 #ifndef WNC_HTTP_H
 #define WNC_HTTP_H
 
@@ -10,8 +10,10 @@
 #include <sys/types.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "err.h"
 #include "log.h"
+#include "wire.h"
 
 #define HTTP_MAX_BODY 16384 /* equal to nginx's client_max_body_size */
 #define HTTP_MAX_EXTRA_HEADERS 512
@@ -39,7 +41,8 @@ struct http_request {
     int status; /* the status http_reply sent (metrics), 0 before */
     char headers[HTTP_MAX_EXTRA_HEADERS];
     size_t headers_len;
-    void *fcgx; /* FCGX_Request *, private to http.c */
+    const struct wire_in *params; /* every FastCGI parameter and the body (http_header) */
+    struct buf text;              /* the answer as http_reply formats it, private to http.c */
 };
 
 typedef void (*http_handler)(struct http_request *req, void *arg);
@@ -59,11 +62,14 @@ int http_listen(const char *socket_path, gid_t group);
  * down. */
 int http_inherited(int *fd);
 
-/* Accepts and serves requests on fd; one call per thread, each with its own arg (its Redis and
- * publisher connections). A failed accept is logged (rate-limited) and retried after a short
- * pause; the call returns once *stop is set and http_stop(fd) was called, after the request in
- * hand. On a socket of our own (http_listen) the connections already queued are served first;
- * on an inherited one they stay queued for the next worker. */
+/* Accepts and serves requests on fd (the socket http_listen or http_inherited set up); one call
+ * per thread, each with its own arg (its Redis connection), all sharing the connections: a
+ * thread is taken only while a whole request is being answered, never by an idle connection
+ * nginx keeps. A failed accept is logged (rate-limited) and retried after a short pause. The
+ * call returns once *stop is set, http_stop(fd) was called and no request is in progress
+ * anywhere: on a socket of our own the connections already queued are served first; on an
+ * inherited one they stay queued for the next worker. The last thread out closes the idle
+ * connections. */
 void http_serve(int fd, http_handler handle, void *arg, volatile sig_atomic_t *stop);
 
 /* Makes every http_serve on fd return (after setting *stop). A socket of our own is shut down

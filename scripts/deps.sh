@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-RUN_PKGS="nginx libnginx-mod-nchan redis-server libfcgi-dev libhiredis-dev libjson-c-dev \
+RUN_PKGS="nginx libnginx-mod-nchan redis-server libhiredis-dev libjson-c-dev \
 libcunit1-dev libsodium-dev pkg-config gcc make curl"
 # systemd: systemd-analyze and systemd-socket-activate for tests/install (not as init).
 TEST_PKGS="chromium ffmpeg nodejs npm clang libclang-rt-14-dev clang-format iproute2 procps \

@@ -1,6 +1,7 @@
 # tests/bench/bench.mk - the load generator (issue 7) and the FastCGI echo floor (issue 13),
 # included by the top Makefile, which defines CC, WARN, CFLAGS and BUILD.
-# wnc-loadgen needs only libc and libm; wnc-fcgi-echo libfcgi and pthreads.
+# wnc-loadgen needs only libc and libm; wnc-fcgi-echo is wnc-fcgi's FastCGI layer (fcgi/http.c,
+# fcgi/wire.c and the core they use) with an echo handler.
 
 LOADGEN := build/wnc-loadgen
 ECHO_FLOOR := build/wnc-fcgi-echo
@@ -16,9 +17,14 @@ $(LOADGEN): $(LOADGEN_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -O2 $(LOADGEN_OBJS) -o $@ -lm
 
-# Built like wnc-fcgi (-O2, libfcgi): the floor must not be slower than ours for build reasons.
-$(ECHO_FLOOR): build/bench/echo.o
+# Built like wnc-fcgi, from the same objects: the floor must not differ from ours for build
+# reasons.
+build/bench/echo.o: tests/bench/echo.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -O2 $< -o $@ $(shell pkg-config --libs fcgi 2>/dev/null || echo -lfcgi) -lpthread
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(ECHO_FLOOR): build/bench/echo.o $(BUILD)/fcgi/http.o $(BUILD)/fcgi/wire.o $(CORE_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
 -include $(LOADGEN_OBJS:.o=.d) build/bench/echo.d

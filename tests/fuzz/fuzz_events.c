@@ -6,7 +6,6 @@
  * FastCGI parameters, as http.c sees them), which must catch every last_event_id parameter
  * nchan would read (name compared raw and without case, as ngx_http_arg does) and every
  * resume header. Parts are NUL-separated; the first byte picks the headers present. */
-#include <fcgiapp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -51,13 +50,13 @@ static int ref_has_last_event_id(const char *query)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const resume[] = {"HTTP_IF_NONE_MATCH=x", "HTTP_IF_MODIFIED_SINCE=y",
-                                         "HTTP_LAST_EVENT_ID=1"};
+    static const char *const resume[] = {"HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE",
+                                         "HTTP_LAST_EVENT_ID"};
     char *parts[4], *env[4];
     size_t nenv = 0;
     unsigned sel;
     enum events_transport t, want;
-    FCGX_Request fcgx;
+    struct wire_in params;
     struct http_request req;
 
     if (size == 0)
@@ -78,10 +77,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (sel & (1u << i))
             env[nenv++] = (char *)resume[i];
     env[nenv] = NULL;
-    memset(&fcgx, 0, sizeof(fcgx));
-    fcgx.envp = env;
+    memset(&params, 0, sizeof(params));
+    for (size_t i = 0; i < nenv; i++) {
+        params.param[i].name = env[i];
+        params.param[i].value = "x";
+    }
+    params.nparams = nenv;
     memset(&req, 0, sizeof(req));
-    req.fcgx = &fcgx;
+    req.params = &params;
     req.query = parts[3];
     int has = events_has_resume_id(&req);
     FUZZ_CHECK(has == 0 || has == 1);

@@ -58,7 +58,7 @@ describe('behind a trusted proxy (WNC_TRUSTED_PROXIES=127.0.0.1)', () => {
 
   test('several X-Forwarded-For lines are read as one list, the last line rightmost', async () => {
     // nginx passes every request header to FastCGI by default, one parameter per line, and
-    // libfcgi returns the first: the client's own line. wnc-fastcgi.conf's explicit parameter
+    // the worker reads the first: the client's own line. wnc-fastcgi.conf's explicit parameter
     // joins them.
     assert.equal((await hit(req, '198.51.100.60')).remaining, '4');
     assert.equal((await hitLines(stack.port, ['6.6.6.6', '198.51.100.60'])).remaining, '3');

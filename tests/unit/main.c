@@ -167,6 +167,7 @@ int main(void)
         test_script_register,
         test_publish_register,
         test_http_register,
+        test_wire_register,
         test_store_register,
         test_cluster_register,
         test_store_cluster_register,

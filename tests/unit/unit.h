@@ -61,6 +61,7 @@ int test_config_register(void);
 int test_script_register(void);
 int test_publish_register(void);
 int test_http_register(void);
+int test_wire_register(void);
 int test_ids_register(void);
 int test_store_register(void);
 int test_exec_register(void);
