@@ -4,11 +4,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, readdirSync, renameSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { startStack, freePort } from '../lib/stack.mjs';
+import { freePort, poolDown, startStack } from '../lib/stack.mjs';
 import { api, subscribeWs, subscribeSse, openWs, ticketFor, sleep } from '../lib/client.mjs';
 import { makeRoom, snapshot } from '../lib/room.mjs';
 
@@ -315,7 +315,6 @@ test('no token and no unexpired ticket in any log, with the worker pool gone or 
   const tickets = [];
   for (let i = 0; i < 12; i++) tickets.push(await ticketFor(s.url, roomId, host.token));
   secrets.push(...tickets);
-  const sock = path.join(s.runDir, 'fcgi.sock');
   const attempt = async (ticket) => {
     const res = await fetch(`${s.url}/api/rooms/${roomId}/events?ticket=${ticket}`,
       { headers: { accept: 'text/event-stream' }, signal: AbortSignal.timeout(3000) }).catch(() => null);
@@ -323,15 +322,16 @@ test('no token and no unexpired ticket in any log, with the worker pool gone or 
     return res?.status ?? 0;
   };
 
-  // 1. The pool is gone: its socket does not exist (connect fails at once).
-  renameSync(sock, `${sock}.away`);
+  // 1. The pool is gone (crashed, not yet restarted): its socket does not exist (connect fails
+  // at once), and the connections nginx kept died with it.
+  const back = await poolDown(s, { noSocket: true });
   try {
     for (const t of tickets.slice(0, 4)) assert.ok((await attempt(t)) >= 500);
     await req('GET', '/api/time');
     const ws = openWs(`ws://127.0.0.1:${s.port}/api/rooms/${roomId}/events?ticket=${tickets[4]}`);
     await assert.rejects(ws);
   } finally {
-    renameSync(`${sock}.away`, sock);
+    await back();
   }
 
   // 2. The pool is saturated: the workers are stopped and their listen backlog fills up.

@@ -6,7 +6,7 @@
 //   ... stack.url, stack.port, stack.redisPort, stack.runDir ...
 //   await stack.stop();
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -80,4 +80,31 @@ export async function startStack({ env = {}, timeoutMs = 20000, redisPort: fixed
     throw new Error(`stack did not start:\n${output}`);
   }
   return { url, port, redisPort, runDir, stop, output: () => output };
+}
+
+// Takes a stack's FastCGI pool down the way a crash does and keeps it down: wnc-fcgi is killed
+// (and with it the connections nginx keeps to it) while the supervisor is paused, so nothing
+// listens on the socket; with noSocket the socket file is moved away too (connect: ENOENT).
+// Returns a function that brings it back: socket restored, supervisor resumed, and it waits
+// until the API answers again (at most 10 s).
+export async function poolDown(stack, { noSocket = false } = {}) {
+  const pidOf = (name) => Number(readFileSync(path.join(stack.runDir, `${name}.pid`), 'utf8'));
+  const gone = (pid) => {
+    try { return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0] === 'Z'; } catch { return true; }
+  };
+  const supervisor = pidOf('stack'), fcgi = pidOf('fcgi');
+  const sock = path.join(stack.runDir, 'fcgi.sock');
+  process.kill(supervisor, 'SIGSTOP');
+  process.kill(fcgi, 'SIGKILL');
+  while (!gone(fcgi)) await new Promise((r) => setTimeout(r, 10));
+  if (noSocket) renameSync(sock, `${sock}.away`);
+  return async () => {
+    if (existsSync(`${sock}.away`)) renameSync(`${sock}.away`, sock);
+    process.kill(supervisor, 'SIGCONT');
+    for (const t = Date.now(); ; await new Promise((r) => setTimeout(r, 50))) {
+      const status = await fetch(`${stack.url}/api/time`).then((r) => r.status, () => 0);
+      if (status === 200 && pidOf('fcgi') !== fcgi) return;
+      if (Date.now() - t > 10000) throw new Error('the FastCGI pool did not come back');
+    }
+  };
 }
