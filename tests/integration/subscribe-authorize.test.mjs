@@ -7,9 +7,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, renameSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { startStack } from '../lib/stack.mjs';
+import { poolDown, startStack } from '../lib/stack.mjs';
 import { api, openWs, readEventStream, sleep } from '../lib/client.mjs';
 import { makeRoom } from '../lib/room.mjs';
 
@@ -181,8 +181,9 @@ test('a worker pool that is gone or stopped costs a 503, not an nginx worker; no
   const live = await subscribe(roomId, host);
   const pids = workerPids();
   const tickets = await Promise.all(Array.from({ length: 6 }, () => ticket(roomId, host.token)));
-  const sock = path.join(s.runDir, 'fcgi.sock');
-  renameSync(sock, `${sock}.away`);
+  // A pool that is gone (crashed, not yet restarted; its socket and nginx's kept connections
+  // with it).
+  const back = await poolDown(s, { noSocket: true });
   try {
     for (const t of tickets.slice(0, 3)) {
       const r = await sse(roomId, t.channel, `ticket=${t.ticket}&user=${host.userId}`);
@@ -191,7 +192,7 @@ test('a worker pool that is gone or stopped costs a 503, not an nginx worker; no
       assert.equal(r.json.error.code, 'overloaded');
     }
   } finally {
-    renameSync(`${sock}.away`, sock);
+    await back();
   }
   // A stopped pool: the authorisations wait (nothing opens meanwhile), then go through.
   const fcgiPid = Number(readFileSync(path.join(s.runDir, 'fcgi.pid'), 'utf8'));
