@@ -427,7 +427,8 @@ static int admin_cmd_close(struct store *st, char **args)
 
 /* ---- stats ------------------------------------------------------------------------------- */
 
-static const char *const admin_timer_kinds[] = {"presence", "typing", "sync", "linger"};
+static const char *const admin_timer_kinds[] = {"presence", "typing", "sync",
+                                                "linger",   "wait",   "unmute"};
 #define ADMIN_TIMER_KINDS (sizeof(admin_timer_kinds) / sizeof(admin_timer_kinds[0]))
 
 static void admin_nchan_json(struct buf *b, const struct nchan_status *n, int reachable)

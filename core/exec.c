@@ -74,7 +74,8 @@ static const struct exec_followup_form {
 };
 
 /* Timer sets pushd runs; entries are "ROOM" (sync, wait) or "ROOM|user id" (the others). */
-static const char *const exec_timer_kinds[] = {"presence", "typing", "linger", "sync", "wait"};
+static const char *const exec_timer_kinds[] = {"presence", "typing", "linger",
+                                               "sync",     "wait",   "unmute"};
 
 /* Whether every character of s is in set and its length is in [1, max]. */
 static int exec_word_is(const char *s, const char *set, size_t max)

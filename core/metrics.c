@@ -14,14 +14,15 @@
 #define RELAXED memory_order_relaxed
 
 const char *const metrics_timer_kinds[METRICS_TIMER_KINDS] = {"presence", "typing", "sync",
-                                                              "linger", "wait"};
+                                                              "linger",   "wait",   "unmute"};
 
 /* The kinds of sql/lib.lua's envelope() (docs/api.md), then "other". */
 const char *const metrics_event_types[METRICS_EVENT_TYPES] = {
     "user.joined",     "user.left",    "user.promoted", "user.presence", "chat.message",
     "typing",          "video.set",    "video.play",    "video.pause",   "video.seek",
     "video.rate",      "video.sync",   "room.closed",   "heartbeat",     "queue.updated",
-    "video.subtitles", "room.waiting", "reaction",      "other",
+    "video.subtitles", "room.waiting", "reaction",      "room.settings", "user.demoted",
+    "user.muted",      "user.renamed", "chat.deleted",  "other",
 };
 #define METRICS_EVENT_OTHER (METRICS_EVENT_TYPES - 1)
 #define METRICS_EVENT_TYPE_MAX 32 /* the longest type name looked up */

@@ -68,11 +68,11 @@ enum metrics_publish_outcome {
 #define METRICS_TRANSPORTS 3
 
 /* The timer sets pushd claims from, "timers:<kind>", in pushd's order. */
-#define METRICS_TIMER_KINDS 5
+#define METRICS_TIMER_KINDS 6
 extern const char *const metrics_timer_kinds[METRICS_TIMER_KINDS];
 
 /* Event types (the envelope's "type"), known ones and "other" last. */
-#define METRICS_EVENT_TYPES 19
+#define METRICS_EVENT_TYPES 24
 extern const char *const metrics_event_types[METRICS_EVENT_TYPES];
 
 /* Nanoseconds on the monotonic clock, for durations. */

@@ -45,6 +45,7 @@ static const char *const script_names[SCRIPT__MAX] = {
     [SCRIPT_UNBAN] = "unban",
     [SCRIPT_CHAT_DELETE] = "chat_delete",
     [SCRIPT_RENAME] = "rename",
+    [SCRIPT_UNMUTE_EXPIRE] = "unmute_expire",
     [SCRIPT_QUEUE] = "queue",
     [SCRIPT_SUBTITLES] = "subtitles",
     [SCRIPT_REACTION] = "reaction",

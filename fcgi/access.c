@@ -1,6 +1,5 @@
 /* Room access (issue 16): the settings a host changes, and the password check of a join. The
  * password is hashed and verified here, in the worker (password.c), never in Redis. */
-#include <stdio.h>
 #include <string.h>
 
 #include "api.h"

@@ -49,9 +49,9 @@ struct pushd_timer {
 static const struct pushd_timer pushd_timers[] = {
     {"timers:presence", SCRIPT_TIMEOUT, 1}, {"timers:typing", SCRIPT_TYPING_EXPIRE, 1},
     {"timers:sync", SCRIPT_SYNC_BEACON, 0}, {"timers:linger", SCRIPT_LINGER, 1},
-    {"timers:wait", SCRIPT_WAIT, 0},
+    {"timers:wait", SCRIPT_WAIT, 0},        {"timers:unmute", SCRIPT_UNMUTE_EXPIRE, 1},
 };
-/* In the order of metrics_timer_kinds, which names them "presence" ... "wait". */
+/* In the order of metrics_timer_kinds, which names them "presence" ... "unmute". */
 _Static_assert(sizeof(pushd_timers) / sizeof(pushd_timers[0]) == METRICS_TIMER_KINDS,
                "one metrics kind per timer set");
 

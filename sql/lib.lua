@@ -19,7 +19,8 @@
 -- Follow-ups are typed, space-separated words that core/exec.c validates before acting, so a
 -- script result can never become an arbitrary Redis command:
 --   index ROOM | unindex ROOM              active-rooms membership
---   timer KIND AT ENTRY                    ZADD timers:KIND (presence, typing, sync, linger)
+--   timer KIND AT ENTRY                    ZADD timers:KIND (presence, typing, sync, linger, wait,
+--                                          unmute)
 --   close CHANNEL                          delete the room's old nchan channel
 --   subs_hold IPKEY CID | subs_release IPKEY CID    the per-address subscription cap
 --   owner_add OWNER ROOM|CID | owner_del OWNER ROOM|CID   which nginx worker holds a lease

@@ -1,7 +1,10 @@
 /* The access scripts against the private Redis, at exact instants: a mute's minutes ending by
- * themselves, the password gate's count (before the check, given back by a join the password
- * let in, a fresh window after 10 minutes), a join refused when the hash it was verified with
- * is no longer the room's, and settings.lua's check mode changing nothing. */
+ * themselves (and pushd's unmute_expire announcing it), the password gate's count (before the
+ * check, given back by a join the password let in, a fresh window after 10 minutes), a join refused
+ * when the hash it was verified with is no longer the room's, and settings.lua's check mode
+ * changing nothing. */
+#include <stdio.h>
+
 #include "scripts_helpers.h"
 
 #define HASH1 "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaA"
@@ -20,12 +23,33 @@ static void test_mute_minutes_end_by_themselves(void)
     json_object *body = jparse(c.body);
     CHECK_INT(body, "until", t + 2 * MINUTE);
     json_object_put(body);
+    char want[128];
+    snprintf(want, sizeof(want), "timer unmute %lld " ROOM "|%s", t + 2 * MINUTE, b.id);
+    check_followup(&c, 0, want);
+    /* Chat and typing compare with the clock: no timer needed for the mute to end. */
     CU_ASSERT_EQUAL(call(&c, SCRIPT_CHAT_POST, ROOM, b.digest, t + 2 * MINUTE - 1, ARGS("hi")),
                     E_MUTED);
     CU_ASSERT_EQUAL(call(&c, SCRIPT_TYPING, ROOM, b.digest, t + 2 * MINUTE - 1, ARGS("1")),
                     E_MUTED);
     CU_ASSERT_EQUAL(call(&c, SCRIPT_CHAT_POST, ROOM, b.digest, t + 2 * MINUTE, ARGS("hi")), E_OK);
     CU_ASSERT_EQUAL(call(&c, SCRIPT_TYPING, ROOM, b.digest, t + 2 * MINUTE, ARGS("1")), E_OK);
+    /* pushd's check: nothing before the time, then user.muted false for everyone, once. */
+    CU_ASSERT_EQUAL(call(&c, SCRIPT_UNMUTE_EXPIRE, ROOM, "", t + 2 * MINUTE - 1, ARGS(b.id)), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 0);
+    long long seq = room_seq(ROOM);
+    CU_ASSERT_EQUAL(call(&c, SCRIPT_UNMUTE_EXPIRE, ROOM, "", t + 2 * MINUTE, ARGS(b.id)), E_OK);
+    json_object *ev = event(&c, 0, "user.muted", seq + 1);
+    CHECK_BOOL(ev, "data.muted", 0);
+    CU_ASSERT_TRUE(jnull(ev, "data.until"));
+    json_object_put(ev);
+    CU_ASSERT_EQUAL(call(&c, SCRIPT_UNMUTE_EXPIRE, ROOM, "", t + 3 * MINUTE, ARGS(b.id)), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 0);
+    /* Muted again: the old check finds the new mute and leaves it. */
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_MUTE, ROOM, a.digest, t, ARGS(b.id, "1", "2")), E_OK);
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_MUTE, ROOM, a.digest, t + MINUTE, ARGS(b.id, "1", "5")),
+                          E_OK);
+    CU_ASSERT_EQUAL(call(&c, SCRIPT_UNMUTE_EXPIRE, ROOM, "", t + 2 * MINUTE, ARGS(b.id)), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 0);
     /* Without minutes: until unmuted, however long. */
     CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_MUTE, ROOM, a.digest, t, ARGS(b.id, "1", "")), E_OK);
     CU_ASSERT_EQUAL(call(&c, SCRIPT_CHAT_POST, ROOM, b.digest, t + 1000 * MINUTE, ARGS("hi")),
