@@ -187,9 +187,14 @@ local function json_array(list)
   return cjson.encode(list)
 end
 
-local function get_queue()
-  local raw = redis.call('HGET', K_ROOM, 'queue')
+-- A JSON field of the room hash, decoded; an empty table when absent.
+local function room_json_field(field)
+  local raw = redis.call('HGET', K_ROOM, field)
   return raw and cjson.decode(raw) or {}
+end
+
+local function get_queue()
+  return room_json_field('queue')
 end
 
 local function put_queue(q)
@@ -197,8 +202,7 @@ local function put_queue(q)
 end
 
 local function get_buffering()
-  local raw = redis.call('HGET', K_ROOM, 'buffering')
-  return raw and cjson.decode(raw) or {}
+  return room_json_field('buffering')
 end
 
 local function put_buffering(b)

@@ -6,13 +6,8 @@ local REACTIONS = 5
 local REACTION_WINDOW_MS = 2000
 local m = authenticate()
 local field = m.id .. '|reaction'
-local start, count = NOW, 0
-local raw = redis.call('HGET', K_LIMITS, field)
-if raw then
-  local s, c = string.match(raw, '^(%d+):(%d+)$')
-  if NOW - tonumber(s) < REACTION_WINDOW_MS then start, count = tonumber(s), tonumber(c) end
-end
+local start, count = window_count(field, REACTION_WINDOW_MS)
 if count >= REACTIONS then fail('rate_limited') end
-redis.call('HSET', K_LIMITS, field, int(start) .. ':' .. int(count + 1))
+window_set(field, start, count + 1)
 return result(204, '', {envelope('reaction', current_seq(), cjson.encode({userId = m.id,
   emoji = ARGV[9]}))})

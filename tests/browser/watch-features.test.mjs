@@ -11,6 +11,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { launchBrowser, shoot } from './lib/browser.mjs';
 import { startStack } from '../lib/stack.mjs';
+import { api as client } from '../lib/client.mjs';
 import { testVideo, startMediaServer } from '../sync/media.mjs';
 import { expectedPosition } from '../../web/js/sync/expected.js';
 
@@ -45,14 +46,11 @@ test.after(async () => {
   await stack?.stop();
 });
 
+/* JSON over HTTP as a member; a refusal throws. */
 async function api(method, path, body, token) {
-  const headers = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const r = await fetch(stack.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await r.text();
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
-  return text ? JSON.parse(text) : null;
+  const r = await client(stack.url)(method, path, body, token);
+  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
+  return r.json;
 }
 
 /*
