@@ -242,6 +242,13 @@ test('reactions: one member reacts, the other sees it float over the video', asy
     assert.match(await seen.textContent(), /Bob/);
     await shoot(a.page, 'watch-reaction', { animations: 'allow' });
     await seen.waitFor({ state: 'detached', timeout: 5000 });
+    /* Reduced motion: a static badge that fades, no flight. */
+    await a.page.emulateMedia({ reducedMotion: 'reduce' });
+    await b.page.getByRole('button', { name: 'Reactions' }).click();
+    await b.page.getByRole('button', { name: 'React 👍' }).click();
+    const badge = a.page.locator('.wnc-reaction', { hasText: '👍' });
+    await badge.waitFor();
+    assert.equal(await badge.evaluate((el) => getComputedStyle(el).animationName), 'wnc-badge');
   } finally {
     await a.context.close();
     await b.context.close();

@@ -63,6 +63,9 @@ test('waitingText and itemTitle', () => {
   assert.equal(itemTitle({ url: 'https://e.com/', kind: 'file' }), 'e.com');
   assert.equal(itemTitle({ url: 'https://youtu.be/dQw4w9WgXcQ', kind: 'youtube', videoId: 'dQw4w9WgXcQ' }), 'YouTube video dQw4w9WgXcQ');
   assert.equal(itemTitle({ url: 'https://e.com/a.mp4', kind: 'file', title: 'Named' }), 'Named');
+  const titles = new Map([['dQw4w9WgXcQ', 'Never Gonna Give You Up']]);
+  assert.equal(itemTitle({ url: 'https://youtu.be/dQw4w9WgXcQ', kind: 'youtube', videoId: 'dQw4w9WgXcQ' }, titles), 'Never Gonna Give You Up');
+  assert.equal(itemTitle({ url: 'https://e.com/a.mp4', kind: 'file', videoId: null }, titles), 'a.mp4');
 });
 
 test('startSpread (tests/sync/starts.mjs): starts dated from samples, the spread between them', async () => {

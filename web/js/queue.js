@@ -5,13 +5,17 @@
  * item now. Every change comes back as queue.updated through render().
  *
  *   const q = createQueuePanel(containerEl, { api, notify });
- *   q.render({ queue, users, meId, isHost });
+ *   q.render({ queue, users, meId, isHost, titles });   // titles: YouTube videoId -> title
  */
 import { h } from './dom.js';
 
-/* What to call an item: the server has no titles. A YouTube video by its id, a file by its name. */
-export function itemTitle(item) {
+/*
+ * What to call an item: the server has no titles. A YouTube video by the title its player
+ * told this tab (titles: videoId -> title), else by its id; a file by its name.
+ */
+export function itemTitle(item, titles = new Map()) {
   if (item.title) return item.title;
+  if (item.kind === 'youtube' && titles.has(item.videoId)) return titles.get(item.videoId);
   if (item.kind === 'youtube' && item.videoId) return `YouTube video ${item.videoId}`;
   try {
     const u = new URL(item.url);
@@ -29,7 +33,7 @@ export function createQueuePanel(container, { api, notify = () => {} }) {
   const head = h('div', { class: 'queue-head' }, h('h2', { id: 'queue-title', class: 'panel-title' }, 'Up next'), playNext);
   container.replaceChildren(head, list, empty);
 
-  let last = { queue: [], users: [], meId: null, isHost: false };
+  let last = { queue: [], users: [], meId: null, isHost: false, titles: new Map() };
 
   async function act(method, rest, body) {
     try {
@@ -41,9 +45,9 @@ export function createQueuePanel(container, { api, notify = () => {} }) {
 
   playNext.addEventListener('click', () => act('POST', '/video/next'));
 
-  function row(item, i, { queue, users, meId, isHost }) {
+  function row(item, i, { queue, users, meId, isHost, titles }) {
     const adder = users.find((u) => u.id === item.addedBy);
-    const title = itemTitle(item);
+    const title = itemTitle(item, titles);
     const buttons = [];
     if (isHost) {
       buttons.push(

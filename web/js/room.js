@@ -78,6 +78,8 @@ let stream = null;
 let typingTimer = null;
 let area = null;
 let queuePanel = null;
+/* YouTube titles the player told us (videoId -> title), for the Up next list. */
+const youtubeTitles = new Map();
 let reactions = null;
 let chat = null;
 let participants = null;
@@ -536,6 +538,11 @@ async function mountVideoArea() {
     request: api,
     isHost: amHost(model),
     notify: (kind, text) => toast(kind === 'error' ? 'error' : 'info', text),
+    onTitle: (videoId, title) => {
+      if (youtubeTitles.get(videoId) === title) return;
+      youtubeTitles.set(videoId, title);
+      renderWatch();
+    },
   };
   try {
     const mod = await import('./video-area.js');
@@ -572,7 +579,7 @@ function setupWatch() {
 }
 
 function renderWatch() {
-  if (queuePanel) queuePanel.render({ queue: model.queue, users: model.users, meId: model.meId, isHost: amHost(model) });
+  if (queuePanel) queuePanel.render({ queue: model.queue, users: model.users, meId: model.meId, isHost: amHost(model), titles: youtubeTitles });
   if (area && area.setWatch) area.setWatch({ subtitles: model.subtitles, waitingNames: (model.waiting || []).map(nameOf) });
 }
 

@@ -1,7 +1,8 @@
 /*
  * The room's video area: the player, the sync engine, the host's controls.
  *
- *   const area = createVideoArea(containerEl, { roomId, request, isHost, notify });
+ *   const area = createVideoArea(containerEl, { roomId, request, isHost, notify, onTitle });
+ *     onTitle(videoId, title): a YouTube video's title, once its player knows it
  *   area.setVideo(videoOrNull);   // room.video, then every video.* event's data.video
  *   area.setHost(bool);  area.setPermissions({control, video}) (guests a host allowed);
  *   area.setWatch({ subtitles, waitingNames });   // the room's track, whom it waits for
@@ -65,7 +66,7 @@ export function checkVideoUrl(url) {
   return null;
 }
 
-export function createVideoArea(container, { roomId, request, isHost = false, notify = () => {} }) {
+export function createVideoArea(container, { roomId, request, isHost = false, notify = () => {}, onTitle = () => {} }) {
   const id = `wnc-video-${++uid}`;
   const api = (method, rest, body) => request(method, `/api/rooms/${encodeURIComponent(roomId)}${rest}`, body);
 
@@ -230,6 +231,8 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
     const ahead = startsIn();
     waitOverlay.render({ names: waitingNames, startsInMs: ahead });
     if (!video) return;
+    /* A YouTube title, for the Up next list (the server knows none). */
+    if (player && player.title && video.videoId) onTitle(video.videoId, player.title);
     const state = bufferingState({ video, status, readyToPlay: !!(player && player.readyToPlay && !player.seeking), startsInMs: ahead });
     reporter.update({ ...state, position: Math.max(0, position()) });
     /* The end of the video playing: the first report makes the room play the next queue item. */

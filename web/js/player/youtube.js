@@ -108,6 +108,11 @@ export class YouTubePlayer extends Emitter {
   get currentTime() {
     return this.yt && this.yt.getCurrentTime ? this.yt.getCurrentTime() : 0;
   }
+  /* The video's title, once the IFrame API knows it ('' until then). */
+  get title() {
+    const data = this.yt && this.yt.getVideoData ? this.yt.getVideoData() : null;
+    return data && typeof data.title === 'string' ? data.title : '';
+  }
   get duration() {
     const d = this.yt && this.yt.getDuration ? this.yt.getDuration() : NaN;
     return d > 0 ? d : NaN;
