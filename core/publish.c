@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -22,10 +23,16 @@
 
 #define PUBLISH_TIMEOUT_MS 2000
 #define PUBLISH_RESPONSE_MAX 4096
+/* nchan answers 503 while its Redis storage cannot take a publish (a cluster node failing
+ * over, nchan reconnecting): such a request goes back to the front of the queue and is sent
+ * again after PUBLISH_RETRY_PAUSE_MS, until PUBLISH_RETRY_MS after it was queued. */
+#define PUBLISH_RETRY_PAUSE_MS 100
+#define PUBLISH_RETRY_MS 15000
 
 /* One queued request. */
 struct publish_item {
     struct publish_item *next;
+    long long queued_ms; /* monotonic, when first queued */
     int is_delete;
     char channel[CHANNEL_MAX_LEN + 1];
     size_t len;
@@ -480,12 +487,22 @@ static void *publisher_thread(void *arg)
             publisher_append_request(&out, it->is_delete, it->channel, it->body, it->len);
         int fresh = pub->fd < 0;
         int ok = publisher_connect(pub) == E_OK && publisher_write_all(pub, out.data, out.len) == 0;
-        for (it = batch; ok && it != NULL; it = it->next) {
+        struct publish_item *again = NULL, *again_last = NULL, **at = &batch;
+        for (it = batch; ok && it != NULL; it = *at) {
             int status = publisher_read_response(pub);
             if (status < 0) {
                 ok = 0;
                 break; /* it and the rest: lost */
             }
+            if (status == 503 && !pub->stopping &&
+                timeout_mono_ms() - it->queued_ms < PUBLISH_RETRY_MS) {
+                *at = it->next; /* out of the batch, into the retry list, in order */
+                it->next = NULL;
+                *(again_last != NULL ? &again_last->next : &again) = it;
+                again_last = it;
+                continue;
+            }
+            at = &it->next;
             publisher_count(it->is_delete, status, it->body, it->len);
             if (!publisher_accepted(it->is_delete, status))
                 log_warn("publish: %s for channel %s answered %d",
@@ -510,6 +527,21 @@ static void *publisher_thread(void *arg)
         }
         buf_free(&out);
         publisher_free_items(batch);
+        if (again != NULL) {
+            size_t k = 0;
+            for (it = again; it != NULL; it = it->next)
+                k++;
+            log_warn("publish: nchan answered 503 to %zu request(s); sending again", k);
+            pthread_mutex_lock(&pub->lock);
+            again_last->next = pub->head; /* back at the front: a room's events keep order */
+            pub->head = again;
+            if (pub->tail == NULL)
+                pub->tail = again_last;
+            pub->count += k;
+            metrics_publish_queue((long)k);
+            pthread_mutex_unlock(&pub->lock);
+            nanosleep(&(struct timespec){0, PUBLISH_RETRY_PAUSE_MS * 1000000L}, NULL);
+        }
     }
     return NULL;
 }
@@ -535,6 +567,7 @@ static enum wnc_err publisher_enqueue(struct publisher *pub, int is_delete, cons
         return E_INTERNAL;
     it = xmalloc(sizeof(*it) + len);
     it->next = NULL;
+    it->queued_ms = timeout_mono_ms();
     it->is_delete = is_delete;
     strcpy(it->channel, channel);
     it->len = len;

@@ -10,7 +10,7 @@
 # markers), then from the options:
 #   --env FILE     read WNC_* variables from FILE (/etc/wnc/wnc.env, as the daemons do), so that
 #                  the site follows WNC_WORKERS, WNC_GRACE_MS, WNC_TRUSTED_PROXIES, WNC_WS_PING_S,
-#                  WNC_FCGI_QUEUE and WNC_NGINX_* as the daemons see them
+#                  WNC_FCGI_QUEUE, WNC_NCHAN_REDIS and WNC_NGINX_* as the daemons see them
 #   --listen ADDR  nginx's `listen` for the public server (LISTEN; default 80)
 #   --run-dir DIR  where fcgi.sock and publish.sock are (RUN_DIR; default /run/wnc, the
 #                  directory of wnc-fcgi.socket's ListenStream=)
@@ -76,7 +76,22 @@ for p in $(printf '%s' "${WNC_TRUSTED_PROXIES:-}" | tr ',' ' '); do
   case "$p" in *[!0-9A-Fa-f.:/]*) echo "render-nginx: bad WNC_TRUSTED_PROXIES entry: $p" >&2; exit 1 ;; esac
   TRUSTED_GEO="$TRUSTED_GEO$p 1; "
 done
+# WNC_NCHAN_REDIS ("10.0.0.1:7000,10.0.0.2:7000"): nchan's Redis storage on those cluster
+# nodes (it finds the others itself), shared by every instance. One line: sed inserts it.
+NCHAN_REDIS="" NCHAN_REDIS_PASS=""
+if [ -n "${WNC_NCHAN_REDIS:-}" ]; then
+  NCHAN_REDIS="upstream wnc_nchan_redis {"
+  for n in $(printf '%s' "$WNC_NCHAN_REDIS" | tr ',' ' '); do
+    case "$n" in *[!0-9A-Za-z.:_-]*|*:|:*|*[!0-9]) echo "render-nginx: bad WNC_NCHAN_REDIS entry: $n" >&2; exit 1 ;; esac
+    NCHAN_REDIS="$NCHAN_REDIS nchan_redis_server redis://$n;"
+  done
+  NCHAN_REDIS="$NCHAN_REDIS nchan_redis_connect_timeout 1s; nchan_redis_cluster_max_failing_time 30s; }"
+  NCHAN_REDIS="$NCHAN_REDIS nchan_redis_storage_mode distributed;"
+  NCHAN_REDIS_PASS="nchan_redis_pass wnc_nchan_redis;"
+fi
 sed -e "s|@FCGI_QUEUE@|$FCGI_QUEUE|g" \
+    -e "s|@NCHAN_REDIS@|$NCHAN_REDIS|g" \
+    -e "s|@NCHAN_REDIS_PASS@|$NCHAN_REDIS_PASS|g" \
     -e "s|@TRUSTED_GEO@|$TRUSTED_GEO|g" \
     -e "s|@API_RATE@|${WNC_NGINX_RATE:-20}|g" \
     -e "s|@API_BURST@|${WNC_NGINX_BURST:-100}|g" \

@@ -28,7 +28,7 @@ export function freePort() {
 
 // Defaults suited to tests: no AOF fsync cost, limits high enough that a test's own traffic
 // from 127.0.0.1 is not throttled (tests of the limits set them low explicitly).
-const TEST_DEFAULTS = {
+export const TEST_DEFAULTS = {
   WNC_REDIS_APPENDONLY: 'no',
   WNC_RATE_LIMIT: '100000',
   WNC_MAX_SUBS_PER_IP: '1000',
@@ -41,7 +41,16 @@ const TEST_DEFAULTS = {
   WNC_LOG_LEVEL: 'info',
 };
 
+// With WNC_TEST_CLUSTER=1 in the environment (make test-cluster) it starts the scale-out shape
+// instead (tests/lib/cluster.mjs: 2 instances on a Redis Cluster behind the balancer), and
+// url/port are the balancer's, runDir the first instance's.
 export async function startStack({ env = {}, timeoutMs = 20000, redisPort: fixedRedisPort } = {}) {
+  if (process.env.WNC_TEST_CLUSTER === '1' && fixedRedisPort === undefined) {
+    const { startCluster } = await import('./cluster.mjs');
+    const c = await startCluster({ env });
+    return { url: c.url, port: c.port, redisPort: c.redisPorts[0], runDir: path.join(c.runDir, '1'),
+             stop: c.stop, output: c.output, cluster: c };
+  }
   const port = await freePort();
   const redisPort = fixedRedisPort ?? await freePort();
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'wnc-test-'));

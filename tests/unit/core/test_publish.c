@@ -1019,11 +1019,39 @@ static void test_close_drains_batches(void)
     UNIT_CHECK(took >= 90 && took < PUBLISH_DRAIN_MS, "close took %lld ms", took);
 }
 
+/* nchan answering 503 (its Redis storage failing over): the queue sends the same requests
+ * again, in their order, until nchan takes them; none is lost, none is reordered. */
+static void test_queue_retries_503(void)
+{
+    struct publisher *pub = publisher_open(fake.path);
+    char body[32];
+    int n;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+    CU_ASSERT_EQUAL_FATAL(publisher_start_queue(pub), E_OK);
+    fake_set(&fake.status, 503);
+    queue_events(pub, 0, 10);
+    CU_ASSERT(fake_await(&fake.nreq, 30, 5000) >= 30); /* each tried at least three times */
+    fake_set(&fake.status, 202);
+    CU_ASSERT_EQUAL(publisher_drain(pub, 5000), E_OK);
+    n = fake_count(&fake.nreq);
+    CU_ASSERT_FATAL(n >= 40 && n < FAKE_MAX_REQ);
+    /* The last ten answered 202: the events in order. */
+    for (int i = 0; i < 10; i++) {
+        snprintf(body, sizeof(body), "{\"n\":%d}", i);
+        const char *got = fake.req[n - 10 + i].body;
+        UNIT_CHECK(got != NULL && strcmp(got, body) == 0, "request %d: %s", n - 10 + i,
+                   got ? got : "(none)");
+    }
+    publisher_close(pub);
+}
+
 static const struct unit_test publish_tests[] = {
     {"POST /pub/<channel> with the exact body", test_send_request_format},
     {"one persistent connection", test_persistent_connection},
     {"reconnects after the server closed it", test_reconnect_after_close},
     {"statuses: 2xx ok, 404 ok on DELETE, others fail", test_statuses},
+    {"queue: 503 sent again, in order", test_queue_retries_503},
     {"split response, 200 KiB body", test_split_response_and_large_body},
     {"no server: fails fast", test_no_server},
     {"silent server: times out, then recovers", test_silent_server},

@@ -142,7 +142,8 @@ static void test_rotate(void)
     call_free(&c);
 }
 
-/* pushd's heartbeat: one non-advancing event carrying the period; nothing for a gone room. */
+/* pushd's heartbeat: one non-advancing event carrying the period; nothing for a gone room;
+ * a second pushd (another instance) within half a period publishes nothing. */
 static void test_heartbeat(void)
 {
     long long t = 1700000000000LL;
@@ -160,6 +161,10 @@ static void test_heartbeat(void)
     CU_ASSERT_EQUAL(json_object_get_int64(jget(o, "data.every")), 15000);
     json_object_put(o);
     CU_ASSERT_EQUAL(room_seq(ROOM), seq);
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_HEARTBEAT, ROOM, "", t + 7000, ARGS("15000")), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 0);
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_HEARTBEAT, ROOM, "", t + 7502, ARGS("15000")), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 1);
     CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_HEARTBEAT, "NOROOM", "", t + 2, ARGS("15000")), E_OK);
     CU_ASSERT_EQUAL(c.nev + c.nfu, 0);
     call_free(&c);
