@@ -103,7 +103,10 @@ for i in $(seq "$INSTANCES"); do
   UPSTREAMS="$UPSTREAMS server 127.0.0.1:$ip max_fails=1 fail_timeout=2s;"
 done
 
-RUN_DIR="$RUN_DIR/balancer" LISTEN="127.0.0.1:$PORT" "$ROOT/scripts/render-nginx.sh" \
+# The balancer holds two descriptors per client connection (client and instance).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+NOFILE=$(ulimit -n) WORKER_CONNECTIONS=$(( $(ulimit -n) / 2 )) \
+  RUN_DIR="$RUN_DIR/balancer" LISTEN="127.0.0.1:$PORT" "$ROOT/scripts/render-nginx.sh" \
   "$ROOT/nginx/balancer.conf.in" | sed "s|@INSTANCES@|$UPSTREAMS|" > "$RUN_DIR/balancer/nginx.conf"
 for i in $(seq "$INSTANCES"); do
   for t in $(seq 400); do

@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startCluster } from '../lib/cluster.mjs';
@@ -65,7 +66,7 @@ function masterOfRoom(roomId) {
 // A fresh subscription of a member through an instance's port (or the balancer's).
 const sub = (port, roomId, member) => subscribeWs(port, roomId, member.token);
 
-test('REST through the balancer: requests spread over both instances, client address trusted', async () => {
+test('REST through the balancer: requests spread over both instances', async () => {
   const { roomId, host } = await makeRoom(bal, 'Alice', ['Bob']);
   for (let i = 0; i < 6; i++) {
     assert.equal((await bal('POST', `/api/rooms/${roomId}/chat`, { text: `m${i}` }, host.token)).status, 201);
@@ -79,6 +80,29 @@ test('REST through the balancer: requests spread over both instances, client add
   }
   const state = await snapshot(bal, roomId, host.token);
   assert.deepEqual(state.chat.map((m) => m.text), ['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+});
+
+// GET /api/time through the balancer from a client address of our choice (127.0.0.x), with an
+// X-Forwarded-For of the client's own; resolves with X-RateLimit-Remaining.
+function timeFrom(localAddress, xff) {
+  return new Promise((resolve, reject) => {
+    const headers = xff ? { 'x-forwarded-for': xff } : {};
+    http.get({ host: '127.0.0.1', port: c.port, path: '/api/time', localAddress, headers, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(Number(res.headers['x-ratelimit-remaining'])));
+    }).on('error', reject);
+  });
+}
+
+test('the per-IP limit counts the client the balancer names, once across both instances', async () => {
+  // 127.0.0.2 is a client, not a listed proxy: its own X-Forwarded-For is not believed, and its
+  // requests, spread round-robin over the instances, count down one Redis counter.
+  const seen = [];
+  for (let i = 0; i < 6; i++) seen.push(await timeFrom('127.0.0.2', i % 2 ? '203.0.113.9' : undefined));
+  for (let i = 1; i < seen.length; i++) assert.equal(seen[i], seen[i - 1] - 1, `remaining ${seen}`);
+  // Another client has a counter of its own.
+  const other = await timeFrom('127.0.0.3');
+  assert.ok(other > seen.at(-1), `127.0.0.3 shares 127.0.0.2's counter: ${other} vs ${seen}`);
 });
 
 test('members on different instances get each other\'s chat and the host\'s actions in seq order', async () => {
