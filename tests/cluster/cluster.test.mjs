@@ -218,14 +218,14 @@ test('Redis master failover (CLUSTER FAILOVER, then kill -9 of a master): servic
   await sleep(300);
   cli(before.replica.port, 'CLUSTER', 'FAILOVER');
   await waitFor(() => masterOfRoom(roomId).master.port === before.replica.port, 10000, 'the replica promoted');
-  await sleep(500);
+  const atPromotion = talk.acked.length;
+  await waitFor(() => talk.acked.length >= atPromotion + 10, 10000, 'chat acknowledged after the promotion');
   let gap = await talk.stop();
   console.log(`# manual failover: longest gap between acknowledged chats ${gap} ms`);
   assert.ok(gap < 5000, `service back within 5 s (gap ${gap} ms)`);
   // Redis keeps the last 20 messages: every acknowledged one among them, in order.
   let chat = (await snapshot(bal, roomId, host.token)).chat.map((m) => m.text);
   assert.deepEqual(chat, talk.acked.slice(-chat.length), 'acknowledged chat lost or reordered');
-  assert.ok(talk.acked.length > 10);
   allAcked.push(...talk.acked);
 
   // 2. kill -9 of the new master: its replica (the old master) takes over after the node
@@ -285,8 +285,18 @@ test('kill -9 of one instance\'s nginx: its clients reconnect through the balanc
   const state = await snapshot(bal, roomId, bob.token);
   const chat = state.chat.map((m) => m.text);
   assert.deepEqual(chat, talk.acked.slice(-chat.length), 'acknowledged chat lost');
-  assert.equal((await bal('POST', `/api/rooms/${roomId}/chat`, { text: 'live' }, host.token)).status, 201);
-  const live = await bobWs2.next((e) => e.type === 'chat.message' && e.data.message.text === 'live', 5000);
-  assert.ok(live.seq > state.room.seq);
+  // Live again: a chat posted now reaches the new stream (the first milliseconds of a
+  // subscription on nchan's Redis storage may miss one, see docs/scaling.md: post until one
+  // arrives, then every later one must).
+  let live = null;
+  for (let i = 0; !live && i < 20; i++) {
+    assert.equal((await bal('POST', `/api/rooms/${roomId}/chat`, { text: `live ${i}` }, host.token)).status, 201);
+    live = await bobWs2.next((e) => e.type === 'chat.message' && e.data.message.text.startsWith('live'), 250).catch(() => null);
+  }
+  assert.ok(live && live.seq > state.room.seq, 'no live event on the new stream');
+  for (let i = 0; i < 3; i++) {
+    assert.equal((await bal('POST', `/api/rooms/${roomId}/chat`, { text: `then ${i}` }, host.token)).status, 201);
+    assert.equal((await bobWs2.next((e) => e.type === 'chat.message' && e.data.message.text.startsWith('then'), 5000)).data.message.text, `then ${i}`);
+  }
   bobWs2.terminate();
 });
