@@ -1,6 +1,6 @@
 /*
  * Watching together in real browsers (issue 17): the Up next queue with
- * auto-advance over two short generated videos, SRT and VTT subtitles showing
+ * auto-advance over two short generated videos (8 s), SRT and VTT subtitles showing
  * cues, wait for everyone with a viewer whose media requests are delayed,
  * reactions seen by the other member, and the autoplay overlay under
  * Chromium's --autoplay-policy=document-user-activation-required, one click
@@ -27,7 +27,8 @@ let blocked; /* a browser that wants a user gesture before playing */
 const url = (name) => `${media.url}/${name}`;
 
 test.before(async () => {
-  const [short, long] = await Promise.all([testVideo({ seconds: 4 }), testVideo({ seconds: 60 })]);
+  /* Short, but long enough that a loaded machine still sees each one playing in sync. */
+  const [short, long] = await Promise.all([testVideo({ seconds: 8 }), testVideo({ seconds: 60 })]);
   stack = await startStack({ env: { WNC_SYNC_INTERVAL_MS: '1000' } });
   media = await startMediaServer({ '/a.webm': short, '/b.webm': short, '/long.webm': long }, (req, res) => {
     const subs = { '/subs.srt': ['application/x-subrip', SRT], '/subs.vtt': ['text/vtt', VTT] }[req.url];
@@ -132,7 +133,7 @@ test('queue: add through the UI, remove, and auto-advance to the next video for 
 
     await a.page.locator('.wnc-video-play').click();
     await playing(b.page, roomId, bob.token, 'a.webm');
-    /* a.webm ends after 4 s: the room plays b.webm for everyone, once. */
+    /* a.webm ends after 8 s: the room plays b.webm for everyone, once. */
     const [pa, pb] = await Promise.all([playing(a.page, roomId, host.token, 'b.webm'), playing(b.page, roomId, bob.token, 'b.webm')]);
     assert.ok(Math.abs(pa.error) <= TOLERANCE_S && Math.abs(pb.error) <= TOLERANCE_S);
     await b.page.getByText('Nothing queued').waitFor();
@@ -140,7 +141,7 @@ test('queue: add through the UI, remove, and auto-advance to the next video for 
     assert.equal(s.video.url, url('b.webm'));
     assert.deepEqual(s.queue, []);
     /* And with the queue empty, the end leaves the room paused at the end. */
-    await until(async () => !(await state(roomId, host.token)).video.playing, 'paused at the end of b.webm', 10000);
+    await until(async () => !(await state(roomId, host.token)).video.playing, 'paused at the end of b.webm', 15000);
     assert.deepEqual([...a.errors, ...b.errors], []);
   } finally {
     await a.context.close();
