@@ -362,7 +362,18 @@ int http_query_param(const struct http_request *req, const char *name, char *out
     return 0;
 }
 
-/* Forgets c: off the list, closed (which takes it out of epoll) and freed. */
+/* Closes c (which takes it out of epoll) and frees it; the caller took it off the list. */
+static void http_conn_free(struct http_conn *c)
+{
+    if (atomic_load(&c->busy))
+        atomic_fetch_sub(&http_busy, 1);
+    close(c->fd);
+    wire_in_free(&c->in);
+    buf_free(&c->out);
+    free(c);
+}
+
+/* Forgets c: off the list, closed and freed. */
 static void http_conn_close(struct http_conn *c)
 {
     pthread_mutex_lock(&http_conns_lock);
@@ -373,12 +384,7 @@ static void http_conn_close(struct http_conn *c)
     if (c->next != NULL)
         c->next->prev = c->prev;
     pthread_mutex_unlock(&http_conns_lock);
-    if (c->busy)
-        atomic_fetch_sub(&http_busy, 1);
-    close(c->fd);
-    wire_in_free(&c->in);
-    buf_free(&c->out);
-    free(c);
+    http_conn_free(c);
 }
 
 static void http_conn_set_busy(struct http_conn *c, int busy)
@@ -573,9 +579,9 @@ void http_serve(int fd, http_handler handle, void *arg, volatile sig_atomic_t *s
         struct epoll_event ev;
         int stopping = *stop;
 
-        /* Stopped once nothing more can come in and no request is in progress; connections
-         * kept idle are closed by the last thread out (nginx retries a request that meets a
-         * closed kept connection on a new one, which the stopped socket refuses: 503). */
+        /* Stopped once nothing more can come in and no request is in progress. http_stop
+         * ended the connections nginx kept idle; what is left is closed by the last thread
+         * out. */
         if (stopping && atomic_load(&http_listen_done) && atomic_load(&http_busy) == 0)
             break;
         int n = epoll_wait(http_ep, &ev, 1, stopping ? HTTP_STOP_POLL_MS : -1);
@@ -604,12 +610,7 @@ void http_serve(int fd, http_handler handle, void *arg, volatile sig_atomic_t *s
         while (http_conns != NULL) {
             struct http_conn *c = http_conns;
             http_conns = c->next;
-            if (c->busy)
-                atomic_fetch_sub(&http_busy, 1);
-            close(c->fd);
-            wire_in_free(&c->in);
-            buf_free(&c->out);
-            free(c);
+            http_conn_free(c);
         }
     }
     pthread_mutex_unlock(&http_conns_lock);

@@ -7,10 +7,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { startStack } from '../lib/stack.mjs';
 import { api, sleep } from '../lib/client.mjs';
+import { fcgiRequest } from '../lib/fcgi.mjs';
 
 const ID = /^[0-9a-f]{32}$/;
 const CLIENT_ID = 'deadbeef'.repeat(4); // nginx's form exactly: still not taken from a client
@@ -45,64 +45,9 @@ function idOf(res) {
   return id;
 }
 
-// One request straight to the worker's FastCGI socket (as nginx would send it, but with
-// parameters of our choosing): { status, headers, body }.
-function fcgi(stack, params, body = '') {
-  const record = (type, content) => {
-    const head = Buffer.alloc(8);
-    head[0] = 1; // version
-    head[1] = type;
-    head.writeUInt16BE(1, 2); // request id
-    head.writeUInt16BE(content.length, 4);
-    return Buffer.concat([head, content]);
-  };
-  const length = (n) => {
-    if (n < 128) return Buffer.from([n]);
-    const b = Buffer.alloc(4);
-    b.writeUInt32BE((n | 0x80000000) >>> 0);
-    return b;
-  };
-  const pairs = Buffer.concat(Object.entries(params).map(([k, v]) => {
-    const [kb, vb] = [Buffer.from(k), Buffer.from(v)];
-    return Buffer.concat([length(kb.length), length(vb.length), kb, vb]);
-  }));
-  const stdin = Buffer.from(body);
-  const request = Buffer.concat([
-    record(1, Buffer.from([0, 1, 0, 0, 0, 0, 0, 0])), // BEGIN_REQUEST: responder, close after
-    record(4, pairs), record(4, Buffer.alloc(0)), // PARAMS
-    ...(stdin.length ? [record(5, stdin)] : []), record(5, Buffer.alloc(0)), // STDIN
-  ]);
-  return new Promise((resolve, reject) => {
-    const sock = net.createConnection(path.join(stack.runDir, 'fcgi.sock'));
-    let buf = Buffer.alloc(0), out = Buffer.alloc(0);
-    sock.on('error', reject);
-    sock.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      while (buf.length >= 8) {
-        const type = buf[1], len = buf.readUInt16BE(4), pad = buf[6];
-        if (buf.length < 8 + len + pad) break;
-        const content = buf.subarray(8, 8 + len);
-        buf = buf.subarray(8 + len + pad);
-        if (type === 6) out = Buffer.concat([out, content]); // STDOUT
-        if (type === 3) { // END_REQUEST
-          sock.end();
-          const raw = out.toString('utf8');
-          const split = raw.indexOf('\r\n\r\n');
-          const headers = Object.fromEntries(raw.slice(0, split).split('\r\n').map((l) => {
-            const i = l.indexOf(':');
-            return [l.slice(0, i).toLowerCase(), l.slice(i + 1).trim()];
-          }));
-          resolve({ status: Number(headers.status), headers, body: raw.slice(split + 4) });
-        }
-      }
-    });
-    sock.write(request);
-  });
-}
-
 function fcgiCreate(stack, requestId, name) {
   const body = JSON.stringify({ hostName: name });
-  return fcgi(stack, {
+  return fcgiRequest(stack, {
     REQUEST_METHOD: 'POST', SCRIPT_NAME: '/api/rooms', QUERY_STRING: '', CONTENT_TYPE: 'application/json',
     CONTENT_LENGTH: String(Buffer.byteLength(body)), REMOTE_ADDR: '127.0.0.1', REQUEST_ID: requestId,
   }, body);
@@ -165,7 +110,7 @@ test('the worker ignores a REQUEST_ID that is not nginx\'s form (its FastCGI soc
   assert.equal(ok.status, 201, ok.body);
   const okRoom = JSON.parse(ok.body).roomId;
   assert.ok((await logLine(text, (l) => l.includes(`room ${okRoom} created`)))?.endsWith(` req=${good}`));
-  const nf = await fcgi(text, { REQUEST_METHOD: 'GET', SCRIPT_NAME: '/api/nope', REQUEST_ID: good });
+  const nf = await fcgiRequest(text, { REQUEST_METHOD: 'GET', SCRIPT_NAME: '/api/nope', REQUEST_ID: good });
   assert.equal(JSON.parse(nf.body).error.requestId, good);
   assert.equal(nf.headers['x-request-id'], undefined, 'nginx adds X-Request-Id, not the worker');
   // ...anything else is dropped: not in the body, not in the log.
@@ -174,7 +119,7 @@ test('the worker ignores a REQUEST_ID that is not nginx\'s form (its FastCGI soc
     good.toUpperCase(), good.slice(1), `${good}0`, `${good.slice(0, 31)}"`, 'evil-request-id',
   ];
   for (const bad of bads) {
-    const refused = await fcgi(text, { REQUEST_METHOD: 'GET', SCRIPT_NAME: '/api/nope', REQUEST_ID: bad });
+    const refused = await fcgiRequest(text, { REQUEST_METHOD: 'GET', SCRIPT_NAME: '/api/nope', REQUEST_ID: bad });
     assert.equal(refused.status, 404);
     assert.equal(JSON.parse(refused.body).error.requestId, null, JSON.stringify(bad));
   }
