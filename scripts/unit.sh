@@ -76,27 +76,42 @@ if [ "$started" != 1 ]; then
 fi
 
 # Three empty masters with every slot, for the store's cluster suite (tests/unit/core/
-# test_store_cluster.c). The ports follow the private server's; cluster ports are +10000, so
-# they stay below 65535.
-CLUSTER_ADDRS=""
-for i in 1 2 3; do
-  CPORT=$(( PORT + i ))
-  [ "$CPORT" -lt 55535 ] && port_is_free "$CPORT" && port_is_free $(( CPORT + 10000 )) || {
-    echo "unit.sh: cluster port $CPORT is taken; the cluster suite will fail" >&2; break; }
-  mkdir -p "$TMP/c$i"
-  redis-server --port "$CPORT" --bind 127.0.0.1 --dir "$TMP/c$i" --save '' --appendonly no \
-    --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
-    --daemonize no --logfile "$TMP/c$i/redis.log" >/dev/null 2>&1 &
-  CLUSTER_PIDS="$CLUSTER_PIDS $!"
-  CLUSTER_ADDRS="${CLUSTER_ADDRS:+$CLUSTER_ADDRS,}127.0.0.1:$CPORT"
-done
-for _ in $(seq 100); do
-  up=0
+# test_store_cluster.c). Their ports and cluster-bus ports (+10000) are drawn from 15000-17999
+# and 25000-27999, below the kernel's ephemeral range (ip_local_port_range, 32768 up): a
+# listener there can collide with any outgoing connection on the box (a bus port taken that way
+# made a node abort, and the suite fail, under CI's load). A node that still fails to start
+# makes us draw again.
+cluster_up() {
+  for pid in $CLUSTER_PIDS; do kill -0 "$pid" 2>/dev/null || return 1; done
   for a in ${CLUSTER_ADDRS//,/ }; do
-    redis-cli -h 127.0.0.1 -p "${a##*:}" PING 2>/dev/null | grep -q PONG && up=$((up + 1))
+    redis-cli -h 127.0.0.1 -p "${a##*:}" PING 2>/dev/null | grep -q PONG || return 2
   done
-  [ "$up" = 3 ] && break
-  sleep 0.05
+}
+for attempt in $(seq 10); do
+  CLUSTER_ADDRS="" CLUSTER_PIDS=""
+  BASE=$(( 15000 + RANDOM % 2990 ))
+  for i in 1 2 3; do
+    CPORT=$(( BASE + i ))
+    port_is_free "$CPORT" && port_is_free $(( CPORT + 10000 )) || continue 2
+  done
+  for i in 1 2 3; do
+    CPORT=$(( BASE + i ))
+    rm -rf "$TMP/c$i" && mkdir -p "$TMP/c$i"
+    redis-server --port "$CPORT" --bind 127.0.0.1 --dir "$TMP/c$i" --save '' --appendonly no \
+      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
+      --daemonize no --logfile "$TMP/c$i/redis.log" >/dev/null 2>&1 &
+    CLUSTER_PIDS="$CLUSTER_PIDS $!"
+    CLUSTER_ADDRS="${CLUSTER_ADDRS:+$CLUSTER_ADDRS,}127.0.0.1:$CPORT"
+  done
+  for _ in $(seq 200); do
+    cluster_up; rc=$?
+    [ "$rc" = 2 ] || break
+    sleep 0.05
+  done
+  [ "$rc" = 0 ] && break
+  echo "unit.sh: a cluster node on $CLUSTER_ADDRS did not start; drawing other ports" >&2
+  for pid in $CLUSTER_PIDS; do stop_pid "$pid"; done
+  CLUSTER_PIDS=""
 done
 if redis-cli --cluster create ${CLUSTER_ADDRS//,/ } --cluster-yes >"$TMP/cluster-create.log" 2>&1; then
   for _ in $(seq 200); do

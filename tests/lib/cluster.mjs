@@ -21,14 +21,16 @@ function portIsFree(port) {
   });
 }
 
-// A base port p, picked at random in 20000..50000, with p..p+http-1 free (the balancer and the
-// instances) and the 6 after them free, 10000 above too (Redis nodes and their cluster bus).
-async function freeRange(http) {
+// Ports below the kernel's ephemeral range (ip_local_port_range starts at 32768): a listener
+// drawn from that range can collide with any outgoing connection on the box, and a Redis node
+// whose cluster-bus port is taken that way aborts. `count` consecutive ports from
+// [low, low + span), all free, and each also free `bus` above when bus is set.
+async function freeRange(count, low, span, bus = 0) {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 30000);
+    const base = low + Math.floor(Math.random() * (span - count));
     let ok = true;
-    for (let i = 0; ok && i < http + 6; i++) {
-      ok = await portIsFree(base + i) && (i < http || await portIsFree(base + 10000 + i));
+    for (let i = 0; ok && i < count; i++) {
+      ok = await portIsFree(base + i) && (!bus || await portIsFree(base + bus + i));
     }
     if (ok) return base;
   }
@@ -36,8 +38,10 @@ async function freeRange(http) {
 }
 
 export async function startCluster({ instances = 2, env = {}, timeoutMs = 60000 } = {}) {
-  const port = await freeRange(instances + 1);
-  const redisBase = port + instances + 1;
+  // The balancer and the instances in 27000..31999; the 6 Redis nodes in 10000..12999 with
+  // their cluster buses 10000 above (20000..22999).
+  const port = await freeRange(instances + 1, 27000, 5000);
+  const redisBase = await freeRange(6, 10000, 3000, 10000);
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'wnc-cluster-'));
   const child = spawn(path.join(ROOT, 'scripts/cluster.sh'), [], {
     cwd: ROOT,
