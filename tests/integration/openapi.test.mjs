@@ -6,7 +6,7 @@
 // lacks (or describes but the source does not have): the spec cannot drift.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, renameSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -14,7 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import WebSocket from 'ws';
-import { startStack, ROOT } from '../lib/stack.mjs';
+import { poolDown, startStack, ROOT } from '../lib/stack.mjs';
 import { readEventStream, sleep } from '../lib/client.mjs';
 
 // ---- the spec, compiled ------------------------------------------------------------------------
@@ -702,14 +702,13 @@ test('limits, long-poll, overload and an unavailable store match the spec', asyn
   }
   assert.ok(timedOut, 'a poll with no event ends in 408');
 
-  // The worker pool away: nginx's 503 overloaded, Retry-After 1.
-  const sock = path.join(s.runDir, 'fcgi.sock');
-  renameSync(sock, `${sock}.away`);
+  // The worker pool away (crashed, not yet restarted): nginx's 503 overloaded, Retry-After 1.
+  const back = await poolDown(s, { noSocket: true });
   let down;
   try {
     down = await call(s, 'GET', '/api/time', { xff: '198.51.100.5' });
   } finally {
-    renameSync(`${sock}.away`, sock);
+    await back();
   }
   expectError(down, 503, 'overloaded');
   assert.equal(down.headers.get('retry-after'), '1');
