@@ -5,6 +5,7 @@
  * the same answer on a longer input once it has decided; the listen spec parser leaves a
  * NUL-terminated cause when it refuses and a loopback port in 1..65535 when it accepts; an event
  * type index stays in range; nchan's fields are NUL-terminated and at most NCHAN_FIELDS_MAX. */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
