@@ -206,7 +206,7 @@ void http_stop(int fd)
     uint64_t one = 1;
 
     /* shutdown(2), not close(2), of a socket of our own: accept(2) still hands out the
-     * connections already in the backlog, then fails (EINVAL), and the socket file stays, so
+     * connections already in the backlog, then answers EAGAIN, and the socket file stays, so
      * nginx's new connects are refused at once (503 to the client) instead of queueing until the
      * next wnc-fcgi listens. An inherited socket is left as it is, backlog and all, for the next
      * worker. */

@@ -73,8 +73,8 @@ int http_inherited(int *fd);
 void http_serve(int fd, http_handler handle, void *arg, volatile sig_atomic_t *stop);
 
 /* Makes every http_serve on fd return (after setting *stop). A socket of our own is shut down
- * (new connects fail at once); an inherited one is left as it is and the threads are woken
- * instead. Errors are logged. */
+ * (new connects fail at once); an inherited one is left as it is. The connections nginx keeps
+ * idle are ended, and the threads woken. Errors are logged. */
 void http_stop(int fd);
 
 /* Adds "Name: value" to the response headers. */
