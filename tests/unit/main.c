@@ -30,6 +30,14 @@ long long unit_mono_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+long long unit_cpu_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void unit_env_save(const char *const *names, char **saved)
 {
     for (size_t i = 0; names[i] != NULL; i++) {

@@ -50,6 +50,10 @@ void unit_env_forget(const char *const *names, char **saved);
 /* Milliseconds on a monotonic clock, for "did not hang" checks. */
 long long unit_mono_ms(void);
 
+/* Milliseconds of this thread's CPU time, for "bounded work" checks: a loaded box (CI runs
+ * beside other jobs) stretches wall time, not the work done. */
+long long unit_cpu_ms(void);
+
 int test_valid_register(void);
 int test_addr_register(void);
 int test_jsonx_register(void);

@@ -260,9 +260,9 @@ static void test_client_long_headers(void)
         char out[ADDR_TEXT_LEN];
         char *xff = repeat(rows[i].head, rows[i].item, rows[i].n, rows[i].tail);
         CU_ASSERT_PTR_NOT_NULL_FATAL(xff);
-        long long t0 = unit_mono_ms();
+        long long t0 = unit_cpu_ms();
         addr_client(&trusted, "127.0.0.1", xff, out);
-        long long ms = unit_mono_ms() - t0;
+        long long ms = unit_cpu_ms() - t0;
         UNIT_CHECK(strcmp(out, rows[i].client) == 0, "row %zu: got '%s', want '%s'", i, out,
                    rows[i].client);
         UNIT_CHECK(ms < 200, "row %zu took %lld ms", i, ms);
