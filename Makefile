@@ -153,7 +153,8 @@ test-faults: deps build
 	node --test --test-concurrency=1 tests/faults/
 
 # The scale-out tests (tests/cluster/), then integration suites against the balancer of 2
-# instances (WNC_TEST_CLUSTER=1: tests/lib/stack.mjs starts the cluster). rooms.test.mjs is not
+# instances (WNC_TEST_CLUSTER=1: tests/lib/stack.mjs starts the cluster). Not in .ci/run: on
+# nchan 1.3.6's Redis storage some runs lose an event (docs/scaling.md, known limits). rooms.test.mjs is not
 # among them: it waits for an event right after subscribing, which nchan 1.3.6's Redis storage
 # may miss in the first milliseconds of a subscription (docs/scaling.md, known limits).
 CLUSTER_SUITES := tests/integration/video.test.mjs tests/integration/hostile.test.mjs

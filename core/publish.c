@@ -28,6 +28,8 @@
  * again after PUBLISH_RETRY_PAUSE_MS, until PUBLISH_RETRY_MS after it was queued. */
 #define PUBLISH_RETRY_PAUSE_MS 100
 #define PUBLISH_RETRY_MS 15000
+/* Without a queue (pushd, wnc-admin) the caller waits: a few tries only, then it fails. */
+#define PUBLISH_DIRECT_TRIES 5
 
 /* One queued request. */
 struct publish_item {
@@ -631,12 +633,26 @@ void publisher_close(struct publisher *pub)
     free(pub);
 }
 
+/* publisher_request, tried again after PUBLISH_RETRY_PAUSE_MS while nchan answers 503, at most
+ * PUBLISH_DIRECT_TRIES times in all. */
+static int publisher_request_direct(struct publisher *pub, int is_delete, const char *channel,
+                                    const char *body, size_t len)
+{
+    int status = publisher_request(pub, is_delete, channel, body, len);
+
+    for (int tries = 1; status == 503 && tries < PUBLISH_DIRECT_TRIES; tries++) {
+        nanosleep(&(struct timespec){0, PUBLISH_RETRY_PAUSE_MS * 1000000L}, NULL);
+        status = publisher_request(pub, is_delete, channel, body, len);
+    }
+    return status;
+}
+
 enum wnc_err publisher_send(struct publisher *pub, const char *channel, const char *json,
                             size_t len)
 {
     if (pub->queued)
         return publisher_enqueue(pub, 0, channel, json, len);
-    int status = publisher_request(pub, 0, channel, json, len);
+    int status = publisher_request_direct(pub, 0, channel, json, len);
     publisher_count(0, status, json, len);
     if (publisher_accepted(0, status))
         return E_OK;
@@ -648,7 +664,7 @@ enum wnc_err publisher_close_channel(struct publisher *pub, const char *channel)
 {
     if (pub->queued)
         return publisher_enqueue(pub, 1, channel, "", 0);
-    int status = publisher_request(pub, 1, channel, "", 0);
+    int status = publisher_request_direct(pub, 1, channel, "", 0);
     publisher_count(1, status, NULL, 0);
     if (publisher_accepted(1, status))
         return E_OK;

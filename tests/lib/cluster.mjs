@@ -5,12 +5,11 @@
 //   const c = await startCluster({ instances: 2, env: { WNC_GRACE_MS: '2000' } });
 //   ... c.url (the balancer), c.instancePorts, c.redisPorts, c.runDir ...
 //   await c.stop();
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, TEST_DEFAULTS } from './stack.mjs';
+import { runUntilReady } from './stack.mjs';
 
 function portIsFree(port) {
   return new Promise((resolve) => {
@@ -43,41 +42,11 @@ export async function startCluster({ instances = 2, env = {}, timeoutMs = 60000 
   const port = await freeRange(instances + 1, 27000, 5000);
   const redisBase = await freeRange(6, 10000, 3000, 10000);
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'wnc-cluster-'));
-  const child = spawn(path.join(ROOT, 'scripts/cluster.sh'), [], {
-    cwd: ROOT,
-    env: { ...process.env, ...TEST_DEFAULTS, WNC_CLUSTER_NODE_TIMEOUT_MS: '1000', ...env,
-           PORT: String(port), WNC_INSTANCES: String(instances),
-           WNC_CLUSTER_REDIS_PORT: String(redisBase), WNC_RUN_DIR: runDir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d) => { output += d; });
-  child.stderr.on('data', (d) => { output += d; });
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  const started = await Promise.race([
-    (async () => {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        if (output.includes('Ctrl-C stops everything')) return true;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      return false;
-    })(),
-    exited.then(() => false),
-  ]);
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(runDir, { recursive: true, force: true });
-  };
-  if (!started) {
-    await stop();
-    throw new Error(`cluster did not start:\n${output}`);
-  }
+  const { stop, output } = await runUntilReady('scripts/cluster.sh', 'Ctrl-C stops everything',
+    timeoutMs, runDir, { WNC_CLUSTER_NODE_TIMEOUT_MS: '1000', ...env, PORT: String(port),
+      WNC_INSTANCES: String(instances), WNC_CLUSTER_REDIS_PORT: String(redisBase), WNC_RUN_DIR: runDir });
   const instancePorts = Array.from({ length: instances }, (_, i) => port + 1 + i);
   const redisPorts = Array.from({ length: 6 }, (_, i) => redisBase + i);
   return { url: `http://127.0.0.1:${port}`, port, instancePorts, redisPorts, runDir, stop,
-           output: () => output };
+           output };
 }

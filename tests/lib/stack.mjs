@@ -28,7 +28,7 @@ export function freePort() {
 
 // Defaults suited to tests: no AOF fsync cost, limits high enough that a test's own traffic
 // from 127.0.0.1 is not throttled (tests of the limits set them low explicitly).
-export const TEST_DEFAULTS = {
+const TEST_DEFAULTS = {
   WNC_REDIS_APPENDONLY: 'no',
   WNC_RATE_LIMIT: '100000',
   WNC_MAX_SUBS_PER_IP: '1000',
@@ -41,36 +41,24 @@ export const TEST_DEFAULTS = {
   WNC_LOG_LEVEL: 'info',
 };
 
-// With WNC_TEST_CLUSTER=1 in the environment (make test-cluster) it starts the scale-out shape
-// instead (tests/lib/cluster.mjs: 2 instances on a Redis Cluster behind the balancer), and
-// url/port are the balancer's, runDir the first instance's.
-export async function startStack({ env = {}, timeoutMs = 20000, redisPort: fixedRedisPort } = {}) {
-  if (process.env.WNC_TEST_CLUSTER === '1' && fixedRedisPort === undefined) {
-    const { startCluster } = await import('./cluster.mjs');
-    const c = await startCluster({ env });
-    return { url: c.url, port: c.port, redisPort: c.redisPorts[0], runDir: path.join(c.runDir, '1'),
-             stop: c.stop, output: c.output, cluster: c };
-  }
-  const port = await freePort();
-  const redisPort = fixedRedisPort ?? await freePort();
-  const runDir = mkdtempSync(path.join(os.tmpdir(), 'wnc-test-'));
-  const child = spawn(path.join(ROOT, 'scripts/stack.sh'), [], {
+// Starts one of the scripts (its path under ROOT) with the test defaults and env, in the
+// foreground, and resolves once its output shows ready; throws with the output when it exits or
+// times out first. stop() ends it (SIGTERM, waits) and removes runDir.
+export async function runUntilReady(script, ready, timeoutMs, runDir, env) {
+  const child = spawn(path.join(ROOT, script), [], {
     cwd: ROOT,
-    env: { ...process.env, ...TEST_DEFAULTS, ...env, PORT: String(port),
-           REDIS_PORT: String(redisPort), WNC_RUN_DIR: runDir },
+    env: { ...process.env, ...TEST_DEFAULTS, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout.on('data', (d) => { output += d; });
   child.stderr.on('data', (d) => { output += d; });
   const exited = new Promise((resolve) => child.on('exit', resolve));
-
-  const url = `http://127.0.0.1:${port}`;
   const started = await Promise.race([
     (async () => {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
-        if (output.includes('is running at')) return true;
+        if (output.includes(ready)) return true;
         await new Promise((r) => setTimeout(r, 50));
       }
       return false;
@@ -86,9 +74,28 @@ export async function startStack({ env = {}, timeoutMs = 20000, redisPort: fixed
   };
   if (!started) {
     await stop();
-    throw new Error(`stack did not start:\n${output}`);
+    throw new Error(`${script} did not start:\n${output}`);
   }
-  return { url, port, redisPort, runDir, stop, output: () => output };
+  return { stop, output: () => output };
+}
+
+// With WNC_TEST_CLUSTER=1 in the environment (make test-cluster) it starts the scale-out shape
+// instead (tests/lib/cluster.mjs: 2 instances on a Redis Cluster behind the balancer), and
+// url/port are the balancer's, runDir the first instance's.
+export async function startStack({ env = {}, timeoutMs = 20000, redisPort: fixedRedisPort } = {}) {
+  if (process.env.WNC_TEST_CLUSTER === '1' && fixedRedisPort === undefined) {
+    const { startCluster } = await import('./cluster.mjs');
+    const c = await startCluster({ env });
+    return { url: c.url, port: c.port, redisPort: c.redisPorts[0], runDir: path.join(c.runDir, '1'),
+             stop: c.stop, output: c.output, cluster: c };
+  }
+  const port = await freePort();
+  const redisPort = fixedRedisPort ?? await freePort();
+  const runDir = mkdtempSync(path.join(os.tmpdir(), 'wnc-test-'));
+  const { stop, output } = await runUntilReady('scripts/stack.sh', 'is running at', timeoutMs, runDir,
+    { ...env, PORT: String(port), REDIS_PORT: String(redisPort), WNC_RUN_DIR: runDir });
+  const url = `http://127.0.0.1:${port}`;
+  return { url, port, redisPort, runDir, stop, output };
 }
 
 // Takes a stack's FastCGI pool down the way a crash does and keeps it down: wnc-fcgi is killed

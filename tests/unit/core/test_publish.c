@@ -1046,12 +1046,30 @@ static void test_queue_retries_503(void)
     publisher_close(pub);
 }
 
+/* Without a queue: a 503 is tried again a few times (0.1 s apart), then the call fails. */
+static void test_direct_retries_503(void)
+{
+    struct publisher *pub = publisher_open(fake.path);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+    fake_set(&fake.status, 503);
+    CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", "{}", 2), E_INTERNAL);
+    CU_ASSERT_EQUAL(fake_count(&fake.nreq), 5);
+    CU_ASSERT_EQUAL(publisher_close_channel(pub, "ROOM01-1"), E_INTERNAL);
+    CU_ASSERT_EQUAL(fake_count(&fake.nreq), 10);
+    fake_set(&fake.status, 201);
+    CU_ASSERT_EQUAL(publisher_send(pub, "ROOM01-1", "{}", 2), E_OK);
+    CU_ASSERT_EQUAL(fake_count(&fake.nreq), 11);
+    publisher_close(pub);
+}
+
 static const struct unit_test publish_tests[] = {
     {"POST /pub/<channel> with the exact body", test_send_request_format},
     {"one persistent connection", test_persistent_connection},
     {"reconnects after the server closed it", test_reconnect_after_close},
     {"statuses: 2xx ok, 404 ok on DELETE, others fail", test_statuses},
     {"queue: 503 sent again, in order", test_queue_retries_503},
+    {"direct: 503 tried 5 times", test_direct_retries_503},
     {"split response, 200 KiB body", test_split_response_and_large_body},
     {"no server: fails fast", test_no_server},
     {"silent server: times out, then recovers", test_silent_server},
