@@ -1,8 +1,9 @@
 // A browser page's event stream, in Node: the page's own web/js/events.js with what a page
 // gives it (WebSocket, fetch on relative URLs, a ticket before each WebSocket/EventSource
-// attempt, the state fetch). For the fault and soak suites.
+// attempt, the state fetch). For the fault and soak suites. With handlers.userId the stream
+// subscribes where the page does, at the channel its ticket names (/events/{channel}).
 //
-//   const stream = pageStream(stack, roomId, token, { transports, onState, onEvent, ... });
+//   const stream = pageStream(stack, roomId, token, { userId, transports, onState, onEvent, ... });
 import NodeWebSocket from 'ws';
 import { createEventStream, eventsPath } from '../../web/js/events.js';
 
@@ -29,7 +30,8 @@ export function pageStream(stack, roomId, token, handlers = {}) {
     ticket: async () => {
       const res = await fetch(`${base}/events/ticket`, { method: 'POST', headers: auth }).catch(() => ({ status: 0 }));
       if (res.status !== 201) throw failed(res);
-      return (await res.json()).ticket;
+      const { ticket, channel } = await res.json();
+      return { ticket, channel };
     },
     fetchState: async () => {
       const res = await fetch(base, { headers: auth }).catch(() => ({ status: 0 }));

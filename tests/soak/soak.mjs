@@ -23,6 +23,7 @@ let stats = { joins: 0, leaves: 0, kicks: 0, chats: 0, actions: 0, reconnects: 0
 
 function connect(room, member) {
   member.stream = pageStream(stack, room.roomId, member.token, {
+    userId: member.userId,
     transports: Math.random() < 0.2 ? ['poll'] : ['ws', 'poll'],
     onFatal: () => { member.gone = true; },
   });
