@@ -74,8 +74,8 @@ static const struct exec_followup_form {
 };
 
 /* Timer sets pushd runs; entries are "ROOM" (sync, wait) or "ROOM|user id" (the others). */
-static const char *const exec_timer_kinds[] = {"presence", "typing", "linger",
-                                               "sync",     "wait",   "unmute"};
+static const char *const exec_timer_kinds[] = {"presence", "typing", "linger", "sync",
+                                               "wait",     "unmute", "pflush"};
 
 /* Whether every character of s is in set and its length is in [1, max]. */
 static int exec_word_is(const char *s, const char *set, size_t max)
@@ -145,7 +145,8 @@ static int exec_followup_valid(enum exec_followup_kind kind, char **args, const 
                 return exec_is_digits(args[1]) &&
                        exec_room_prefixed(args[2], room_id, '|',
                                           strcmp(args[0], "sync") == 0 ||
-                                                  strcmp(args[0], "wait") == 0
+                                                  strcmp(args[0], "wait") == 0 ||
+                                                  strcmp(args[0], "pflush") == 0
                                               ? NULL
                                               : exec_is_user);
         return 0;
@@ -179,6 +180,14 @@ static enum wnc_err exec_followup_run(struct store *st, struct publisher *pub,
     case FOLLOWUP_TIMER:
         snprintf(key, sizeof(key), "timers:%s", args[0]);
         argv[0] = "ZADD", argv[1] = key, argv[2] = args[1], argv[3] = args[2];
+        if ((e = store_command(st, 4, argv, NULL, NULL)) != E_OK ||
+            atoll(args[1]) - exec_now_ms() > EXEC_WAKE_WITHIN_MS)
+            return e;
+        /* Soon: wake pushd (one token is enough; the list never grows past it). */
+        argv[0] = "LPUSH", argv[1] = EXEC_PUSHD_WAKE_KEY, argv[2] = args[1];
+        if ((e = store_command(st, 3, argv, NULL, NULL)) != E_OK)
+            return e;
+        argv[0] = "LTRIM", argv[1] = EXEC_PUSHD_WAKE_KEY, argv[2] = "0", argv[3] = "0";
         return store_command(st, 4, argv, NULL, NULL);
     case FOLLOWUP_CLOSE:
         return pub != NULL ? publisher_close_channel(pub, args[0]) : E_OK;

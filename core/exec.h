@@ -89,6 +89,11 @@ enum wnc_err exec_followup(struct store *st, struct publisher *pub, const char *
  * stream, "p" and a user id for a member's long-poll), a per-address limit key (addr.h),
  * and a lease owner "instance/pid/start" (proc.h). Each returns 1 when s has the form. */
 #define EXEC_CONN_ID_MAX 40
+/* A timer due within EXEC_WAKE_WITHIN_MS also pushes onto the list EXEC_PUSHD_WAKE_KEY, on
+ * which pushd sleeps (BLPOP): a presence batch due in 100 ms is not held up by pushd's longest
+ * sleep, and pushd need not wake often for nothing. */
+#define EXEC_PUSHD_WAKE_KEY "pushd:wake"
+#define EXEC_WAKE_WITHIN_MS 1000
 #define EXEC_LIMIT_KEY_MAX 45
 #define EXEC_INSTANCE_MAX 64
 #define EXEC_INSTANCE_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"

@@ -51,6 +51,7 @@ static const char *const script_names[SCRIPT__MAX] = {
     [SCRIPT_REACTION] = "reaction",
     [SCRIPT_BUFFERING] = "buffering",
     [SCRIPT_WAIT] = "wait",
+    [SCRIPT_PRESENCE_FLUSH] = "presence_flush",
     [SCRIPT_ADMIN_ROOM] = "admin_room",
     [SCRIPT_ADMIN_CLOSE] = "admin_close",
 };
@@ -107,8 +108,10 @@ static void script_contract(struct buf *b)
     buf_puts(b, "\nlocal ");
     for (int a = 0; a < STD_ARG__MAX; a++)
         buf_printf(b, "%s%s", a ? ", " : "", script_std_args[a].lua);
-    buf_printf(b, "\nlocal ROOM_KEYS = %d\nlocal RATE_WINDOW_MS = %d\nlocal LINGER_MS = %d\n",
-               ROOM_KEY__MAX, SCRIPT_RATE_WINDOW_MS, SCRIPT_LINGER_MS);
+    buf_printf(b,
+               "\nlocal ROOM_KEYS = %d\nlocal RATE_WINDOW_MS = %d\nlocal LINGER_MS = %d\n"
+               "local PRESENCE_BATCH_MS = %d\n",
+               ROOM_KEY__MAX, SCRIPT_RATE_WINDOW_MS, SCRIPT_LINGER_MS, SCRIPT_PRESENCE_BATCH_MS);
     buf_puts(b, "local function contract_begin(keys, args)\n  KEYS, ARGV = keys, args\n");
     for (int k = 0; k < ROOM_KEY__MAX; k++) {
         buf_puts(b, "  ");

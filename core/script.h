@@ -46,6 +46,7 @@ enum script_id {
     SCRIPT_REACTION,
     SCRIPT_BUFFERING,
     SCRIPT_WAIT,
+    SCRIPT_PRESENCE_FLUSH,
     SCRIPT_ADMIN_ROOM,  /* wnc-admin: a room read without a token */
     SCRIPT_ADMIN_CLOSE, /* wnc-admin: close a room for everyone */
     SCRIPT__MAX
@@ -84,6 +85,9 @@ enum script_std_arg {
 /* How long a leaver's client has to close its own streams before linger.lua retires the
  * channel, in ms. */
 #define SCRIPT_LINGER_MS 5000
+/* Presence changes of a room are announced at most once per this window, in ms (lib.lua's
+ * announce_presence; presence_flush.lua sends what waited). */
+#define SCRIPT_PRESENCE_BATCH_MS 100
 
 /* Reads sql/ from dir and assembles the library. Returns 0, or -1 after logging which file is
  * missing (the library loaded before, if any, stays). */

@@ -47,11 +47,15 @@ struct pushd_timer {
 };
 
 static const struct pushd_timer pushd_timers[] = {
-    {"timers:presence", SCRIPT_TIMEOUT, 1}, {"timers:typing", SCRIPT_TYPING_EXPIRE, 1},
-    {"timers:sync", SCRIPT_SYNC_BEACON, 0}, {"timers:linger", SCRIPT_LINGER, 1},
-    {"timers:wait", SCRIPT_WAIT, 0},        {"timers:unmute", SCRIPT_UNMUTE_EXPIRE, 1},
+    {"timers:presence", SCRIPT_TIMEOUT, 1},
+    {"timers:typing", SCRIPT_TYPING_EXPIRE, 1},
+    {"timers:sync", SCRIPT_SYNC_BEACON, 0},
+    {"timers:linger", SCRIPT_LINGER, 1},
+    {"timers:wait", SCRIPT_WAIT, 0},
+    {"timers:unmute", SCRIPT_UNMUTE_EXPIRE, 1},
+    {"timers:pflush", SCRIPT_PRESENCE_FLUSH, 0},
 };
-/* In the order of metrics_timer_kinds, which names them "presence" ... "unmute". */
+/* In the order of metrics_timer_kinds, which names them "presence" ... "pflush". */
 _Static_assert(sizeof(pushd_timers) / sizeof(pushd_timers[0]) == METRICS_TIMER_KINDS,
                "one metrics kind per timer set");
 
@@ -349,6 +353,30 @@ static long long pushd_longest_sleep_ms(void)
     return lead / 2 > config.pushd_tick_ms ? lead / 2 : config.pushd_tick_ms;
 }
 
+/* Sleeps nap_ms, or less when a worker adds a timer due soon (EXEC_PUSHD_WAKE_KEY: BLPOP,
+ * at most PUSHD_WAKE_MAX_MS, below the store's command timeout); with Redis away, a plain
+ * sleep. Returns the stop signal if one came (during the tick or the sleep), else -1. */
+#define PUSHD_WAKE_MAX_MS 1500
+static int pushd_sleep(struct store *st, const sigset_t *stop, long nap_ms, int redis_ok)
+{
+    struct timespec zero = {0, 0};
+    int sig = sigtimedwait(stop, NULL, &zero);
+
+    if (sig >= 0 || nap_ms <= 0)
+        return sig;
+    if (redis_ok) {
+        char secs[STORE_NUMBER_LEN];
+        const char *argv[] = {"BLPOP", EXEC_PUSHD_WAKE_KEY, secs};
+        long ms = nap_ms < PUSHD_WAKE_MAX_MS ? nap_ms : PUSHD_WAKE_MAX_MS;
+        snprintf(secs, sizeof(secs), "%ld.%03ld", ms / 1000, ms % 1000);
+        if (store_command(st, 3, argv, NULL, NULL) == E_OK)
+            return sigtimedwait(stop, NULL, &zero);
+    }
+    struct timespec nap = timeout_timespec(nap_ms);
+    /* The stop signal at once if it comes, else -1 after the sleep (EAGAIN) or on EINTR. */
+    return sigtimedwait(stop, NULL, &nap);
+}
+
 int main(int argc, char **argv)
 {
     sigset_t stop_signals;
@@ -439,10 +467,7 @@ int main(int argc, char **argv)
         now = exec_now_ms();
         long nap_ms = ok ? (long)(wake - now) : config.pushd_tick_ms;
         planned = now + (nap_ms > 0 ? nap_ms : 0);
-        struct timespec nap = timeout_timespec(nap_ms);
-        /* Returns the stop signal at once if it came during the tick, else after the sleep;
-         * -1 (EAGAIN on timeout, EINTR) means go on. A sleep of 0 only polls for it. */
-        sig = sigtimedwait(&stop_signals, NULL, &nap);
+        sig = pushd_sleep(st, &stop_signals, nap_ms, ok);
     }
     log_info("stopping on signal %d", sig);
     store_close(st);

@@ -409,3 +409,45 @@ local function wait_resume()
   return envelope('video.play', next_seq(), '{"video":' .. json .. '}'),
     timer('sync', NOW + SYNC_INTERVAL_MS, room_id())
 end
+
+-- Presence changes, coalesced per room: a member's user.presence goes out at once when the room
+-- announced none in the last PRESENCE_BATCH_MS; otherwise the member's id waits in the room's
+-- field presencePending, and pushd's timer 'pflush' (presence_flush.lua) announces every
+-- waiting member in one event at the end of that window. Filling a room of n members then
+-- costs each member O(n / batch) presence messages rather than n. The member record changes at
+-- once (the room state is never behind); only the announcement waits. A change after the window
+-- takes what still waits along (its flush is late, or its timer was lost), so nothing waits
+-- longer than until the room's next change or flush.
+
+-- The event announcing the members of the space-separated ids (each once, as it is now; one
+-- that is gone, not at all): {userId, online} for one, {users: [...]} for several; nil for none.
+-- current, when given, is a member record newer than the stored one.
+local function presence_event(ids, current)
+  local seen, users = {}, {}
+  for uid in string.gmatch(ids, '%S+') do
+    local m = not seen[uid] and (current and current.id == uid and current or get_member(uid))
+    seen[uid] = true
+    if m then users[#users + 1] = {userId = m.id, online = m.online == true} end
+  end
+  if #users == 0 then return nil end
+  return envelope('user.presence', next_seq(),
+    #users == 1 and cjson.encode(users[1]) or cjson.encode({users = users}))
+end
+
+local function announce_presence(m, events, followups)
+  local pending = redis.call('HGET', K_ROOM, 'presencePending')
+  local last = tonumber(redis.call('HGET', K_ROOM, 'presenceAt') or '0')
+  if NOW - last >= PRESENCE_BATCH_MS then
+    redis.call('HSET', K_ROOM, 'presenceAt', int(NOW))
+    if pending then redis.call('HDEL', K_ROOM, 'presencePending') end
+    events[#events + 1] = presence_event(pending and (pending .. ' ' .. m.id) or m.id, m)
+    return
+  end
+  if not pending then
+    followups[#followups + 1] = timer('pflush', last + PRESENCE_BATCH_MS, room_id())
+    pending = m.id
+  else
+    pending = pending .. ' ' .. m.id
+  end
+  redis.call('HSET', K_ROOM, 'presencePending', pending)
+end

@@ -9,10 +9,10 @@
 -- cannot drift whatever the order or the faults. nchan fires no hooks for long-poll, so each
 -- poll ('poll') keeps the member online for another grace period instead.
 -- Several tabs are one member online: only the first open and the last close change presence
--- (user.presence). The last close starts the grace period (a timer pushd runs). A close on a
--- retired channel (a kick moved the room to a new one and closed the old, so every member is
--- reconnecting) announces nothing: the member is back in a moment, and if not, the grace
--- timer still removes it.
+-- (user.presence, coalesced per room by lib.lua's announce_presence). The last close starts
+-- the grace period (a timer pushd runs). A close on a retired channel (a kick moved the room
+-- to a new one and closed the old, so every member is reconnecting) announces nothing: the
+-- member is back in a moment, and if not, the grace timer still removes it.
 -- Returns 204, with the follow-ups that keep the per-address cap and the owner index in step.
 local uid, op, chan, cid, ipkey, owner = ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14]
 local events, followups = {}, {}
@@ -22,8 +22,7 @@ local function online(m)
   if not m.online then
     m.online = true
     redis.call('HINCRBY', K_ROOM, 'online', 1)
-    events[#events + 1] = envelope('user.presence', next_seq(),
-      cjson.encode({userId = m.id, online = true}))
+    announce_presence(m, events, followups)
   end
 end
 
@@ -34,7 +33,8 @@ if op == 'poll' then
   online(m)
   put_member(m)
   touch()
-  return result(204, '', events, {presence_timer(m.id, NOW + GRACE_MS)})
+  followups[#followups + 1] = presence_timer(m.id, NOW + GRACE_MS)
+  return result(204, '', events, followups)
 end
 
 local lease = exists and redis.call('HGET', K_LEASES, cid)
@@ -58,8 +58,9 @@ if op == 'open' then
   end
   put_member(m)
   touch()
-  return result(204, '', events, {'subs_hold ' .. ipkey .. ' ' .. cid,
-    'owner_add ' .. owner .. ' ' .. room_id() .. '|' .. cid})
+  followups[#followups + 1] = 'subs_hold ' .. ipkey .. ' ' .. cid
+  followups[#followups + 1] = 'owner_add ' .. owner .. ' ' .. room_id() .. '|' .. cid
+  return result(204, '', events, followups)
 end
 
 -- op == 'close'
@@ -76,8 +77,8 @@ if not lease or lease == '-' then
 end
 redis.call('HDEL', K_LEASES, cid)
 local luid, lchan, lip, lowner = string.match(lease, '^(%S+) (%S+) (%S+) (%S+)$')
-followups = {'subs_release ' .. lip .. ' ' .. cid,
-  'owner_del ' .. lowner .. ' ' .. room_id() .. '|' .. cid}
+followups[#followups + 1] = 'subs_release ' .. lip .. ' ' .. cid
+followups[#followups + 1] = 'owner_del ' .. lowner .. ' ' .. room_id() .. '|' .. cid
 local m = get_member(luid)
 if m and (m.conns or 0) > 0 then
   m.conns = m.conns - 1
@@ -87,8 +88,7 @@ if m and (m.conns or 0) > 0 then
     if lchan == channel() and m.online then
       m.online = false
       redis.call('HINCRBY', K_ROOM, 'online', -1)
-      events[1] = envelope('user.presence', next_seq(),
-        cjson.encode({userId = m.id, online = false}))
+      announce_presence(m, events, followups)
     end
   end
   put_member(m)

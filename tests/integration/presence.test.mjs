@@ -219,3 +219,29 @@ test('pushd reconnects after Redis drops its connection and its timers still fir
   assert.equal(left.data.reason, 'timeout');
   ws.terminate();
 });
+
+test('presence changes in a burst are coalesced per room: fewer events, every change, seq in order', async () => {
+  const GUESTS = 24;
+  const names = Array.from({ length: GUESTS }, (_, i) => `Guest ${i}`);
+  const { roomId, host, guests } = await makeRoom(req, 'Alice', names);
+  const watcher = await subscribeWs(stack.port, roomId, host.token);
+  await watcher.next((e) => e.type === 'user.presence' && e.data.userId === host.userId && e.data.online);
+  await sleep(200); // a quiet room: the next change is announced at once
+  const streams = await Promise.all(guests.map((g) => subscribeWs(stack.port, roomId, g.token)));
+  for (const g of guests) await watcher.next((e) => e.type === 'user.presence' && e.data.userId === g.userId && e.data.online, 5000);
+  const frames = watcher.raw.map((m) => JSON.parse(m)).filter((e) => e.type === 'user.presence');
+  const batches = frames.filter((e) => Array.isArray(e.data.users));
+  console.log(`# ${GUESTS} members online: ${frames.length - 1} presence events after the host's, ${batches.length} of them batches`);
+  assert.ok(frames.length - 1 <= GUESTS / 3, `coalesced: ${frames.length - 1} events for ${GUESTS} changes`);
+  assert.ok(batches.length >= 1 && batches.every((b) => b.data.users.length >= 2));
+  const seqs = watcher.raw.map((m) => JSON.parse(m)).filter((e) => e.type !== 'heartbeat' && e.type !== 'typing').map((e) => e.seq);
+  assert.deepEqual(seqs, seqs.map((_, i) => seqs[0] + i), 'seq advances by one per event');
+  const s = await snapshot(req, roomId, host.token);
+  assert.ok(s.room.users.every((u) => u.online), 'the state agrees');
+  assert.equal(s.room.seq, seqs.at(-1));
+  // Offline changes coalesce the same way, each member once with its state at the end.
+  for (const w of streams) w.terminate();
+  for (const g of guests) await watcher.next((e) => e.type === 'user.presence' && e.data.userId === g.userId && !e.data.online, 5000);
+  assert.ok((await snapshot(req, roomId, host.token)).room.users.filter((u) => u.online).length === 1);
+  watcher.terminate();
+});

@@ -20,6 +20,7 @@ before(async () => {
 });
 after(async () => { await s?.stop(); });
 
+const cli = (...args) => execFileSync('redis-cli', ['-p', String(s.redisPort), '--raw', ...args], { encoding: 'utf8' }).trim();
 const masterPid = () => Number(readFileSync(path.join(s.runDir, 'nginx.pid'), 'utf8'));
 const workerPids = () => execFileSync('pgrep', ['-P', String(masterPid())], { encoding: 'utf8' })
   .trim().split('\n').map(Number).sort();
@@ -102,7 +103,9 @@ test('refusals: used ticket, another member, no user, old channel, resume ids, t
   const first = await sse(roomId, channel, `ticket=${t.ticket}&user=${bob.userId}`);
   assert.equal(first.status, 200);
   first.close();
-  await waitFor(async () => !(await online(roomId, host.token)).Bob, 3000, 'Bob offline');
+  // Bob offline, and announced (presence changes can wait for their batch: lib.lua).
+  await waitFor(async () => !(await online(roomId, host.token)).Bob &&
+    cli('HEXISTS', `room:{${roomId}}`, 'presencePending') === '0', 3000, 'Bob offline');
   const before = (await req('GET', `/api/rooms/${roomId}`, null, host.token)).json.room;
 
   const bearer = { authorization: `Bearer ${bob.token}` };

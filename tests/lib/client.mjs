@@ -26,8 +26,14 @@ export function api(baseUrl) {
 // A queue of events with a way to wait for the next one matching a predicate.
 class EventQueue {
   constructor() { this.events = []; this.waiters = []; this.closed = false; }
+  // A coalesced user.presence ({users: [...]}) is queued as one event per member, so that a
+  // test waits for a member's change whatever the batching (q.raw keeps the frames as sent).
   push(event) {
-    this.events.push(event);
+    if (event?.type === 'user.presence' && Array.isArray(event.data?.users)) {
+      for (const u of event.data.users) this.events.push({ ...event, data: u, batch: event.data.users.length });
+    } else {
+      this.events.push(event);
+    }
     for (const w of [...this.waiters]) w.check();
   }
   next(pred = () => true, timeoutMs = 3000) {

@@ -165,6 +165,17 @@ const EVENT_ROWS = [
   ['user.presence that changes nothing keeps the users', room(), ev('user.presence', { userId: 'a', online: true }), (s, before) => {
     assert.equal(s.users, before.users);
   }],
+  ['user.presence batch: every member listed, unknown ones and junk skipped', room(), ev('user.presence', {
+    users: [{ userId: 'b', online: true }, { userId: 'zz', online: true }, null, { userId: 'a', online: false }],
+  }), (s) => {
+    assert.equal(s.users[2].online, true);
+    assert.equal(s.users[0].online, false);
+    assert.equal(s.users[0].isHost, true);
+    assert.deepEqual(names(s), ['Alice', 'Meg', 'Bob']);
+  }],
+  ['user.presence batch that changes nothing keeps the users', room(), ev('user.presence', { users: [{ userId: 'a', online: true }] }), (s, before) => {
+    assert.equal(s.users, before.users);
+  }],
   ['user.presence of someone unknown: nothing', room(), ev('user.presence', { userId: 'zz', online: true }), (s, before) => {
     assert.equal(s.users, before.users);
   }],

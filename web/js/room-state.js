@@ -235,11 +235,14 @@ function onLeft(next, d) {
   next.effects.push({ type: 'toast', text: (LEFT_TEXT[d.reason] || LEFT_TEXT.left)(gone.name) });
 }
 
+/* One member's change ({userId, online}), or several coalesced into one event ({users: [...]}). */
 function onPresence(next, d) {
-  const i = next.users.findIndex((u) => u.id === d.userId);
-  if (i < 0) return;
-  const online = Boolean(d.online);
-  if (next.users[i].online !== online) next.users = replaceAt(next.users, i, { ...next.users[i], online });
+  for (const p of Array.isArray(d.users) ? d.users : [d]) {
+    const i = p ? next.users.findIndex((u) => u.id === p.userId) : -1;
+    if (i < 0) continue;
+    const online = Boolean(p.online);
+    if (next.users[i].online !== online) next.users = replaceAt(next.users, i, { ...next.users[i], online });
+  }
 }
 
 function onPromoted(next, d) {

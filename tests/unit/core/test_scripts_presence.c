@@ -13,6 +13,10 @@
 /* ---- presence and timeouts ------------------------------------------------------------------ */
 
 /* Several tabs are one member online: only the first open and the last close announce. */
+/* Presence steps one batch window apart (lib.lua's announce_presence), so that each change is
+ * announced at once; test_presence_batch covers what happens within a window. */
+#define P(n) ((long long)(n)*SCRIPT_PRESENCE_BATCH_MS)
+
 static void test_presence_transitions(void)
 {
     long long t = 1700000000000LL;
@@ -168,7 +172,7 @@ static void test_lease_close_before_open(void)
     /* The place the events handler reserved for the stream. */
     CU_ASSERT_EQUAL_FATAL(redis_num(ARGS("ZADD", "subs:{" IP "}", "99999", CID1)), 1);
 
-    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 1, b.id, "close", ROOM "-1", CID1), E_OK);
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + P(1), b.id, "close", ROOM "-1", CID1), E_OK);
     CU_ASSERT_EQUAL(c.status, 204);
     CU_ASSERT_EQUAL(c.nev, 0);
     CU_ASSERT_EQUAL(c.nfu, 2);
@@ -181,7 +185,7 @@ static void test_lease_close_before_open(void)
 
     /* The late open: ignored (the connection is gone), the tombstone is cleared, and the place
      * its subscribe hook would hold is given back instead. */
-    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 2, b.id, "open", ROOM "-1", CID1), E_OK);
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + P(2), b.id, "open", ROOM "-1", CID1), E_OK);
     CU_ASSERT_EQUAL(c.nev, 0);
     CU_ASSERT_EQUAL(c.nfu, 1);
     check_followup(&c, 0, "subs_release " IP " " CID1);
@@ -192,22 +196,22 @@ static void test_lease_close_before_open(void)
     CU_ASSERT_EQUAL(room_seq(ROOM), seq);
 
     /* In order, the same connection counts once and goes offline once. */
-    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 3, b.id, "open", ROOM "-1", CID2), E_OK);
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + P(3), b.id, "open", ROOM "-1", CID2), E_OK);
     CU_ASSERT_EQUAL(c.nev, 1);
-    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 4, b.id, "close", ROOM "-1", CID2), E_OK);
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + P(4), b.id, "close", ROOM "-1", CID2), E_OK);
     CU_ASSERT_EQUAL(c.nev, 1);
     CU_ASSERT_EQUAL(member_num(b.id, "conns"), 0);
     /* A second close of it (a retried hook) counts nothing, announces nothing. */
     seq = room_seq(ROOM);
-    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 5, b.id, "close", ROOM "-1", CID2), E_OK);
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + P(5), b.id, "close", ROOM "-1", CID2), E_OK);
     CU_ASSERT_EQUAL(c.nev, 0);
     CU_ASSERT_EQUAL(c.nfu, 2);
     check_followup(&c, 0, "subs_release " IP " " CID2);
     CU_ASSERT_EQUAL(member_num(b.id, "conns"), 0);
     CU_ASSERT_EQUAL(room_seq(ROOM), seq);
     /* Another tab still open is not closed by a stray close of an old connection. */
-    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 6, b.id, "open", ROOM "-1", CID3), E_OK);
-    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 7, b.id, "close", ROOM "-1", CID2), E_OK);
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + P(6), b.id, "open", ROOM "-1", CID3), E_OK);
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + P(7), b.id, "close", ROOM "-1", CID2), E_OK);
     CU_ASSERT_EQUAL(c.nev, 0);
     CU_ASSERT_EQUAL(member_num(b.id, "conns"), 1);
     CU_ASSERT_EQUAL(online(&a, &b), 1);
@@ -226,12 +230,13 @@ static void test_lease_pushd_close(void)
 
     CU_ASSERT_EQUAL_FATAL(create(&a, ROOM, "Alice", t), E_OK);
     CU_ASSERT_EQUAL_FATAL(join(&b, ROOM, "Bob", t), E_OK);
-    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 1, b.id, "open", ROOM "-1", CID1), E_OK);
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + P(1), b.id, "open", ROOM "-1", CID1), E_OK);
     CU_ASSERT_TRUE_FATAL(lease_indexed(CID1));
     long long seq = room_seq(ROOM);
 
     CU_ASSERT_EQUAL_FATAL(
-        call(&c, SCRIPT_PRESENCE, ROOM, "", t + 2, ARGS("", "close", "", CID1, "-", OWNER)), E_OK);
+        call(&c, SCRIPT_PRESENCE, ROOM, "", t + P(2), ARGS("", "close", "", CID1, "-", OWNER)),
+        E_OK);
     CU_ASSERT_EQUAL(c.status, 204);
     CU_ASSERT_EQUAL(c.nev, 1);
     o = event(&c, 0, "user.presence", seq + 1);
@@ -240,7 +245,8 @@ static void test_lease_pushd_close(void)
     json_object_put(o);
     CU_ASSERT_EQUAL(c.nfu, 3);
     check_lease_followups(&c, 0, 0, CID1); /* from the lease's own limit key and owner */
-    snprintf(want, sizeof(want), "timer presence %lld %s|%s", t + 2 + config.grace_ms, ROOM, b.id);
+    snprintf(want, sizeof(want), "timer presence %lld %s|%s", t + P(2) + config.grace_ms, ROOM,
+             b.id);
     check_followup(&c, 2, want);
     CU_ASSERT_PTR_NULL(lease_of(CID1, buf, sizeof(buf)));
     CU_ASSERT_FALSE(lease_indexed(CID1));
@@ -251,7 +257,8 @@ static void test_lease_pushd_close(void)
     CU_ASSERT_EQUAL_FATAL(redis_num(ARGS("SADD", "owner:{" OWNER "}", ROOM "|" CID2)), 1);
     seq = room_seq(ROOM);
     CU_ASSERT_EQUAL_FATAL(
-        call(&c, SCRIPT_PRESENCE, ROOM, "", t + 3, ARGS("", "close", "", CID2, "-", OWNER)), E_OK);
+        call(&c, SCRIPT_PRESENCE, ROOM, "", t + P(3), ARGS("", "close", "", CID2, "-", OWNER)),
+        E_OK);
     CU_ASSERT_EQUAL(c.nev, 0);
     CU_ASSERT_EQUAL(c.nfu, 1);
     check_followup(&c, 0, "owner_del " OWNER " " ROOM "|" CID2);
@@ -259,15 +266,16 @@ static void test_lease_pushd_close(void)
     CU_ASSERT_PTR_NULL(lease_of(CID2, buf, sizeof(buf)));
     CU_ASSERT_EQUAL(room_seq(ROOM), seq);
     /* The same for a tombstone, which stays for its late open. */
-    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 4, b.id, "close", ROOM "-1", CID3), E_OK);
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + P(4), b.id, "close", ROOM "-1", CID3), E_OK);
     CU_ASSERT_EQUAL_FATAL(
-        call(&c, SCRIPT_PRESENCE, ROOM, "", t + 5, ARGS("", "close", "", CID3, "-", OWNER)), E_OK);
+        call(&c, SCRIPT_PRESENCE, ROOM, "", t + P(5), ARGS("", "close", "", CID3, "-", OWNER)),
+        E_OK);
     CU_ASSERT_EQUAL(c.nfu, 1);
     check_followup(&c, 0, "owner_del " OWNER " " ROOM "|" CID3);
     CU_ASSERT_TRUE(lease_of(CID3, buf, sizeof(buf)) && strcmp(buf, "-") == 0);
     /* And in a room that is gone. */
     CU_ASSERT_EQUAL_FATAL(
-        call(&c, SCRIPT_PRESENCE, "NOROOM", "", t + 6, ARGS("", "close", "", CID1, "-", OWNER)),
+        call(&c, SCRIPT_PRESENCE, "NOROOM", "", t + P(6), ARGS("", "close", "", CID1, "-", OWNER)),
         E_OK);
     CU_ASSERT_EQUAL(c.nev, 0);
     CU_ASSERT_EQUAL(c.nfu, 1);
@@ -288,36 +296,37 @@ static void test_lease_retired_channel(void)
     CU_ASSERT_EQUAL_FATAL(create(&a, ROOM, "Alice", t), E_OK);
     CU_ASSERT_EQUAL_FATAL(join(&b, ROOM, "Bob", t), E_OK);
     CU_ASSERT_EQUAL_FATAL(join(&cm, ROOM, "Carol", t), E_OK);
-    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 1, b.id, "open", ROOM "-1", CID1), E_OK);
-    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 1, cm.id, "open", ROOM "-1", CID2), E_OK);
-    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_KICK, ROOM, a.digest, t + 2, ARGS(cm.id)), E_OK);
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + P(1), b.id, "open", ROOM "-1", CID1), E_OK);
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + P(2), cm.id, "open", ROOM "-1", CID2), E_OK);
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_KICK, ROOM, a.digest, t + P(2) + 1, ARGS(cm.id)), E_OK);
     check_followup(&c, 0, "close " ROOM "-1");
     long long seq = room_seq(ROOM);
 
     /* Bob's stream on the closed channel ends: no offline event, but the count drops and the
      * grace period runs, in case he does not come back. */
-    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 3, b.id, "close", ROOM "-1", CID1), E_OK);
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + P(3), b.id, "close", ROOM "-1", CID1), E_OK);
     CU_ASSERT_EQUAL(c.nev, 0);
     CU_ASSERT_EQUAL(c.nfu, 3);
     check_lease_followups(&c, 0, 0, CID1);
-    snprintf(want, sizeof(want), "timer presence %lld %s|%s", t + 3 + config.grace_ms, ROOM, b.id);
+    snprintf(want, sizeof(want), "timer presence %lld %s|%s", t + P(3) + config.grace_ms, ROOM,
+             b.id);
     check_followup(&c, 2, want);
     CU_ASSERT_EQUAL(member_num(b.id, "conns"), 0);
     CU_ASSERT_EQUAL(online(&a, &b), 1);
     CU_ASSERT_EQUAL(room_seq(ROOM), seq);
     /* Carol's (she was kicked): the lease goes, nothing else happens. */
-    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 3, cm.id, "close", ROOM "-1", CID2), E_OK);
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + P(3), cm.id, "close", ROOM "-1", CID2), E_OK);
     CU_ASSERT_EQUAL(c.nev, 0);
     CU_ASSERT_EQUAL(c.nfu, 2);
     check_lease_followups(&c, 0, 0, CID2);
     CU_ASSERT_EQUAL(redis_num(ARGS("HLEN", "leases:{" ROOM "}")), 0);
     /* Bob reconnects onto the new channel: still online, so nothing to announce. */
-    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 4, b.id, "open", ROOM "-2", CID3), E_OK);
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + P(4), b.id, "open", ROOM "-2", CID3), E_OK);
     CU_ASSERT_EQUAL(c.nev, 0);
     CU_ASSERT_EQUAL(member_num(b.id, "conns"), 1);
     CU_ASSERT_EQUAL(room_seq(ROOM), seq);
     /* Its close on the current channel does announce. */
-    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 5, b.id, "close", ROOM "-2", CID3), E_OK);
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + P(5), b.id, "close", ROOM "-2", CID3), E_OK);
     CU_ASSERT_EQUAL(c.nev, 1);
     json_object_put(event(&c, 0, "user.presence", seq + 1));
     CU_ASSERT_EQUAL(online(&a, &b), 0);
@@ -325,17 +334,17 @@ static void test_lease_retired_channel(void)
     /* Had Bob not come back after another kick, the timer removes him after the grace period
      * (online all along as far as the others know, so user.left is what they hear). */
     struct member d;
-    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 6, b.id, "open", ROOM "-2", CID1), E_OK);
-    CU_ASSERT_EQUAL_FATAL(join(&d, ROOM, "Dave", t + 6), E_OK);
-    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_KICK, ROOM, a.digest, t + 7, ARGS(d.id)), E_OK);
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + P(6), b.id, "open", ROOM "-2", CID1), E_OK);
+    CU_ASSERT_EQUAL_FATAL(join(&d, ROOM, "Dave", t + P(6)), E_OK);
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_KICK, ROOM, a.digest, t + P(7), ARGS(d.id)), E_OK);
     check_followup(&c, 0, "close " ROOM "-2");
-    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 8, b.id, "close", ROOM "-2", CID1), E_OK);
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + P(8), b.id, "close", ROOM "-2", CID1), E_OK);
     CU_ASSERT_EQUAL(c.nev, 0);
     CU_ASSERT_EQUAL_FATAL(
-        call(&c, SCRIPT_TIMEOUT, ROOM, "", t + 8 + config.grace_ms - 1, ARGS(b.id)), E_OK);
+        call(&c, SCRIPT_TIMEOUT, ROOM, "", t + P(8) + config.grace_ms - 1, ARGS(b.id)), E_OK);
     CU_ASSERT_EQUAL(c.nev, 0);
-    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_TIMEOUT, ROOM, "", t + 8 + config.grace_ms, ARGS(b.id)),
-                          E_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        call(&c, SCRIPT_TIMEOUT, ROOM, "", t + P(8) + config.grace_ms, ARGS(b.id)), E_OK);
     CU_ASSERT_EQUAL(c.nev, 1);
     json_object_put(event(&c, 0, "user.left", room_seq(ROOM)));
     CU_ASSERT_EQUAL(redis_num(ARGS("HEXISTS", "members:{" ROOM "}", b.id)), 0);
@@ -549,6 +558,85 @@ static void test_leave_then_linger(void)
     call_free(&c);
 }
 
+/* Within a batch window: the first change of a quiet room goes out at once, the next wait
+ * (one pflush timer at the window's end), and presence_flush announces them in one event, each
+ * member once with its state then; a member removed meanwhile is left out. */
+static void test_presence_batch(void)
+{
+    long long t = 1700000000000LL;
+    struct member a, b, cm, d;
+    struct call c = {0};
+    char want[128];
+    json_object *o;
+
+    CU_ASSERT_EQUAL_FATAL(create(&a, ROOM, "Alice", t), E_OK);
+    CU_ASSERT_EQUAL_FATAL(join(&b, ROOM, "Bob", t), E_OK);
+    CU_ASSERT_EQUAL_FATAL(join(&cm, ROOM, "Carol", t), E_OK);
+    CU_ASSERT_EQUAL_FATAL(join(&d, ROOM, "Dave", t), E_OK);
+    long long seq = room_seq(ROOM);
+
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 1, b.id, "open", ROOM "-1", CID1), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 1);
+    o = event(&c, 0, "user.presence", ++seq);
+    CHECK_STR(o, "data.userId", b.id);
+    CHECK_BOOL(o, "data.online", 1);
+    json_object_put(o);
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 10, cm.id, "open", ROOM "-1", CID2), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 0);
+    snprintf(want, sizeof(want), "timer pflush %lld %s", t + 1 + SCRIPT_PRESENCE_BATCH_MS, ROOM);
+    check_followup(&c, 0, want);
+    CU_ASSERT_EQUAL(c.nfu, 3); /* the timer, then the place and the owner */
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 20, a.id, "open", ROOM "-1", CID3), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 0);
+    CU_ASSERT_EQUAL(c.nfu, 2); /* no second timer */
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 30, d.id, "poll", ROOM "-1", "p1"), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 0);
+    CU_ASSERT_EQUAL(room_seq(ROOM), seq);
+    CU_ASSERT_EQUAL(online(&a, &b) + online(&a, &cm) + online(&a, &d), 3); /* the state at once */
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_LEAVE, ROOM, d.digest, t + 40, NULL), E_OK);
+    seq = room_seq(ROOM);
+
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_PRESENCE_FLUSH, ROOM, "", t + 101, NULL), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 1);
+    o = event(&c, 0, "user.presence", ++seq);
+    CU_ASSERT_EQUAL(jlen(o, "data.users"), 2);
+    CHECK_STR(o, "data.users.0.userId", cm.id);
+    CHECK_BOOL(o, "data.users.0.online", 1);
+    CHECK_STR(o, "data.users.1.userId", a.id);
+    CHECK_BOOL(o, "data.users.1.online", 1);
+    json_object_put(o);
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_PRESENCE_FLUSH, ROOM, "", t + 102, NULL), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 0);
+
+    /* Bob flips twice within the next window: announced once, as he is at its end. */
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 150, b.id, "close", ROOM "-1", CID1), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 0);
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 160, b.id, "open", ROOM "-1", "00000000000000c4"), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 0);
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_PRESENCE_FLUSH, ROOM, "", t + 201, NULL), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 1);
+    o = event(&c, 0, "user.presence", ++seq);
+    CHECK_STR(o, "data.userId", b.id);
+    CHECK_BOOL(o, "data.online", 1);
+    json_object_put(o);
+
+    /* A flush that comes late (or never): the next change after the window takes it along. */
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 250, cm.id, "close", ROOM "-1", CID2), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 0);
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 320, a.id, "close", ROOM "-1", CID3), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 1);
+    o = event(&c, 0, "user.presence", ++seq);
+    CU_ASSERT_EQUAL(jlen(o, "data.users"), 2);
+    CHECK_STR(o, "data.users.0.userId", cm.id);
+    CHECK_BOOL(o, "data.users.0.online", 0);
+    CHECK_STR(o, "data.users.1.userId", a.id);
+    CHECK_BOOL(o, "data.users.1.online", 0);
+    json_object_put(o);
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_PRESENCE_FLUSH, ROOM, "", t + 350, NULL), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 0);
+    call_free(&c);
+}
+
 static const struct unit_test scripts_presence_tests[] = {
     {"leave keeps the channel; linger retires it if a stream stays", test_leave_then_linger},
     {"presence: leases open/close, tabs, announcements", test_presence_transitions},
@@ -557,6 +645,7 @@ static const struct unit_test scripts_presence_tests[] = {
     {"lease: pushd closes a lost lease, or only forgets it", test_lease_pushd_close},
     {"lease: closes on a retired channel announce nothing", test_lease_retired_channel},
     {"presence: long-poll keeps a member online", test_presence_poll},
+    {"presence: changes within a window are announced in one batch", test_presence_batch},
     {"timeout before/after the grace period", test_timeout_grace},
     {"timeout of the host and of the last member", test_timeout_of_host_and_last_member},
     {NULL, NULL},

@@ -524,7 +524,7 @@ static void test_seq(void)
     long long seq = 1;
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
         enum wnc_err e = call(&c, steps[i].script, ROOM, steps[i].m ? steps[i].m->digest : "",
-                              t + 10 + (long long)i, steps[i].args);
+                              t + 10 + (long long)i * SCRIPT_PRESENCE_BATCH_MS, steps[i].args);
         UNIT_CHECK(e == E_OK || steps[i].m == &x, "%s: %s", steps[i].what, err_code(e));
         seq += steps[i].delta;
         UNIT_CHECK(room_seq(ROOM) == seq, "%s: seq %lld want %lld", steps[i].what, room_seq(ROOM),
