@@ -180,6 +180,9 @@ test('a kick closes the kicked member\'s stream and keeps it out; the others mov
 });
 
 test('a worker pool that is gone or stopped costs a 503, not an nginx worker; no ticket reaches a log', async () => {
+  // The earlier tests' streams have given their places back (their unsubscribe hooks ran):
+  // this one needs all four.
+  await waitFor(() => cli('ZCOUNT', 'subs:{127.0.0.1}', String(Date.now()), '+inf') === '0', 5000, 'no place held');
   const { roomId, host } = await makeRoom(req, 'Alice');
   const live = await subscribe(roomId, host);
   const pids = workerPids();
