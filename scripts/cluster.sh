@@ -32,18 +32,34 @@ for i in 0 1 2 3 4 5; do
   SEEDS="${SEEDS:+$SEEDS,}127.0.0.1:$(( REDIS_BASE + i ))"
 done
 
+# An instance's stack.sh stops its own processes; one that is still stopping after 15 s (its
+# nginx killed under it, say) has them ended by their pid files.
+stop_instances() {
+  local i dir sp f p
+  for i in $(seq "$INSTANCES"); do
+    sp=$(cat "$RUN_DIR/$i/stack.pid" 2>/dev/null) &&
+      grep -qs scripts/stack.sh "/proc/$sp/cmdline" && kill -TERM "$sp" 2>/dev/null
+  done
+  for i in $(seq "$INSTANCES"); do
+    dir="$RUN_DIR/$i"
+    sp=$(cat "$dir/stack.pid" 2>/dev/null) || continue
+    grep -qs scripts/stack.sh "/proc/$sp/cmdline" || continue # gone (a pid file outlives it)
+    for _ in $(seq 150); do kill -0 "$sp" 2>/dev/null || continue 2; sleep 0.1; done
+    echo "cluster: instance $i did not stop within 15 s; killing its processes" >&2
+    for f in nginx fcgi pushd; do
+      p=$(cat "$dir/$f.pid" 2>/dev/null) && kill -KILL "$p" $(pgrep -P "$p") 2>/dev/null
+    done
+    kill -KILL "$sp" 2>/dev/null
+  done
+}
+
 declare -A pid=()
 stopping=0
 stop_all() {
   stopping=1
   trap - INT TERM EXIT
   [ -n "${pid[balancer]:-}" ] && kill -TERM "${pid[balancer]}" 2>/dev/null
-  for i in $(seq "$INSTANCES"); do
-    [ -n "${pid[i$i]:-}" ] && kill -TERM "${pid[i$i]}" 2>/dev/null
-  done
-  for i in $(seq "$INSTANCES"); do
-    [ -n "${pid[i$i]:-}" ] && wait "${pid[i$i]}" 2>/dev/null
-  done
+  stop_instances
   for p in "${REDIS_PORTS[@]}"; do
     [ -n "${pid[r$p]:-}" ] && kill -TERM "${pid[r$p]}" 2>/dev/null
   done
