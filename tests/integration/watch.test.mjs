@@ -246,6 +246,9 @@ test('subtitles: set, clear, cleared by a new video, YouTube not supported, perm
 test('reactions: the fixed set, an event for everyone, 5 per 2 s per member', async () => {
   const { roomId, host, guests: [bob] } = await makeRoom(req, 'Alice', ['Bob']);
   const ws = await subscribeWs(stack.port, roomId, host.token);
+  // The host's coming online is announced (at once or in the room's next presence batch) and
+  // advances seq: wait for it, so that the seq read below is the one reactions must keep.
+  await ws.next((e) => e.type === 'user.presence' && e.data.userId === host.userId && e.data.online);
   const path = `/api/rooms/${roomId}/reactions`;
   const seq = (await snapshot(req, roomId, host.token)).room.seq;
   for (const emoji of ['👍', '❤️', '😂', '😮', '😢']) {
