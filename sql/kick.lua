@@ -19,7 +19,6 @@ local events = {}
 local gone = remove_member(target, 'kicked', events)
 if gone then return result(204, '', events, removal_followups(true)) end
 touch()
-local old = channel()
-redis.call('HINCRBY', K_ROOM, 'epoch', 1)
-pinned_channel = old -- the events go out on the channel the kicked member listens to
-return result(204, '', events, {'close ' .. old})
+local followups = {}
+pinned_channel = retire_channel(followups) -- the events go out on the channel the kicked member listens to
+return result(204, '', events, followups)

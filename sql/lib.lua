@@ -451,3 +451,36 @@ local function announce_presence(m, events, followups)
   end
   redis.call('HSET', K_ROOM, 'presencePending', pending)
 end
+
+-- Moves the room to a new channel ('close OLD' ends every stream on the old one) and closes the
+-- old channel's leases here: the server knows those streams end, and nchan 1.3.6 can drop the
+-- unsubscribe hook of a stream it closes with its channel (measured: now and then a lease, its
+-- place under the address cap and its member's count stayed behind). Hooks that still come find
+-- nothing to close. The members stay online, as on any close of a retired channel: they
+-- reconnect at once, and one that does not is removed after the grace period. Returns the old
+-- channel.
+local function retire_channel(followups)
+  local old = channel()
+  redis.call('HINCRBY', K_ROOM, 'epoch', 1)
+  followups[#followups + 1] = 'close ' .. old
+  local leases = redis.call('HGETALL', K_LEASES)
+  for i = 1, #leases, 2 do
+    local cid = leases[i]
+    local luid, lchan, lip, lowner = string.match(leases[i + 1], '^(%S+) (%S+) (%S+) (%S+)$')
+    if lchan == old then
+      redis.call('HDEL', K_LEASES, cid)
+      followups[#followups + 1] = 'subs_release ' .. lip .. ' ' .. cid
+      followups[#followups + 1] = 'owner_del ' .. lowner .. ' ' .. room_id() .. '|' .. cid
+      local m = get_member(luid)
+      if m and (m.conns or 0) > 0 then
+        m.conns = m.conns - 1
+        if m.conns == 0 then
+          m.offlineSince = NOW
+          followups[#followups + 1] = presence_timer(m.id, NOW + GRACE_MS)
+        end
+        put_member(m)
+      end
+    end
+  end
+  return old
+end

@@ -8,9 +8,9 @@ if get_member(ARGV[9]) then return result(200, '') end
 local prefix = ARGV[9] .. ' '
 for _, lease in ipairs(redis.call('HVALS', K_LEASES)) do
   if string.sub(lease, 1, #prefix) == prefix then
-    local old = channel()
-    redis.call('HINCRBY', K_ROOM, 'epoch', 1)
-    return result(200, '', {}, {'close ' .. old})
+    local followups = {}
+    retire_channel(followups)
+    return result(200, '', {}, followups)
   end
 end
 return result(200, '')

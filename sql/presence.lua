@@ -47,7 +47,9 @@ if op == 'open' then
     return result(204, '')
   end
   local m = exists and get_member(uid)
-  if not m then -- removed meanwhile: nothing to count, and nothing to hold
+  -- Removed meanwhile, or on a channel retired meanwhile (its leases were closed then, and the
+  -- stream is closed or about to be): nothing to count, and nothing to hold.
+  if not m or chan ~= channel() then
     return result(204, '', {}, {'subs_release ' .. ipkey .. ' ' .. cid})
   end
   redis.call('HSET', K_LEASES, cid, uid .. ' ' .. chan .. ' ' .. ipkey .. ' ' .. owner)
@@ -68,7 +70,7 @@ if not lease or lease == '-' then
   if uid == '' then -- pushd sweeping a lease that is already closed
     return result(204, '', {}, {'owner_del ' .. owner .. ' ' .. room_id() .. '|' .. cid})
   end
-  if exists and not lease then
+  if exists and not lease and chan == channel() then
     redis.call('HSET', K_LEASES, cid, '-') -- the open is still on its way
   end
   -- The owner's index may still list it (the room was deleted with its leases).

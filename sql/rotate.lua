@@ -5,6 +5,6 @@
 -- the close of the old one still reaches its subscribers, who reconnect and resync.
 -- Returns 200 and the follow-up closing the old channel.
 if not room_exists() then return result(200, '') end
-local old = channel()
-redis.call('HINCRBY', K_ROOM, 'epoch', 1)
-return result(200, '', {}, {'close ' .. old})
+local followups = {}
+retire_channel(followups)
+return result(200, '', {}, followups)

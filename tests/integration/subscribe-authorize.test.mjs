@@ -15,7 +15,7 @@ import { makeRoom } from '../lib/room.mjs';
 
 let s, req;
 before(async () => {
-  s = await startStack({ env: { WNC_GRACE_MS: '3000', WNC_MAX_SUBS_PER_IP: '4', WNC_WORKERS: '2' } });
+  s = await startStack({ env: { WNC_GRACE_MS: '30000', WNC_MAX_SUBS_PER_IP: '4', WNC_WORKERS: '2' } });
   req = api(s.url);
 });
 after(async () => { await s?.stop(); });
