@@ -132,6 +132,9 @@ fi
 export WNC_TEST_REDIS_PORT=$PORT
 export WNC_SQL_DIR=${WNC_SQL_DIR:-$ROOT/sql}
 echo "unit.sh: redis-server pid $REDIS_PID on 127.0.0.1:$PORT"
-"$BIN" "$@"
+# A bound, so that a suite stuck on a server (seen twice on a loaded box) fails the run instead
+# of stalling CI; 124 is timeout's status for it. The suites take seconds (ASan: about 30 s).
+timeout -k 10 "${WNC_UNIT_TIMEOUT_S:-600}" "$BIN" "$@"
 status=$?
+[ "$status" = 124 ] && echo "unit.sh: the suites did not finish within ${WNC_UNIT_TIMEOUT_S:-600} s" >&2
 exit "$status"
