@@ -241,12 +241,14 @@ describe('links and end screens', () => {
         await route.continue();
       });
       await guest.page.getByRole('button', { name: 'Leave' }).click();
-      await guest.page.getByRole('dialog').getByRole('button', { name: 'Leave' }).click();
+      // Not awaited yet: the click waits for the navigation it starts, which is held below.
+      const confirmed = guest.page.getByRole('dialog').getByRole('button', { name: 'Leave' }).click();
       await requested;
       const deadline = Date.now() + 3000;
       while (!guestSocket.isClosed() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       const closedBeforeUnload = guestSocket.isClosed();
       release();
+      await confirmed;
       await guest.page.waitForURL(`${stack.url}/`);
       await guest.page.unroute(`${stack.url}/`);
       assert.equal(closedBeforeUnload, true, 'the leaving page closed its WebSocket itself');
