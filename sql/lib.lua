@@ -452,6 +452,25 @@ local function announce_presence(m, events, followups)
   redis.call('HSET', K_ROOM, 'presencePending', pending)
 end
 
+-- Closes lease cid (its stored value): frees its place under the address cap and its owner's
+-- index entry, and counts its member's streams down; the last one starts the grace period.
+-- Returns the member (to be stored by the caller; nil if gone or already at zero streams) and
+-- the lease's channel. The unsubscribe hook (presence.lua) and retire_channel share it.
+local function close_lease(cid, lease, followups)
+  redis.call('HDEL', K_LEASES, cid)
+  local luid, lchan, lip, lowner = string.match(lease, '^(%S+) (%S+) (%S+) (%S+)$')
+  followups[#followups + 1] = 'subs_release ' .. lip .. ' ' .. cid
+  followups[#followups + 1] = 'owner_del ' .. lowner .. ' ' .. room_id() .. '|' .. cid
+  local m = get_member(luid)
+  if not m or (m.conns or 0) == 0 then return nil, lchan end
+  m.conns = m.conns - 1
+  if m.conns == 0 then
+    m.offlineSince = NOW
+    followups[#followups + 1] = presence_timer(m.id, NOW + GRACE_MS)
+  end
+  return m, lchan
+end
+
 -- Moves the room to a new channel ('close OLD' ends every stream on the old one) and closes the
 -- old channel's leases here: the server knows those streams end, and nchan 1.3.6 can drop the
 -- unsubscribe hook of a stream it closes with its channel (measured: now and then a lease, its
@@ -465,21 +484,9 @@ local function retire_channel(followups)
   followups[#followups + 1] = 'close ' .. old
   local leases = redis.call('HGETALL', K_LEASES)
   for i = 1, #leases, 2 do
-    local cid = leases[i]
-    local luid, lchan, lip, lowner = string.match(leases[i + 1], '^(%S+) (%S+) (%S+) (%S+)$')
-    if lchan == old then
-      redis.call('HDEL', K_LEASES, cid)
-      followups[#followups + 1] = 'subs_release ' .. lip .. ' ' .. cid
-      followups[#followups + 1] = 'owner_del ' .. lowner .. ' ' .. room_id() .. '|' .. cid
-      local m = get_member(luid)
-      if m and (m.conns or 0) > 0 then
-        m.conns = m.conns - 1
-        if m.conns == 0 then
-          m.offlineSince = NOW
-          followups[#followups + 1] = presence_timer(m.id, NOW + GRACE_MS)
-        end
-        put_member(m)
-      end
+    if string.match(leases[i + 1], '^%S+ (%S+)') == old then
+      local m = close_lease(leases[i], leases[i + 1], followups)
+      if m then put_member(m) end
     end
   end
   return old

@@ -77,21 +77,12 @@ if not lease or lease == '-' then
   return result(204, '', {}, {'subs_release ' .. ipkey .. ' ' .. cid,
     'owner_del ' .. owner .. ' ' .. room_id() .. '|' .. cid})
 end
-redis.call('HDEL', K_LEASES, cid)
-local luid, lchan, lip, lowner = string.match(lease, '^(%S+) (%S+) (%S+) (%S+)$')
-followups[#followups + 1] = 'subs_release ' .. lip .. ' ' .. cid
-followups[#followups + 1] = 'owner_del ' .. lowner .. ' ' .. room_id() .. '|' .. cid
-local m = get_member(luid)
-if m and (m.conns or 0) > 0 then
-  m.conns = m.conns - 1
-  if m.conns == 0 then
-    m.offlineSince = NOW
-    followups[#followups + 1] = presence_timer(m.id, NOW + GRACE_MS)
-    if lchan == channel() and m.online then
-      m.online = false
-      redis.call('HINCRBY', K_ROOM, 'online', -1)
-      announce_presence(m, events, followups)
-    end
+local m, lchan = close_lease(cid, lease, followups)
+if m then
+  if m.conns == 0 and lchan == channel() and m.online then
+    m.online = false
+    redis.call('HINCRBY', K_ROOM, 'online', -1)
+    announce_presence(m, events, followups)
   end
   put_member(m)
   touch()
