@@ -10,7 +10,7 @@ import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startCluster } from '../lib/cluster.mjs';
-import { api, subscribeWs, ticketFor, sleep } from '../lib/client.mjs';
+import { api, subscribeWs, ticketFor, sleep, waitFor } from '../lib/client.mjs';
 import { makeRoom, snapshot } from '../lib/room.mjs';
 
 const GRACE_MS = 2000;
@@ -24,15 +24,6 @@ before(async () => {
 after(async () => { await c?.stop(); });
 
 const on = (port) => api(`http://127.0.0.1:${port}`);
-
-async function waitFor(cond, ms, what) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await sleep(25);
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-}
 
 const cli = (port, ...args) => execFileSync('redis-cli', ['-p', String(port), ...args]).toString();
 

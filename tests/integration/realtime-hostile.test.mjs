@@ -9,7 +9,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, poolDown, startStack } from '../lib/stack.mjs';
-import { api, subscribeWs, subscribeSse, openWs, ticketFor, sleep } from '../lib/client.mjs';
+import { api, subscribeWs, subscribeSse, openWs, ticketFor, sleep, waitFor } from '../lib/client.mjs';
 import { makeRoom, snapshot } from '../lib/room.mjs';
 
 const stacks = [];
@@ -25,16 +25,6 @@ const cli = (s, ...args) => execFileSync('redis-cli', ['-p', String(s.redisPort)
 const masterPid = (s) => Number(readFileSync(path.join(s.runDir, 'nginx.pid'), 'utf8'));
 const workerPids = (s) => execFileSync('pgrep', ['-P', String(masterPid(s))], { encoding: 'utf8' })
   .trim().split('\n').map(Number).sort();
-
-async function waitFor(fn, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 // A GET with any headers (fetch refuses to send Upgrade and Connection): {status, json, headers}.
 function rawGet(url, headers, timeoutMs = 10000) {

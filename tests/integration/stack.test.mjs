@@ -8,7 +8,7 @@ import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startStack, freePort } from '../lib/stack.mjs';
-import { api, sleep, subscribeWs } from '../lib/client.mjs';
+import { api, sleep, subscribeWs, waitFor } from '../lib/client.mjs';
 
 let stack, req;
 before(async () => { stack = await startStack(); req = api(stack.url); });
@@ -102,16 +102,6 @@ function spawnRedis(port, dir) {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
     '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   return child;
-}
-
-async function waitFor(fn, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await sleep(50);
-  }
 }
 
 test('Redis going away gives 503 JSON errors; coming back recovers without a restart', async () => {

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { poolDown, startStack } from '../lib/stack.mjs';
-import { api, openWs, readEventStream, sleep } from '../lib/client.mjs';
+import { api, openWs, readEventStream, sleep, waitFor } from '../lib/client.mjs';
 import { makeRoom } from '../lib/room.mjs';
 
 let s, req;
@@ -55,16 +55,6 @@ async function sse(roomId, channel, query, headers = {}) {
 
 const online = async (roomId, token) => Object.fromEntries(((r) => { if (!r.json?.room) throw new Error(`state: ${r.status} ${r.text}`); return r; })(await req("GET", `/api/rooms/${roomId}`, null, token))
   .json.room.users.map((u) => [u.name, u.online]));
-
-async function waitFor(fn, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 test('tickets and join answers name the channel; WebSocket, EventSource and Bearer streams deliver, with presence', async () => {
   const { roomId, host, guests: [bob, carol] } = await makeRoom(req, 'Alice', ['Bob', 'Carol']);

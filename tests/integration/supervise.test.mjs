@@ -10,27 +10,17 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, startStack } from '../lib/stack.mjs';
-import { api, sleep, subscribeWs } from '../lib/client.mjs';
+import { api, sleep, subscribeWs, waitFor } from '../lib/client.mjs';
 import { makeRoom } from '../lib/room.mjs';
 
 const pidOf = (s, name) => Number(readFileSync(path.join(s.runDir, `${name}.pid`), 'utf8'));
 const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 const logOf = (s, name) => readFileSync(path.join(s.runDir, 'logs', `${name}.log`), 'utf8');
 
-async function waitFor(fn, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
-    await sleep(20);
-  }
-}
-
 // Milliseconds until GET /api/time answers 200 again (through nginx and a wnc-fcgi thread).
 async function apiBackAfter(s, t0, timeoutMs = 5000) {
   await waitFor(async () => (await fetch(`${s.url}/api/time`).catch(() => null))?.status === 200,
-    timeoutMs, 'the API answers again');
+    timeoutMs, 'the API answers again', 20);
   return Date.now() - t0;
 }
 

@@ -141,3 +141,14 @@ export async function subscribeSse(baseUrl, roomId, token, opts = {}) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Polls fn every everyMs until it gives a truthy value (returned), or throws after timeoutMs.
+export async function waitFor(fn, timeoutMs = 5000, what = 'a condition', everyMs = 50) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
