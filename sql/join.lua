@@ -4,7 +4,8 @@
 --      was given)
 -- A room with a password admits only a join whose verified hash is still the room's (a host
 -- may have changed it since password_gate.lua read it: then the password was the old one).
--- Returns 201 {userId, room, chat} (the caller adds the token) and user.joined; banned,
+-- Returns 201 {userId, room, chat} (the caller adds the token) and user.joined (coalesced per
+-- room with the other joins and presence changes of its 100 ms window: lib.lua's announce); banned,
 -- room_locked, password_required, wrong_password, name_taken, room_full.
 local addr, verified = ARGV[13] or '', ARGV[14] or ''
 check_admission(addr)
@@ -27,7 +28,8 @@ local m = {id = uid, name = ARGV[10], key = ARGV[11], tok = TOKEN, isHost = fals
 put_member(m)
 redis.call('HSET', K_NAMES, ARGV[11], uid)
 redis.call('HSET', K_AUTH, TOKEN, uid)
-local event = envelope('user.joined', next_seq(), cjson.encode({user = public_user(m)}))
+local events, followups = {}, {presence_timer(uid, NOW + GRACE_MS)}
+announce('joinPending', m, events, followups)
 touch()
 return result(201, '{"userId":"' .. uid .. '","room":' .. room_json() .. ',"chat":' ..
-  chat_json() .. '}', {event}, {presence_timer(uid, NOW + GRACE_MS)})
+  chat_json() .. '}', events, followups)

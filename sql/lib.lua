@@ -410,46 +410,75 @@ local function wait_resume()
     timer('sync', NOW + SYNC_INTERVAL_MS, room_id())
 end
 
--- Presence changes, coalesced per room: a member's user.presence goes out at once when the room
--- announced none in the last PRESENCE_BATCH_MS; otherwise the member's id waits in the room's
--- field presencePending, and pushd's timer 'pflush' (presence_flush.lua) announces every
--- waiting member in one event at the end of that window. Filling a room of n members then
--- costs each member O(n / batch) presence messages rather than n. The member record changes at
--- once (the room state is never behind); only the announcement waits. A change after the window
--- takes what still waits along (its flush is late, or its timer was lost), so nothing waits
--- longer than until the room's next change or flush.
+-- Joins and presence changes, coalesced per room: a member's user.joined or user.presence goes
+-- out at once when the room announced none in the last PRESENCE_BATCH_MS; otherwise the
+-- member's id waits in the room's field joinPending or presencePending, and pushd's timer
+-- 'pflush' (presence_flush.lua) announces everyone waiting at the end of that window, joins
+-- first. Filling a room of n members then costs each member O(n / batch) messages rather than
+-- n. The member record changes at once (the room state is never behind); only the
+-- announcement waits. An announcement after the window takes what still waits along (its
+-- flush is late, or its timer was lost), so nothing waits longer than until the room's next
+-- change or flush.
 
--- The event announcing the members of the space-separated ids (each once, as it is now; one
--- that is gone, not at all): {userId, online} for one, {users: [...]} for several; nil for none.
--- current, when given, is a member record newer than the stored one.
-local function presence_event(ids, current)
-  local seen, users = {}, {}
-  for uid in string.gmatch(ids, '%S+') do
+-- The members of the space-separated ids, each once, as they are now (one that is gone, not
+-- at all); current, when given, is a member record newer than the stored one.
+local function members_of(ids, current)
+  local seen, list = {}, {}
+  for uid in string.gmatch(ids or '', '%S+') do
     local m = not seen[uid] and (current and current.id == uid and current or get_member(uid))
     seen[uid] = true
-    if m then users[#users + 1] = {userId = m.id, online = m.online == true} end
+    if m then list[#list + 1] = m end
   end
-  if #users == 0 then return nil end
-  return envelope('user.presence', next_seq(),
-    #users == 1 and cjson.encode(users[1]) or cjson.encode({users = users}))
+  return list
+end
+
+-- One event for the members: data {<one>} for one, {users: [...]} for several; nil for none.
+local function batch_event(type, members, one)
+  if #members == 0 then return nil end
+  local items = {}
+  for i, m in ipairs(members) do items[i] = one(m) end
+  return envelope(type, next_seq(),
+    #items == 1 and cjson.encode(items[1]) or cjson.encode({users = items}))
+end
+
+-- Appends user.joined {user} / {users: [user...]} for the ids in joins, then user.presence
+-- {userId, online} / {users: [{userId, online}...]} for the ids in presence.
+local function coalesced_events(events, joins, presence, current)
+  events[#events + 1] = batch_event('user.joined', members_of(joins, current),
+    function(m) return {user = public_user(m)} end)
+  events[#events + 1] = batch_event('user.presence', members_of(presence, current),
+    function(m) return {userId = m.id, online = m.online == true} end)
+end
+
+-- The pending joins and presence changes, taken (fields cleared, the window restarted).
+local function take_pending()
+  local joins, presence = unpack(redis.call('HMGET', K_ROOM, 'joinPending', 'presencePending'))
+  redis.call('HDEL', K_ROOM, 'joinPending', 'presencePending')
+  redis.call('HSET', K_ROOM, 'presenceAt', int(NOW))
+  return joins or nil, presence or nil
+end
+
+-- Announces member m's join (field 'joinPending') or presence change ('presencePending').
+local function announce(field, m, events, followups)
+  local joins, presence, last =
+    unpack(redis.call('HMGET', K_ROOM, 'joinPending', 'presencePending', 'presenceAt'))
+  joins, presence = joins or nil, presence or nil
+  if NOW - (tonumber(last) or 0) >= PRESENCE_BATCH_MS then
+    joins, presence = take_pending()
+    if field == 'joinPending' then joins = (joins or '') .. ' ' .. m.id
+    else presence = (presence or '') .. ' ' .. m.id end
+    coalesced_events(events, joins, presence, m)
+    return
+  end
+  if not joins and not presence then
+    followups[#followups + 1] = timer('pflush', (tonumber(last) or 0) + PRESENCE_BATCH_MS, room_id())
+  end
+  local waiting = field == 'joinPending' and joins or presence
+  redis.call('HSET', K_ROOM, field, waiting and (waiting .. ' ' .. m.id) or m.id)
 end
 
 local function announce_presence(m, events, followups)
-  local pending = redis.call('HGET', K_ROOM, 'presencePending')
-  local last = tonumber(redis.call('HGET', K_ROOM, 'presenceAt') or '0')
-  if NOW - last >= PRESENCE_BATCH_MS then
-    redis.call('HSET', K_ROOM, 'presenceAt', int(NOW))
-    if pending then redis.call('HDEL', K_ROOM, 'presencePending') end
-    events[#events + 1] = presence_event(pending and (pending .. ' ' .. m.id) or m.id, m)
-    return
-  end
-  if not pending then
-    followups[#followups + 1] = timer('pflush', last + PRESENCE_BATCH_MS, room_id())
-    pending = m.id
-  else
-    pending = pending .. ' ' .. m.id
-  end
-  redis.call('HSET', K_ROOM, 'presencePending', pending)
+  announce('presencePending', m, events, followups)
 end
 
 -- Closes lease cid (its stored value): frees its place under the address cap and its owner's

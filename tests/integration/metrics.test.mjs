@@ -158,6 +158,9 @@ test('a WebSocket subscription and the events it sees are counted exactly', asyn
   const { roomId, host } = await makeRoom(req, 'Host');
   const ws = await subscribeWs(stack.port, roomId, host.token);
   await ws.next((e) => e.type === 'user.presence' && e.data.online === true);
+  // Past the room's announcement window (100 ms): the worker announces the join itself, not
+  // pushd's flush.
+  await sleep(150);
   const joined = await req('POST', `/api/rooms/${roomId}/join`, { userName: 'Guest' });
   assert.equal(joined.status, 201);
   await ws.next('user.joined');

@@ -281,6 +281,8 @@ function sourceEventTypes() {
   for (const f of readdirSync(dir).filter((n) => n.endsWith('.lua'))) {
     const text = readFileSync(path.join(dir, f), 'utf8');
     for (const [, t] of text.matchAll(/envelope\('([a-z.]+)',/g)) types.add(t);
+    // lib.lua: batch_event('user.joined', ...), the coalesced announcements.
+    for (const [, t] of text.matchAll(/batch_event\('([a-z.]+)',/g)) types.add(t);
     // video.lua: envelope('video.' .. op, ...) for each op it takes.
     for (const [, prefix, v] of text.matchAll(/envelope\('([a-z.]+)' \.\. (\w+),/g)) {
       const ops = [...text.matchAll(new RegExp(`${v} == '(\\w+)'`, 'g'))].map((m) => m[1]);

@@ -250,9 +250,13 @@ test('join and leave 20 times in a room of 30: nobody is disconnected, every eve
   for (const q of subs) {
     assert.equal(q.closed, false, 'no subscriber was disconnected');
     const got = q.events.filter((e) => e.type === 'user.joined' || e.type === 'user.left');
-    assert.equal(got.length, 40);
+    // Every leave is announced; a join is announced at once, or (within 100 ms of the room's
+    // last announcement) by the room's flush, which leaves out a joiner already gone.
+    const left = got.filter((e) => e.type === 'user.left');
+    assert.equal(left.length, 20);
+    assert.ok(left.every((e) => e.data.reason === 'left'));
+    assert.ok(got.length - left.length <= 20);
     for (let i = 1; i < got.length; i++) assert.equal(got[i].seq, got[i - 1].seq + 1, 'seq order, no gap');
-    assert.ok(got.filter((e) => e.type === 'user.left').every((e) => e.data.reason === 'left'));
   }
   const linesAfter = readFileSync(logFile, 'utf8').split('\n').length;
   assert.equal(linesAfter - linesBefore, 40, 'a join and a leave cost one request each, nothing else');

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startStack } from '../lib/stack.mjs';
-import { api, subscribeWs, subscribeSse, sleep } from '../lib/client.mjs';
+import { api, subscribeWs, subscribeSse, sleep, waitFor } from '../lib/client.mjs';
 import { makeRoom, snapshot } from '../lib/room.mjs';
 
 let stack, req;
@@ -312,16 +312,26 @@ test('tokens never appear outside their owner\'s create/join answer, nor in the 
   }
 });
 
-test('200 concurrent joins yield 200 distinct members and a consistent seq', async () => {
+test('200 concurrent joins yield 200 distinct members, each announced once, and a consistent seq', async () => {
   const { roomId, host } = await makeRoom(req, 'Alice');
+  const ws = await subscribeWs(stack.port, roomId, host.token);
+  await ws.next((e) => e.type === 'user.presence' && e.data.userId === host.userId);
   const results = await Promise.all(Array.from({ length: 200 }, (_, i) =>
     req('POST', `/api/rooms/${roomId}/join`, { userName: `Guest ${i}` })));
   for (const r of results) assert.equal(r.status, 201, r.text);
   const ids = new Set(results.map((r) => r.json.userId));
   assert.equal(ids.size, 200);
+  // Joins are coalesced per room (100 ms windows): every member is announced exactly once, in
+  // fewer events than joins, and the events' seq run without a gap up to the room's.
+  const announced = [];
+  while (announced.length < 200) announced.push((await ws.next('user.joined')).data.user.id);
+  assert.deepEqual([...announced].sort(), [...ids].sort());
+  const frames = ws.raw.map((f) => JSON.parse(f)).filter((e) => e.type !== 'typing' && e.type !== 'video.sync');
+  for (let i = 1; i < frames.length; i++) assert.equal(frames[i].seq, frames[i - 1].seq + 1, 'seq without a gap');
   const s = await snapshot(req, roomId, host.token);
   assert.equal(s.room.users.length, 201);
-  assert.equal(s.room.seq, 200);
+  assert.equal(s.room.seq, frames[frames.length - 1].seq);
+  assert.ok(frames.filter((e) => e.type === 'user.joined').length < 200, 'joins were coalesced');
   const dupes = await Promise.all(Array.from({ length: 20 }, () =>
     req('POST', `/api/rooms/${roomId}/join`, { userName: 'Same Name' })));
   assert.equal(dupes.filter((r) => r.status === 201).length, 1);
@@ -330,7 +340,9 @@ test('200 concurrent joins yield 200 distinct members and a consistent seq', asy
     req('POST', `/api/rooms/${roomId}/chat`, { text: `c${i}` }, results[i].json.token)));
   const msgIds = chats.map((r) => r.json.message.id).sort((a, b) => a - b);
   assert.equal(new Set(msgIds).size, 50);
-  assert.equal((await snapshot(req, roomId, host.token)).room.seq, 201 + 50);
+  // 50 chats and the one join of 'Same Name' (announced at once or by the room's flush).
+  await waitFor(async () => (await snapshot(req, roomId, host.token)).room.seq === s.room.seq + 51, 3000, 'seq + 51');
+  ws.terminate();
 });
 
 test('POST /chat to WebSocket delivery latency on loopback (reported)', async () => {

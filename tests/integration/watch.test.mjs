@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { startStack } from '../lib/stack.mjs';
 import { api, subscribeWs, sleep } from '../lib/client.mjs';
-import { makeRoom, snapshot } from '../lib/room.mjs';
+import { makeRoom, settled, snapshot } from '../lib/room.mjs';
 
 let stack, req;
 before(async () => {
@@ -37,6 +37,7 @@ async function refused(res, status, code) {
 test('queue: add, remove, move with their rules, events and limits', async () => {
   const { roomId, host, guests: [bob, carol] } = await makeRoom(req, 'Alice', ['Bob', 'Carol']);
   const ws = await subscribeWs(stack.port, roomId, bob.token);
+  await settled(req, roomId, host.token); // the joins' and Bob's announcements are out
   const q = (path = '') => `/api/rooms/${roomId}/queue${path}`;
 
   const added = await req('POST', q(), { url: A }, host.token);
@@ -142,6 +143,7 @@ test('auto-advance: many concurrent ended reports start the next item exactly on
   const names = Array.from({ length: 12 }, (_, i) => `Viewer${i}`);
   const { roomId, host, guests } = await makeRoom(req, 'Alice', names);
   const ws = await subscribeWs(stack.port, roomId, host.token);
+  await settled(req, roomId, host.token); // the joins' and the host's announcements are out
   await req('PUT', `/api/rooms/${roomId}/video`, { url: A }, host.token);
   await ws.next('video.set');
   for (const url of [B, A]) await req('POST', `/api/rooms/${roomId}/queue`, { url }, host.token);

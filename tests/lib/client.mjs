@@ -26,10 +26,11 @@ export function api(baseUrl) {
 // A queue of events with a way to wait for the next one matching a predicate.
 class EventQueue {
   constructor() { this.events = []; this.waiters = []; this.closed = false; }
-  // A coalesced user.presence ({users: [...]}) is queued as one event per member, so that a
-  // test waits for a member's change whatever the batching (q.raw keeps the frames as sent).
+  // A coalesced user.presence or user.joined ({users: [...]}) is queued as one event per member,
+  // so that a test waits for a member's change whatever the batching (q.raw keeps the frames
+  // as sent).
   push(event) {
-    if (event?.type === 'user.presence' && Array.isArray(event.data?.users)) {
+    if ((event?.type === 'user.presence' || event?.type === 'user.joined') && Array.isArray(event.data?.users)) {
       for (const u of event.data.users) this.events.push({ ...event, data: u, batch: event.data.users.length });
     } else {
       this.events.push(event);

@@ -23,3 +23,19 @@ export async function snapshot(req, roomId, token) {
   assert.equal(res.status, 200, res.text);
   return res.json;
 }
+
+// Waits until the room's seq has not moved for quietMs (at least two of the 100 ms windows in
+// which joins and presence changes are coalesced): announcements still waiting for the room's
+// flush have gone out, so that a test comparing seq or state before and after an action sees
+// only that action.
+export async function settled(req, roomId, token, quietMs = 250, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  let seq = (await snapshot(req, roomId, token)).room.seq;
+  let since = Date.now();
+  while (Date.now() - since < quietMs) {
+    if (Date.now() > deadline) throw new Error(`room ${roomId} still moving after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+    const now = (await snapshot(req, roomId, token)).room.seq;
+    if (now !== seq) { seq = now; since = Date.now(); }
+  }
+}

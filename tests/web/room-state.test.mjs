@@ -104,6 +104,17 @@ const EVENT_ROWS = [
     assert.deepEqual(names(s), ['Alice', 'Meg']);
     assert.deepEqual(s.effects, []);
   }],
+  ['user.joined, several coalesced: appended in order, one toast, the known one merged', room({ users: [ALICE, MEG] }),
+    ev('user.joined', { users: [{ user: BOB }, { user: { ...MEG, online: true } }, { user: { ...BOB, id: 'c', name: 'Carol' } }, { user: { ...BOB, id: 'd', name: 'Dave' } }] }), (s) => {
+      assert.deepEqual(names(s), ['Alice', 'Meg', 'Bob', 'Carol', 'Dave']);
+      assert.equal(s.users[1].online, true);
+      assert.deepEqual(toasts(s), ['Bob, Carol and 1 more joined']);
+    }],
+  ['user.joined, two coalesced, one malformed: the good ones only', room({ users: [ALICE, MEG] }),
+    ev('user.joined', { users: [{ user: BOB }, null, { user: { name: 'no id' } }, { user: { ...BOB, id: 'c', name: 'Carol' } }] }), (s) => {
+      assert.deepEqual(names(s), ['Alice', 'Meg', 'Bob', 'Carol']);
+      assert.deepEqual(toasts(s), ['Bob and Carol joined']);
+    }],
   ['user.joined without a user: nothing', room(), ev('user.joined', {}), (s, before) => {
     assert.equal(s.users, before.users);
     assert.deepEqual(s.effects, []);

@@ -214,12 +214,23 @@ const HANDLERS = {
   reaction: onReaction,
 };
 
+/* One newcomer ({user}), or several coalesced into one event ({users: [{user}...]}): one toast. */
 function onJoined(next, d) {
-  const user = d.user;
-  if (!user) return;
-  const i = next.users.findIndex((u) => u.id === user.id);
-  if (user.id !== next.meId && i < 0) next.effects.push({ type: 'toast', text: `${user.name} joined` });
-  next.users = i >= 0 ? replaceAt(next.users, i, { ...next.users[i], ...user }) : [...next.users, user];
+  const names = [];
+  for (const j of Array.isArray(d.users) ? d.users : [d]) {
+    const user = j && j.user;
+    if (!user || typeof user.id !== 'string') continue;
+    const i = next.users.findIndex((u) => u.id === user.id);
+    if (user.id !== next.meId && i < 0) names.push(user.name);
+    next.users = i >= 0 ? replaceAt(next.users, i, { ...next.users[i], ...user }) : [...next.users, user];
+  }
+  if (names.length) next.effects.push({ type: 'toast', text: joinedText(names) });
+}
+
+function joinedText(names) {
+  if (names.length === 1) return `${names[0]} joined`;
+  if (names.length === 2) return `${names[0]} and ${names[1]} joined`;
+  return `${names[0]}, ${names[1]} and ${names.length - 2} more joined`;
 }
 
 function onLeft(next, d) {

@@ -99,8 +99,8 @@ static void test_lease_open(void)
     struct call c = {0};
     char want[256], buf[256];
 
-    CU_ASSERT_EQUAL_FATAL(create(&a, ROOM, "Alice", t), E_OK);
-    CU_ASSERT_EQUAL_FATAL(join(&b, ROOM, "Bob", t), E_OK);
+    CU_ASSERT_EQUAL_FATAL(create(&a, ROOM, "Alice", t - 1000), E_OK);
+    CU_ASSERT_EQUAL_FATAL(join(&b, ROOM, "Bob", t - 1000), E_OK); /* its window is over by t */
     CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_PRESENCE, ROOM, "", t + 1,
                                ARGS(b.id, "open", ROOM "-1", CID1, IP2, OWNER2)),
                           E_OK);
@@ -568,6 +568,47 @@ static void test_leave_then_linger(void)
     call_free(&c);
 }
 
+/* Joins share the presence window: a join that waits is announced before any later presence
+ * change, by the flush or by the next announcement after the window; a joiner gone by then is
+ * left out. */
+static void test_join_batch_order(void)
+{
+    long long t = 1700000000000LL;
+    struct member a, b, cm, d;
+    struct call c = {0};
+    char want[128];
+    json_object *o;
+
+    CU_ASSERT_EQUAL_FATAL(create(&a, ROOM, "Alice", t), E_OK);
+    CU_ASSERT_EQUAL_FATAL(join(&b, ROOM, "Bob", t + 1), E_OK); /* at once: seq 1 */
+    CU_ASSERT_EQUAL(room_seq(ROOM), 1);
+    CU_ASSERT_EQUAL_FATAL(identity(&cm, ROOM, "Carol"), 0);
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_JOIN, ROOM, cm.digest, t + 10,
+                               ARGS(cm.id, cm.name, cm.key, "1000")),
+                          E_OK);
+    CU_ASSERT_EQUAL(c.nev, 0);
+    snprintf(want, sizeof(want), "timer pflush %lld %s", t + 1 + SCRIPT_PRESENCE_BATCH_MS, ROOM);
+    check_followup(&c, 1, want); /* after the member's own grace timer */
+    CU_ASSERT_EQUAL(c.nfu, 2);
+    CU_ASSERT_EQUAL_FATAL(join(&d, ROOM, "Dave", t + 20), E_OK);
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_LEAVE, ROOM, d.digest, t + 30, NULL), E_OK);
+    CU_ASSERT_EQUAL(room_seq(ROOM), 2); /* only the leave */
+    /* The flush never came; Carol's stream opens after the window: her join goes first. */
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 500, cm.id, "open", ROOM "-1", CID1), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 2);
+    o = event(&c, 0, "user.joined", 3);
+    CHECK_STR(o, "data.user.id", cm.id); /* one member: the single form; Dave is gone */
+    CHECK_BOOL(o, "data.user.online", 1);
+    json_object_put(o);
+    o = event(&c, 1, "user.presence", 4);
+    CHECK_STR(o, "data.userId", cm.id);
+    json_object_put(o);
+    /* Nothing waits any more: a flush sends nothing. */
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_PRESENCE_FLUSH, ROOM, "", t + 501, NULL), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 0);
+    call_free(&c);
+}
+
 /* Within a batch window: the first change of a quiet room goes out at once, the next wait
  * (one pflush timer at the window's end), and presence_flush announces them in one event, each
  * member once with its state then; a member removed meanwhile is left out. */
@@ -579,10 +620,13 @@ static void test_presence_batch(void)
     char want[128];
     json_object *o;
 
-    CU_ASSERT_EQUAL_FATAL(create(&a, ROOM, "Alice", t), E_OK);
-    CU_ASSERT_EQUAL_FATAL(join(&b, ROOM, "Bob", t), E_OK);
-    CU_ASSERT_EQUAL_FATAL(join(&cm, ROOM, "Carol", t), E_OK);
-    CU_ASSERT_EQUAL_FATAL(join(&d, ROOM, "Dave", t), E_OK);
+    /* The joins (Bob's at once, Carol's and Dave's in one flush) are over before t. */
+    CU_ASSERT_EQUAL_FATAL(create(&a, ROOM, "Alice", t - 1000), E_OK);
+    CU_ASSERT_EQUAL_FATAL(join(&b, ROOM, "Bob", t - 1000), E_OK);
+    CU_ASSERT_EQUAL_FATAL(join(&cm, ROOM, "Carol", t - 1000), E_OK);
+    CU_ASSERT_EQUAL_FATAL(join(&d, ROOM, "Dave", t - 1000), E_OK);
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_PRESENCE_FLUSH, ROOM, "", t - 900, NULL), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 1);
     long long seq = room_seq(ROOM);
 
     CU_ASSERT_EQUAL_FATAL(presence(&c, t + 1, b.id, "open", ROOM "-1", CID1), E_OK);
@@ -656,6 +700,7 @@ static const struct unit_test scripts_presence_tests[] = {
     {"lease: closes on a retired channel announce nothing", test_lease_retired_channel},
     {"presence: long-poll keeps a member online", test_presence_poll},
     {"presence: changes within a window are announced in one batch", test_presence_batch},
+    {"presence: joins wait in the same window and go first", test_join_batch_order},
     {"timeout before/after the grace period", test_timeout_grace},
     {"timeout of the host and of the last member", test_timeout_of_host_and_last_member},
     {NULL, NULL},
