@@ -583,9 +583,8 @@ static void test_join_batch_order(void)
     CU_ASSERT_EQUAL_FATAL(join(&b, ROOM, "Bob", t + 1), E_OK); /* at once: seq 1 */
     CU_ASSERT_EQUAL(room_seq(ROOM), 1);
     CU_ASSERT_EQUAL_FATAL(identity(&cm, ROOM, "Carol"), 0);
-    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_JOIN, ROOM, cm.digest, t + 10,
-                               ARGS(cm.id, cm.name, cm.key, "1000")),
-                          E_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        call(&c, SCRIPT_JOIN, ROOM, cm.digest, t + 10, ARGS(cm.id, cm.name, cm.key, "1000")), E_OK);
     CU_ASSERT_EQUAL(c.nev, 0);
     snprintf(want, sizeof(want), "timer pflush %lld %s", t + 1 + SCRIPT_PRESENCE_BATCH_MS, ROOM);
     check_followup(&c, 1, want); /* after the member's own grace timer */
