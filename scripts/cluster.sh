@@ -8,6 +8,7 @@
 #     (WNC_REDIS_CLUSTER) with nchan's Redis storage (WNC_NCHAN_REDIS);
 #   - a balancer (nginx, nginx/balancer.conf.in) on PORT, round-robin, no stickiness, which the
 #     instances trust for X-Forwarded-For (WNC_TRUSTED_PROXIES=127.0.0.1).
+# The instances' nginx loads nchan 1.3.7, built once by scripts/nchan-build.sh.
 # Prints the URLs once the balancer answers /health; Ctrl-C or SIGTERM stops everything it
 # started. An instance that stops (its nginx killed) is reported and the rest keep running.
 # RUN_DIR: WNC_RUN_DIR, default var/cluster-$PORT. WNC_CLUSTER_NODE_TIMEOUT_MS (default 2000):
@@ -22,6 +23,11 @@ NODE_TIMEOUT_MS=${WNC_CLUSTER_NODE_TIMEOUT_MS:-2000}
 RUN_DIR=${WNC_RUN_DIR:-$ROOT/var/cluster-$PORT}
 case "$INSTANCES" in ''|*[!0-9]*) echo "cluster: WNC_INSTANCES must be a number" >&2; exit 2 ;; esac
 [ "$INSTANCES" -ge 1 ] && [ "$INSTANCES" -le 16 ] || { echo "cluster: WNC_INSTANCES must be 1 to 16" >&2; exit 2; }
+# The instances load nchan 1.3.7 (scripts/nchan-build.sh, cached after its first build):
+# Debian's 1.3.6 loses subscriptions on the Redis storage after a kick or a failover
+# (docs/nchan-notes.md). WNC_NCHAN_MODULE names another module.
+WNC_NCHAN_MODULE=${WNC_NCHAN_MODULE:-$("$ROOT/scripts/nchan-build.sh")}
+export WNC_NCHAN_MODULE
 mkdir -p "$RUN_DIR"/{balancer/logs,balancer/tmp}
 RUN_DIR=$(cd "$RUN_DIR" && pwd)
 [ "$(id -u)" = 0 ] && chmod 0711 "$RUN_DIR"

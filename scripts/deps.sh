@@ -6,7 +6,9 @@ set -eu
 cd "$(dirname "$0")/.."
 
 RUN_PKGS="nginx libnginx-mod-nchan redis-server libhiredis-dev libjson-c-dev \
-libcunit1-dev libsodium-dev pkg-config gcc make curl"
+libcunit1-dev libsodium-dev pkg-config gcc make curl \
+libssl-dev libpcre2-dev zlib1g-dev xz-utils patch"
+# The last five build nchan 1.3.7 for the cluster shape (scripts/nchan-build.sh).
 # systemd: systemd-analyze and systemd-socket-activate for tests/install (not as init).
 TEST_PKGS="chromium ffmpeg nodejs npm clang libclang-rt-14-dev clang-format iproute2 procps \
 systemd"

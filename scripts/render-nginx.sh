@@ -89,7 +89,14 @@ if [ -n "${WNC_NCHAN_REDIS:-}" ]; then
   NCHAN_REDIS="$NCHAN_REDIS nchan_redis_storage_mode distributed;"
   NCHAN_REDIS_PASS="nchan_redis_pass wnc_nchan_redis;"
 fi
+# WNC_NCHAN_MODULE: the nchan module a prefix instance loads (nginx.conf.in), Debian's by
+# default; scripts/nchan-build.sh builds another one (make test-cluster uses nchan 1.3.7).
+NCHAN_MODULE=${WNC_NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}
+case "$NCHAN_MODULE" in
+  *[!A-Za-z0-9/._+-]*|[!/]*) echo "render-nginx: WNC_NCHAN_MODULE must be an absolute path" >&2; exit 1 ;;
+esac
 sed -e "s|@FCGI_QUEUE@|$FCGI_QUEUE|g" \
+    -e "s|@NCHAN_MODULE@|$NCHAN_MODULE|g" \
     -e "s|@NCHAN_REDIS@|$NCHAN_REDIS|g" \
     -e "s|@NCHAN_REDIS_PASS@|$NCHAN_REDIS_PASS|g" \
     -e "s|@TRUSTED_GEO@|$TRUSTED_GEO|g" \

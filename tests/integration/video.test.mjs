@@ -104,7 +104,8 @@ test('pushd publishes video.sync beacons while playing, and stops when paused', 
   assert.deepEqual(b1.data.video, play.json.video);
   assert.equal(b1.seq, (await snapshot(req, roomId, host.token)).room.seq, 'beacons do not advance seq');
   assert.ok(b2.at - b1.at >= 250 && b2.at - b1.at < 1500, `interval ${b2.at - b1.at} ms`);
-  await req('POST', `/api/rooms/${roomId}/video/pause`, { position: 4 }, host.token);
+  const pause = await req('POST', `/api/rooms/${roomId}/video/pause`, { position: 4 }, host.token);
+  assert.equal(pause.status, 200, pause.text);
   await ws.next('video.pause');
   await sleep(900);
   ws.events.length = 0;

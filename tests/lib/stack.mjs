@@ -70,7 +70,9 @@ export async function runUntilReady(script, ready, timeoutMs, runDir, env) {
       child.kill('SIGTERM');
       await exited;
     }
-    rmSync(runDir, { recursive: true, force: true });
+    // WNC_TEST_KEEP_RUN_DIR=1 keeps the logs of a run for a post-mortem.
+    if (process.env.WNC_TEST_KEEP_RUN_DIR === '1') console.log(`# run directory kept: ${runDir}`);
+    else rmSync(runDir, { recursive: true, force: true });
   };
   if (!started) {
     await stop();
