@@ -131,7 +131,7 @@ test('members on different instances get each other\'s chat and the host\'s acti
   }
   const acted = (e) => ['video.set', 'chat.message', 'video.seek'].includes(e.type);
   for (const [who, q] of [['host', hostWs], ['bob', bobWs]]) {
-    // Every event with a seq counts: a member's coalesced user.presence may be announced among
+    // Every event with a seq counts: a coalesced user.presence or user.joined may come among
     // the actions (pushd's flush), and takes a seq of its own. A batch is queued once per member
     // (tests/lib/client.mjs): one frame per seq. Each instance (and pushd) publishes its own
     // events: two published at nearly the same time may arrive swapped, and the client puts
