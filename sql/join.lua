@@ -29,7 +29,7 @@ put_member(m)
 redis.call('HSET', K_NAMES, ARGV[11], uid)
 redis.call('HSET', K_AUTH, TOKEN, uid)
 local events, followups = {}, {presence_timer(uid, NOW + GRACE_MS)}
-announce('joinPending', m, events, followups)
+announce(true, m, events, followups)
 touch()
 return result(201, '{"userId":"' .. uid .. '","room":' .. room_json() .. ',"chat":' ..
   chat_json() .. '}', events, followups)

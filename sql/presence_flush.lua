@@ -4,8 +4,8 @@
 -- as it is now (a member who flipped twice is announced once; one removed meanwhile, not at
 -- all). Returns 204 and the events, or nothing when nothing waits (a flush that ran already).
 if not room_exists() then return result(204, '') end
-local joins, presence = unpack(redis.call('HMGET', K_ROOM, 'joinPending', 'presencePending'))
+local joins, presence = pending_announcements()
 if not joins and not presence then return result(204, '') end
 local events = {}
-coalesced_events(events, take_pending())
+send_announcements(events, joins, presence)
 return result(204, '', events)

@@ -99,8 +99,8 @@ static void test_lease_open(void)
     struct call c = {0};
     char want[256], buf[256];
 
-    CU_ASSERT_EQUAL_FATAL(create(&a, ROOM, "Alice", t - 1000), E_OK);
-    CU_ASSERT_EQUAL_FATAL(join(&b, ROOM, "Bob", t - 1000), E_OK); /* its window is over by t */
+    CU_ASSERT_EQUAL_FATAL(create(&a, ROOM, "Alice", t), E_OK);
+    CU_ASSERT_EQUAL_FATAL(join(&b, ROOM, "Bob", t), E_OK);
     CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_PRESENCE, ROOM, "", t + 1,
                                ARGS(b.id, "open", ROOM "-1", CID1, IP2, OWNER2)),
                           E_OK);
@@ -568,20 +568,35 @@ static void test_leave_then_linger(void)
     call_free(&c);
 }
 
-/* Joins share the presence window: a join that waits is announced before any later presence
- * change, by the flush or by the next announcement after the window; a joiner gone by then is
- * left out. */
+/* Joins into a room of 20 or more wait like presence changes, in their own window: a join that
+ * waits is announced before any later presence change, by the flush or by the next
+ * announcement after the window; a joiner gone by then is left out. (Smaller rooms announce
+ * every join at once: test_scripts_rooms.) */
 static void test_join_batch_order(void)
 {
     long long t = 1700000000000LL;
-    struct member a, b, cm, d;
+    struct member a, b, cm, d, filler;
     struct call c = {0};
-    char want[128];
+    char want[128], name[32];
     json_object *o;
 
-    CU_ASSERT_EQUAL_FATAL(create(&a, ROOM, "Alice", t), E_OK);
-    CU_ASSERT_EQUAL_FATAL(join(&b, ROOM, "Bob", t + 1), E_OK); /* at once: seq 1 */
-    CU_ASSERT_EQUAL(room_seq(ROOM), 1);
+    CU_ASSERT_EQUAL_FATAL(create(&a, ROOM, "Alice", t - 1000), E_OK);
+    for (int i = 0; i < 18; i++) {
+        snprintf(name, sizeof(name), "Filler%d", i);
+        CU_ASSERT_EQUAL_FATAL(join(&filler, ROOM, name, t - 1000 + i), E_OK);
+    }
+    long long s0 = room_seq(ROOM);
+    CU_ASSERT_EQUAL(s0, 18);                                   /* a room of 19: each join at once */
+    CU_ASSERT_EQUAL_FATAL(join(&b, ROOM, "Bob", t + 1), E_OK); /* the window is over: at once */
+    CU_ASSERT_EQUAL(room_seq(ROOM), s0 + 1);
+    /* A newcomer's own stream a moment later: presence has its own window, so it goes out at
+     * once too, with no flush timer. */
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 2, b.id, "open", ROOM "-1", CID2), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 1);
+    o = event(&c, 0, "user.presence", s0 + 2);
+    CHECK_STR(o, "data.userId", b.id);
+    json_object_put(o);
+    CU_ASSERT_EQUAL(c.nfu, 2); /* the place and the owner, no timer */
     CU_ASSERT_EQUAL_FATAL(identity(&cm, ROOM, "Carol"), 0);
     CU_ASSERT_EQUAL_FATAL(
         call(&c, SCRIPT_JOIN, ROOM, cm.digest, t + 10, ARGS(cm.id, cm.name, cm.key, "1000")), E_OK);
@@ -591,20 +606,33 @@ static void test_join_batch_order(void)
     CU_ASSERT_EQUAL(c.nfu, 2);
     CU_ASSERT_EQUAL_FATAL(join(&d, ROOM, "Dave", t + 20), E_OK);
     CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_LEAVE, ROOM, d.digest, t + 30, NULL), E_OK);
-    CU_ASSERT_EQUAL(room_seq(ROOM), 2); /* only the leave */
+    CU_ASSERT_EQUAL(room_seq(ROOM), s0 + 3); /* only the leave */
     /* The flush never came; Carol's stream opens after the window: her join goes first. */
     CU_ASSERT_EQUAL_FATAL(presence(&c, t + 500, cm.id, "open", ROOM "-1", CID1), E_OK);
     CU_ASSERT_EQUAL(c.nev, 2);
-    o = event(&c, 0, "user.joined", 3);
+    o = event(&c, 0, "user.joined", s0 + 4);
     CHECK_STR(o, "data.user.id", cm.id); /* one member: the single form; Dave is gone */
     CHECK_BOOL(o, "data.user.online", 1);
     json_object_put(o);
-    o = event(&c, 1, "user.presence", 4);
+    o = event(&c, 1, "user.presence", s0 + 5);
     CHECK_STR(o, "data.userId", cm.id);
     json_object_put(o);
     /* Nothing waits any more: a flush sends nothing. */
     CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_PRESENCE_FLUSH, ROOM, "", t + 501, NULL), E_OK);
     CU_ASSERT_EQUAL(c.nev, 0);
+    /* Two joins within a window: one flush, one event in the several form. */
+    CU_ASSERT_EQUAL_FATAL(join(&d, ROOM, "Dave", t + 600), E_OK);
+    CU_ASSERT_EQUAL_FATAL(join(&filler, ROOM, "Eve", t + 610), E_OK);
+    CU_ASSERT_EQUAL_FATAL(join(&b, ROOM, "Frank", t + 620), E_OK);
+    CU_ASSERT_EQUAL(room_seq(ROOM), s0 + 6); /* Dave's at once */
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_PRESENCE_FLUSH, ROOM, "", t + 700, NULL), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 1);
+    o = event(&c, 0, "user.joined", s0 + 7);
+    CU_ASSERT_EQUAL(jlen(o, "data.users"), 2);
+    CHECK_STR(o, "data.users.0.user.name", "Eve");
+    CHECK_STR(o, "data.users.1.user.name", "Frank");
+    CU_ASSERT_PTR_NULL(jget(o, "data.users.0.user.tok"));
+    json_object_put(o);
     call_free(&c);
 }
 
@@ -619,13 +647,10 @@ static void test_presence_batch(void)
     char want[128];
     json_object *o;
 
-    /* The joins (Bob's at once, Carol's and Dave's in one flush) are over before t. */
-    CU_ASSERT_EQUAL_FATAL(create(&a, ROOM, "Alice", t - 1000), E_OK);
-    CU_ASSERT_EQUAL_FATAL(join(&b, ROOM, "Bob", t - 1000), E_OK);
-    CU_ASSERT_EQUAL_FATAL(join(&cm, ROOM, "Carol", t - 1000), E_OK);
-    CU_ASSERT_EQUAL_FATAL(join(&d, ROOM, "Dave", t - 1000), E_OK);
-    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_PRESENCE_FLUSH, ROOM, "", t - 900, NULL), E_OK);
-    CU_ASSERT_EQUAL(c.nev, 1);
+    CU_ASSERT_EQUAL_FATAL(create(&a, ROOM, "Alice", t), E_OK);
+    CU_ASSERT_EQUAL_FATAL(join(&b, ROOM, "Bob", t), E_OK);
+    CU_ASSERT_EQUAL_FATAL(join(&cm, ROOM, "Carol", t), E_OK);
+    CU_ASSERT_EQUAL_FATAL(join(&d, ROOM, "Dave", t), E_OK);
     long long seq = room_seq(ROOM);
 
     CU_ASSERT_EQUAL_FATAL(presence(&c, t + 1, b.id, "open", ROOM "-1", CID1), E_OK);
