@@ -153,10 +153,11 @@ test-faults: deps build
 	node --test --test-concurrency=1 tests/faults/
 
 # The scale-out tests (tests/cluster/), then integration suites against the balancer of 2
-# instances (WNC_TEST_CLUSTER=1: tests/lib/stack.mjs starts the cluster). Not in .ci/run: on
-# nchan 1.3.6's Redis storage some runs lose an event (docs/scaling.md, known limits). rooms.test.mjs is not
-# among them: it waits for an event right after subscribing, which nchan 1.3.6's Redis storage
-# may miss in the first milliseconds of a subscription (docs/scaling.md, known limits).
+# instances (WNC_TEST_CLUSTER=1: tests/lib/stack.mjs starts the cluster); in .ci/run.
+# rooms, watch and access pass there too, but many of their tests wait for an event right
+# after subscribing, which nchan's Redis storage may miss in the first milliseconds of a
+# subscription (a rooms run did; docs/scaling.md, known limits). The other suites look at one
+# instance's logs, one Redis' keys or one nginx's workers: they assume the single machine.
 CLUSTER_SUITES := tests/integration/video.test.mjs tests/integration/hostile.test.mjs
 # nchan 1.3.7 is built (once, cached) before a test starts a cluster: scripts/cluster.sh loads
 # it, and a first build (about 30 s) would eat into a test's start-up time.
