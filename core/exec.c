@@ -12,6 +12,7 @@
 #include "publish.h"
 #include "store.h"
 #include "valid.h"
+#include "xmalloc.h"
 
 #define EXEC_FOLLOWUP_MAX_WORDS 4
 #define EXEC_FOLLOWUP_MAX 256
@@ -163,61 +164,110 @@ static int exec_followup_valid(enum exec_followup_kind kind, char **args, const 
     }
 }
 
-/* Runs one checked follow-up. */
-static enum wnc_err exec_followup_run(struct store *st, struct publisher *pub,
-                                      enum exec_followup_kind kind, char **args)
+/* The Redis commands of a call's follow-ups, sent in one round trip (store_pipeline) instead
+ * of one to three each. Every command a follow-up becomes is idempotent or harmless twice
+ * (ZADD, SADD, SREM, ZREM; the wake token's LPUSH is trimmed to one), as a pipeline resent
+ * after a broken connection requires. A longer list goes in parts of EXEC_BATCH_MAX. */
+#define EXEC_BATCH_MAX 32
+#define EXEC_BATCH_WORDS 4
+struct exec_batch {
+    size_t n;
+    char words[EXEC_BATCH_MAX][EXEC_BATCH_WORDS][EXEC_GLOBAL_KEY_MAX];
+    const char *rows[EXEC_BATCH_MAX][EXEC_BATCH_WORDS + 1]; /* each ends with NULL */
+};
+
+/* Sends what the batch holds; empties it. */
+static enum wnc_err exec_batch_send(struct store *st, struct exec_batch *b, const char *room_id)
 {
-    char key[EXEC_GLOBAL_KEY_MAX], key2[EXEC_GLOBAL_KEY_MAX], owner[EXEC_OWNER_MAX + 1];
-    const char *argv[4];
+    const char **rows[EXEC_BATCH_MAX];
+    struct store_reply r;
+    enum wnc_err e;
+
+    if (b->n == 0)
+        return E_OK;
+    for (size_t i = 0; i < b->n; i++)
+        rows[i] = b->rows[i];
+    e = store_pipeline(st, b->n, EXEC_BATCH_WORDS, (const char **const *)rows, &r);
+    if (e == E_OK)
+        store_reply_free(&r);
+    else
+        log_warn("exec: %zu follow-up commands for room %s failed: %s", b->n, room_id, err_code(e));
+    b->n = 0;
+    return e;
+}
+
+/* Appends one command of up to EXEC_BATCH_WORDS words (copied; the list ends with NULL),
+ * sending the batch first when it is full. */
+static enum wnc_err exec_batch_add(struct store *st, struct exec_batch *b, const char *room_id,
+                                   const char *w0, const char *w1, const char *w2, const char *w3)
+{
+    const char *w[EXEC_BATCH_WORDS] = {w0, w1, w2, w3};
+    enum wnc_err e = E_OK;
+
+    if (b->n == EXEC_BATCH_MAX)
+        e = exec_batch_send(st, b, room_id);
+    size_t i = b->n++;
+    int k = 0;
+    for (; k < EXEC_BATCH_WORDS && w[k] != NULL; k++) {
+        snprintf(b->words[i][k], sizeof(b->words[i][k]), "%s", w[k]);
+        b->rows[i][k] = b->words[i][k];
+    }
+    b->rows[i][k] = NULL;
+    return e;
+}
+
+/* Adds one checked follow-up to the batch ("close" goes to the publisher at once). */
+static enum wnc_err exec_followup_add(struct store *st, struct publisher *pub, struct exec_batch *b,
+                                      const char *room_id, enum exec_followup_kind kind,
+                                      char **args)
+{
+    char key[EXEC_GLOBAL_KEY_MAX], owner[EXEC_OWNER_MAX + 1];
     enum wnc_err e;
 
     switch (kind) {
     case FOLLOWUP_INDEX:
     case FOLLOWUP_UNINDEX:
-        argv[0] = kind == FOLLOWUP_INDEX ? "SADD" : "SREM", argv[1] = "active-rooms";
-        argv[2] = args[0];
-        return store_command(st, 3, argv, NULL, NULL);
+        return exec_batch_add(st, b, room_id, kind == FOLLOWUP_INDEX ? "SADD" : "SREM",
+                              "active-rooms", args[0], NULL);
     case FOLLOWUP_TIMER:
         snprintf(key, sizeof(key), "timers:%s", args[0]);
-        argv[0] = "ZADD", argv[1] = key, argv[2] = args[1], argv[3] = args[2];
-        if ((e = store_command(st, 4, argv, NULL, NULL)) != E_OK ||
+        if ((e = exec_batch_add(st, b, room_id, "ZADD", key, args[1], args[2])) != E_OK ||
             atoll(args[1]) - exec_now_ms() > EXEC_WAKE_WITHIN_MS)
             return e;
         /* Soon: wake pushd (one token is enough; the list never grows past it). */
-        argv[0] = "LPUSH", argv[1] = EXEC_PUSHD_WAKE_KEY, argv[2] = args[1];
-        if ((e = store_command(st, 3, argv, NULL, NULL)) != E_OK)
+        if ((e = exec_batch_add(st, b, room_id, "LPUSH", EXEC_PUSHD_WAKE_KEY, args[1], NULL)) !=
+            E_OK)
             return e;
-        argv[0] = "LTRIM", argv[1] = EXEC_PUSHD_WAKE_KEY, argv[2] = "0", argv[3] = "0";
-        return store_command(st, 4, argv, NULL, NULL);
+        return exec_batch_add(st, b, room_id, "LTRIM", EXEC_PUSHD_WAKE_KEY, "0", "0");
     case FOLLOWUP_CLOSE:
         return pub != NULL ? publisher_close_channel(pub, args[0]) : E_OK;
     case FOLLOWUP_SUBS_HOLD:
         snprintf(key, sizeof(key), "subs:{%s}", args[0]);
-        argv[0] = "ZADD", argv[1] = key, argv[2] = "+inf", argv[3] = args[1];
-        return store_command(st, 4, argv, NULL, NULL);
+        return exec_batch_add(st, b, room_id, "ZADD", key, "+inf", args[1]);
     case FOLLOWUP_SUBS_RELEASE:
         snprintf(key, sizeof(key), "subs:{%s}", args[0]);
-        argv[0] = "ZREM", argv[1] = key, argv[2] = args[1];
-        return store_command(st, 3, argv, NULL, NULL);
+        return exec_batch_add(st, b, room_id, "ZREM", key, args[1], NULL);
     case FOLLOWUP_OWNER_ADD:
     case FOLLOWUP_OWNER_DEL:
         snprintf(key, sizeof(key), "owner:{%s}", args[0]);
-        argv[0] = kind == FOLLOWUP_OWNER_ADD ? "SADD" : "SREM", argv[1] = key, argv[2] = args[1];
-        if ((e = store_command(st, 3, argv, NULL, NULL)) != E_OK || kind == FOLLOWUP_OWNER_DEL)
+        if ((e = exec_batch_add(st, b, room_id, kind == FOLLOWUP_OWNER_ADD ? "SADD" : "SREM", key,
+                                args[1], NULL)) != E_OK ||
+            kind == FOLLOWUP_OWNER_DEL)
             return e;
         /* The instance's index of owners, which its pushd sweeps (proc.h). */
         snprintf(owner, sizeof(owner), "%s", args[0]);
         *strchr(owner, '/') = '\0';
-        snprintf(key2, sizeof(key2), "owners:{%s}", owner);
-        argv[0] = "SADD", argv[1] = key2, argv[2] = args[0];
-        return store_command(st, 3, argv, NULL, NULL);
+        snprintf(key, sizeof(key), "owners:{%s}", owner);
+        return exec_batch_add(st, b, room_id, "SADD", key, args[0], NULL);
     default:
         return E_INTERNAL;
     }
 }
 
-enum wnc_err exec_followup(struct store *st, struct publisher *pub, const char *room_id,
-                           const char *command)
+/* Checks one follow-up's form and adds it to the batch. */
+static enum wnc_err exec_followup_parse(struct store *st, struct publisher *pub,
+                                        struct exec_batch *b, const char *room_id,
+                                        const char *command)
 {
     char copy[EXEC_FOLLOWUP_MAX], *words[EXEC_FOLLOWUP_MAX_WORDS + 1], *save = NULL;
     int n = 0;
@@ -236,13 +286,40 @@ enum wnc_err exec_followup(struct store *st, struct publisher *pub, const char *
         if (n - 1 != exec_followup_forms[k].nargs ||
             !exec_followup_valid((enum exec_followup_kind)k, words + 1, room_id))
             break;
-        enum wnc_err e = exec_followup_run(st, pub, (enum exec_followup_kind)k, words + 1);
-        if (e != E_OK)
-            log_warn("exec: follow-up %s for room %s failed: %s", words[0], room_id, err_code(e));
-        return e;
+        return exec_followup_add(st, pub, b, room_id, (enum exec_followup_kind)k, words + 1);
     }
     log_error("exec: refusing malformed follow-up from a script of room %s", room_id);
     return E_INTERNAL;
+}
+
+/* Runs a call's follow-ups: the well-formed ones all, in one round trip. Returns the first
+ * error (a refused follow-up, or the store's). */
+static enum wnc_err exec_followups(struct store *st, struct publisher *pub, const char *room_id,
+                                   size_t n, char *const *commands)
+{
+    struct exec_batch *b;
+    enum wnc_err e = E_OK;
+
+    if (n == 0)
+        return E_OK;
+    b = xmalloc(sizeof(*b));
+    b->n = 0;
+    for (size_t k = 0; k < n; k++) {
+        enum wnc_err one = exec_followup_parse(st, pub, b, room_id, commands[k]);
+        if (e == E_OK)
+            e = one;
+    }
+    enum wnc_err sent = exec_batch_send(st, b, room_id);
+    free(b);
+    return e != E_OK ? e : sent;
+}
+
+enum wnc_err exec_followup(struct store *st, struct publisher *pub, const char *room_id,
+                           const char *command)
+{
+    char *one = (char *)command;
+
+    return exec_followups(st, pub, room_id, 1, &one);
 }
 
 /* Parses an item of the reply as a count; -1 when it is missing. */
@@ -367,8 +444,7 @@ enum wnc_err exec_room(struct store *st, struct publisher *pub, enum script_id s
     for (size_t k = 0; k < rep.nevents; k++)
         if (pub != NULL)
             publisher_send(pub, out->channel, rep.events[k], rep.event_lens[k]);
-    for (size_t k = 0; k < rep.nfollowups; k++)
-        exec_followup(st, pub, room_id, rep.followups[k]);
+    exec_followups(st, pub, room_id, rep.nfollowups, rep.followups);
     pthread_mutex_unlock(lock);
     store_reply_free(&r);
     return E_OK;

@@ -485,36 +485,25 @@ enum wnc_err store_command(struct store *st, int argc, const char **argv, const 
     return e;
 }
 
-enum wnc_err store_pipeline(struct store *st, size_t n, int argc, const char **const *argv,
-                            struct store_reply *out)
+/* The words of a pipelined command: argc, or fewer when a NULL word ends the row. */
+static int store_row_argc(int argc, const char *const *row)
 {
-    enum wnc_err e;
-    uint64_t start = metrics_now_ns();
+    int k = 0;
+    while (k < argc && row[k] != NULL)
+        k++;
+    return k;
+}
 
-    struct store_node *node = &st->nodes[0];
-
-    memset(out, 0, sizeof(*out));
-    if (st->cluster) {
-        /* The commands' keys may live on any node: one call each, in order. */
-        e = E_OK;
-        for (size_t i = 0; i < n; i++) {
-            enum wnc_err one = store_try(st, argc, argv[i], NULL, out, 0);
-            if (one == E_REDIS_UNAVAILABLE) {
-                store_reply_free(out);
-                return one;
-            }
-            if (one != E_OK)
-                e = E_INTERNAL;
-        }
-        metrics_redis_call(metrics_now_ns() - start);
-        if (e != E_OK)
-            store_reply_free(out);
-        return e;
-    }
-    if ((e = store_connect(node)) != E_OK)
-        return e;
+/* Sends the n commands on node's connection and reads every reply, in order. Returns
+ * STORE_SENT_BROKEN when the connection broke (dropped; out is left empty). */
+static enum store_sent store_pipeline_once(struct store_node *node, size_t n, int argc,
+                                           const char **const *argv, struct store_reply *out,
+                                           enum wnc_err *e)
+{
+    *e = E_OK;
     for (size_t i = 0; i < n; i++)
-        if (redisAppendCommandArgv(node->ctx, argc, argv[i], NULL) != REDIS_OK)
+        if (redisAppendCommandArgv(node->ctx, store_row_argc(argc, argv[i]), argv[i], NULL) !=
+            REDIS_OK)
             goto broken;
     for (size_t i = 0; i < n; i++) {
         redisReply *r;
@@ -524,22 +513,58 @@ enum wnc_err store_pipeline(struct store *st, size_t n, int argc, const char **c
             /* Every reply is read all the same, so the connection stays in step. */
             metrics_redis_error(METRICS_REDIS_REPLY);
             log_error("store: %s: %s", argv[i][0], r->str);
-            e = E_INTERNAL;
+            *e = E_INTERNAL;
         } else {
             store_flatten(r, out);
         }
         freeReplyObject(r);
     }
-    metrics_redis_call(metrics_now_ns() - start);
-    if (e != E_OK)
-        store_reply_free(out);
-    return e;
+    return STORE_SENT_DONE;
 broken:
     metrics_redis_error(METRICS_REDIS_IO);
     log_warn("store: redis: %s", node->ctx->errstr);
     store_disconnect(node);
     store_reply_free(out);
-    return E_REDIS_UNAVAILABLE;
+    return STORE_SENT_BROKEN;
+}
+
+enum wnc_err store_pipeline(struct store *st, size_t n, int argc, const char **const *argv,
+                            struct store_reply *out)
+{
+    enum wnc_err e = E_OK;
+    uint64_t start = metrics_now_ns();
+    struct store_node *node = &st->nodes[0];
+
+    memset(out, 0, sizeof(*out));
+    if (st->cluster) {
+        /* The commands' keys may live on any node: one call each, in order. */
+        for (size_t i = 0; i < n; i++) {
+            enum wnc_err one = store_try(st, store_row_argc(argc, argv[i]), argv[i], NULL, out, 0);
+            if (one == E_REDIS_UNAVAILABLE) {
+                store_reply_free(out);
+                return one;
+            }
+            if (one != E_OK)
+                e = E_INTERNAL;
+        }
+    } else {
+        /* A kept connection that broke (Redis restarted) is opened again once, as store_try
+         * does for one command: the commands sent here may be sent twice, so callers pipeline
+         * only reads and idempotent writes. */
+        for (int attempt = 0;; attempt++) {
+            int had_connection = node->ctx != NULL;
+            if ((e = store_connect(node)) != E_OK)
+                return e;
+            if (store_pipeline_once(node, n, argc, argv, out, &e) == STORE_SENT_DONE)
+                break;
+            if (!had_connection || attempt > 0)
+                return E_REDIS_UNAVAILABLE;
+        }
+    }
+    metrics_redis_call(metrics_now_ns() - start);
+    if (e != E_OK)
+        store_reply_free(out);
+    return e;
 }
 
 void store_reply_free(struct store_reply *r)

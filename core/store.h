@@ -60,10 +60,12 @@ enum wnc_err store_eval(struct store *st, enum script_id script, int nkeys, cons
 enum wnc_err store_command(struct store *st, int argc, const char **argv, const size_t *lens,
                            struct store_reply *out);
 
-/* Runs n commands of argc words each (argv[i], NUL-terminated words) in one round trip
- * (pipelined), for reads that would otherwise cost one round trip each. *out holds the replies
- * in order, each flattened as store_command's. No retry: a broken connection is dropped and
- * E_REDIS_UNAVAILABLE returned; an error reply gives E_INTERNAL after the rest is read. */
+/* Runs n commands of argc words each (argv[i], NUL-terminated words; a row may end earlier
+ * with a NULL word) in one round trip (pipelined), for reads and idempotent writes that would
+ * otherwise cost one round trip each. *out holds the replies in order, each flattened as
+ * store_command's. A kept connection found broken is opened again and the commands sent once
+ * more (so never pipeline what must not run twice); otherwise E_REDIS_UNAVAILABLE. An error
+ * reply gives E_INTERNAL after the rest is read. On a cluster: one call each, in order. */
 enum wnc_err store_pipeline(struct store *st, size_t n, int argc, const char **const *argv,
                             struct store_reply *out);
 

@@ -582,9 +582,38 @@ static const struct unit_test exec_tests[] = {
     {NULL, NULL},
 };
 
+/* A call's follow-ups go to Redis in one pipeline, in parts of 32 commands: a kick that closes
+ * 40 streams (two commands each, after 40 opens of three each) leaves every place released and
+ * every owner entry gone. */
+static void test_exec_room_many_followups(void)
+{
+    struct member a, b;
+    struct exec_result r = {0};
+    char max[16], cid[17];
+
+    CU_ASSERT_EQUAL_FATAL(identity(&a, ROOM, "Alice"), 0);
+    CU_ASSERT_EQUAL_FATAL(identity(&b, ROOM, "Bob"), 0);
+    snprintf(max, sizeof(max), "%d", config.max_users);
+    CU_ASSERT_EQUAL_FATAL(run(&r, SCRIPT_CREATE, a.digest, ARGS(a.id, a.name, a.key)), E_OK);
+    CU_ASSERT_EQUAL_FATAL(run(&r, SCRIPT_JOIN, b.digest, ARGS(b.id, b.name, b.key, max)), E_OK);
+    for (int i = 0; i < 40; i++) {
+        snprintf(cid, sizeof(cid), "%016x", 0x100 + i);
+        CU_ASSERT_EQUAL_FATAL(
+            run(&r, SCRIPT_PRESENCE, "", ARGS(b.id, "open", ROOM "-1", cid, IP, OWNER)), E_OK);
+    }
+    CU_ASSERT_EQUAL(redis_num(ARGS("ZCARD", "subs:{" IP "}")), 40);
+    CU_ASSERT_EQUAL(redis_num(ARGS("SCARD", "owner:{" OWNER "}")), 40);
+    CU_ASSERT_EQUAL(run(&r, SCRIPT_KICK, a.digest, ARGS(b.id)), E_OK);
+    CU_ASSERT_EQUAL(r.status, 204);
+    CU_ASSERT_EQUAL(redis_num(ARGS("ZCARD", "subs:{" IP "}")), 0);
+    CU_ASSERT_EQUAL(redis_num(ARGS("SCARD", "owner:{" OWNER "}")), 0);
+    exec_result_free(&r);
+}
+
 static const struct unit_test exec_redis_tests[] = {
     {"exec_followup: typed forms run, anything else refused", test_exec_followup},
     {"exec_room runs every script with a NULL publisher", test_exec_room_every_script},
+    {"exec_room: many follow-ups, one pipeline in parts", test_exec_room_many_followups},
     {"exec_room: timeout on the real clock", test_exec_room_timeout_real_clock},
     {NULL, NULL},
 };

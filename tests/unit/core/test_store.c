@@ -195,6 +195,17 @@ static void test_pipeline(void)
     CU_ASSERT_EQUAL_FATAL(store_pipeline(unit_store(), 1, 3, ok + 2, &r), E_OK);
     CU_ASSERT(r.n == 1 && strcmp(r.items[0], "4") == 0);
     store_reply_free(&r);
+
+    /* Rows of different lengths: a NULL word ends a row before argc. */
+    const char *zadd[] = {"ZADD", "p:z", "1", "a"}, *zcard[] = {"ZCARD", "p:z", NULL, NULL},
+               *get[] = {"HGET", "p:{a}", "online", NULL};
+    const char **mixed[] = {zadd, zcard, get};
+    CU_ASSERT_EQUAL_FATAL(store_pipeline(unit_store(), 3, 4, mixed, &r), E_OK);
+    CU_ASSERT_EQUAL_FATAL(r.n, 3);
+    CU_ASSERT_STRING_EQUAL(r.items[0], "1");
+    CU_ASSERT_STRING_EQUAL(r.items[1], "1");
+    CU_ASSERT_STRING_EQUAL(r.items[2], "3");
+    store_reply_free(&r);
 }
 
 /* Returns this connection's CLIENT ID, or -1. */
@@ -239,6 +250,17 @@ static void test_reconnect_after_client_kill(void)
     CU_ASSERT_EQUAL(cmd(other, NULL, 4, kill), E_OK);
     CU_ASSERT_EQUAL(store_eval(unit_store(), SCRIPT_CLAIM, 1, keys, 2, args, NULL, &r), E_OK);
     store_reply_free(&r);
+
+    /* And for a pipeline (exec.c sends a call's follow-ups as one): sent again, once. */
+    long long id3 = client_id(unit_store());
+    snprintf(id_str, sizeof(id_str), "%lld", id3);
+    CU_ASSERT_EQUAL(cmd(other, NULL, 4, kill), E_OK);
+    const char *sadd[] = {"SADD", "p:set", "m", NULL}, *card[] = {"SCARD", "p:set", NULL, NULL};
+    const char **rows[] = {sadd, card};
+    CU_ASSERT_EQUAL_FATAL(store_pipeline(unit_store(), 2, 4, rows, &r), E_OK);
+    CU_ASSERT(r.n == 2 && strcmp(r.items[1], "1") == 0);
+    store_reply_free(&r);
+    CU_ASSERT_TRUE(client_id(unit_store()) > id3);
     store_close(other);
 }
 
