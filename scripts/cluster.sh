@@ -23,9 +23,10 @@ NODE_TIMEOUT_MS=${WNC_CLUSTER_NODE_TIMEOUT_MS:-2000}
 RUN_DIR=${WNC_RUN_DIR:-$ROOT/var/cluster-$PORT}
 case "$INSTANCES" in ''|*[!0-9]*) echo "cluster: WNC_INSTANCES must be a number" >&2; exit 2 ;; esac
 [ "$INSTANCES" -ge 1 ] && [ "$INSTANCES" -le 16 ] || { echo "cluster: WNC_INSTANCES must be 1 to 16" >&2; exit 2; }
-# The instances load nchan 1.3.7 (scripts/nchan-build.sh, cached after its first build):
-# Debian's 1.3.6 loses subscriptions on the Redis storage after a kick or a failover
-# (docs/nchan-notes.md). WNC_NCHAN_MODULE names another module.
+# The instances load nchan 1.3.7 with our fix (scripts/nchan-build.sh, cached after its first
+# build): after a master's failover Debian's 1.3.6, and 1.3.7 unpatched, could switch a worker
+# to a renamed SPUBLISH and fail its publishes (docs/nchan-notes.md). WNC_NCHAN_MODULE names
+# another module.
 WNC_NCHAN_MODULE=${WNC_NCHAN_MODULE:-$("$ROOT/scripts/nchan-build.sh")}
 export WNC_NCHAN_MODULE
 mkdir -p "$RUN_DIR"/{balancer/logs,balancer/tmp}

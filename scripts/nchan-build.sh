@@ -7,8 +7,8 @@
 #
 #   scripts/nchan-build.sh            build once (about 30 s), then print the cached path
 #
-# Sources: Debian's own archive (the orig tarballs of trixie's nchan and bookworm's nginx),
-# checked by sha256. nginx is Debian's 1.22.1 built --with-compat, so a module configured
+# Sources: Debian's archive (the upstream "orig" tarballs of the libnginx-mod-nchan 1.3.7 and
+# nginx 1.22.1 source packages; Debian's own patches are not applied), checked by sha256. nginx is Debian's 1.22.1 built --with-compat, so a module configured
 # --with-compat against the same nginx source loads into it. The build is cached in
 # WNC_CACHE_DIR (default ${XDG_CACHE_HOME:-~/.cache}/wnc); a second run builds nothing.
 # WNC_DEBIAN_MIRROR (default http://deb.debian.org/debian) names another mirror.
