@@ -74,9 +74,10 @@ static const struct exec_followup_form {
     [FOLLOWUP_OWNER_ADD] = {"owner_add", 2}, [FOLLOWUP_OWNER_DEL] = {"owner_del", 2},
 };
 
-/* Timer sets pushd runs; entries are "ROOM" (sync, wait) or "ROOM|user id" (the others). */
+/* Timer sets pushd runs; entries are "ROOM" (sync, wait, pflush, verify) or "ROOM|user id"
+ * (the others). */
 static const char *const exec_timer_kinds[] = {"presence", "typing", "linger", "sync",
-                                               "wait",     "unmute", "pflush"};
+                                               "wait",     "unmute", "pflush", "verify"};
 
 /* Whether every character of s is in set and its length is in [1, max]. */
 static int exec_word_is(const char *s, const char *set, size_t max)
@@ -144,12 +145,12 @@ static int exec_followup_valid(enum exec_followup_kind kind, char **args, const 
         for (size_t k = 0; k < sizeof(exec_timer_kinds) / sizeof(exec_timer_kinds[0]); k++)
             if (strcmp(args[0], exec_timer_kinds[k]) == 0)
                 return exec_is_digits(args[1]) &&
-                       exec_room_prefixed(args[2], room_id, '|',
-                                          strcmp(args[0], "sync") == 0 ||
-                                                  strcmp(args[0], "wait") == 0 ||
-                                                  strcmp(args[0], "pflush") == 0
-                                              ? NULL
-                                              : exec_is_user);
+                       exec_room_prefixed(
+                           args[2], room_id, '|',
+                           strcmp(args[0], "sync") == 0 || strcmp(args[0], "wait") == 0 ||
+                                   strcmp(args[0], "pflush") == 0 || strcmp(args[0], "verify") == 0
+                               ? NULL
+                               : exec_is_user);
         return 0;
     case FOLLOWUP_CLOSE:
         return exec_room_prefixed(args[0], room_id, '-', exec_is_digits);

@@ -14,7 +14,7 @@
 #define RELAXED memory_order_relaxed
 
 const char *const metrics_timer_kinds[METRICS_TIMER_KINDS] = {
-    "presence", "typing", "sync", "linger", "wait", "unmute", "pflush"};
+    "presence", "typing", "sync", "linger", "wait", "unmute", "pflush", "verify"};
 
 /* The kinds of sql/lib.lua's envelope() (docs/api.md), then "other". */
 const char *const metrics_event_types[METRICS_EVENT_TYPES] = {

@@ -68,7 +68,7 @@ enum metrics_publish_outcome {
 #define METRICS_TRANSPORTS 3
 
 /* The timer sets pushd claims from, "timers:<kind>", in pushd's order. */
-#define METRICS_TIMER_KINDS 7
+#define METRICS_TIMER_KINDS 8
 extern const char *const metrics_timer_kinds[METRICS_TIMER_KINDS];
 
 /* Event types (the envelope's "type"), known ones and "other" last. */

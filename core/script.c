@@ -52,6 +52,7 @@ static const char *const script_names[SCRIPT__MAX] = {
     [SCRIPT_BUFFERING] = "buffering",
     [SCRIPT_WAIT] = "wait",
     [SCRIPT_PRESENCE_FLUSH] = "presence_flush",
+    [SCRIPT_VERIFY] = "verify",
     [SCRIPT_ADMIN_ROOM] = "admin_room",
     [SCRIPT_ADMIN_CLOSE] = "admin_close",
 };
@@ -110,8 +111,9 @@ static void script_contract(struct buf *b)
         buf_printf(b, "%s%s", a ? ", " : "", script_std_args[a].lua);
     buf_printf(b,
                "\nlocal ROOM_KEYS = %d\nlocal RATE_WINDOW_MS = %d\nlocal LINGER_MS = %d\n"
-               "local PRESENCE_BATCH_MS = %d\n",
-               ROOM_KEY__MAX, SCRIPT_RATE_WINDOW_MS, SCRIPT_LINGER_MS, SCRIPT_PRESENCE_BATCH_MS);
+               "local PRESENCE_BATCH_MS = %d\nlocal VERIFY_MS = %d\n",
+               ROOM_KEY__MAX, SCRIPT_RATE_WINDOW_MS, SCRIPT_LINGER_MS, SCRIPT_PRESENCE_BATCH_MS,
+               SCRIPT_VERIFY_MS);
     buf_puts(b, "local function contract_begin(keys, args)\n  KEYS, ARGV = keys, args\n");
     for (int k = 0; k < ROOM_KEY__MAX; k++) {
         buf_puts(b, "  ");

@@ -47,6 +47,7 @@ enum script_id {
     SCRIPT_BUFFERING,
     SCRIPT_WAIT,
     SCRIPT_PRESENCE_FLUSH,
+    SCRIPT_VERIFY,
     SCRIPT_ADMIN_ROOM,  /* wnc-admin: a room read without a token */
     SCRIPT_ADMIN_CLOSE, /* wnc-admin: close a room for everyone */
     SCRIPT__MAX
@@ -88,6 +89,11 @@ enum script_std_arg {
 /* Presence changes of a room are announced at most once per this window, in ms (lib.lua's
  * announce_presence; presence_flush.lua sends what waited). */
 #define SCRIPT_PRESENCE_BATCH_MS 100
+/* pushd checks a room's leases against nchan's subscribers this long after a stream opened,
+ * and a lease missing from that check once more this long after (lib.lua's verify_soon,
+ * verify.lua), in ms: a stream whose close nchan did not report is closed within about
+ * twice this. */
+#define SCRIPT_VERIFY_MS 2000
 
 /* Reads sql/ from dir and assembles the library. Returns 0, or -1 after logging which file is
  * missing (the library loaded before, if any, stays). */

@@ -6,7 +6,9 @@
  * active-rooms for rooms that expired. Claims are atomic (sql/claim.lua), so several pushd
  * instances can run side by side without firing anything twice. Every couple of seconds it also
  * closes the event-stream leases of this instance's nginx workers that died (proc.h), so presence
- * and the per-address caps heal after a crash, a reload or a restart. It keeps no state of its own:
+ * and the per-address caps heal after a crash, a reload or a restart; and a couple of seconds
+ * after a stream opens it checks the room's leases against the subscribers nchan answers for
+ * (pushd_verify), closing those nchan forgot to report closed. It keeps no state of its own:
  * after a restart of itself or of Redis it picks up where the sets are.
  *
  * pushd has no listener: every PUSHD_METRICS_MS it adds what it counted (timers fired, events
@@ -15,23 +17,27 @@
  *
  * `wnc-pushd --check-config` prints the effective configuration and exits 0, or 1 after naming
  * the variable that is invalid. */
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "config.h"
 #include "exec.h"
 #include "ids.h"
 #include "log.h"
 #include "metrics.h"
+#include "nchan.h"
 #include "proc.h"
 #include "publish.h"
 #include "script.h"
 #include "store.h"
 #include "timeout.h"
 #include "valid.h"
+#include "xmalloc.h"
 
 #define PUSHD_CLAIM_BATCH 200
 #define PUSHD_GC_INTERVAL_MS 5000
@@ -39,6 +45,12 @@
 #define PUSHD_OWNER_SWEEP_MS 2000
 #define PUSHD_METRICS_MS 2000
 #define PUSHD_OWNER_KEY_MAX (sizeof("owners:{}") + EXEC_OWNER_MAX) /* and "owner:{...}" */
+/* How long a check of a room's leases waits for nchan's subscribers to answer. They answer in
+ * milliseconds (500 subscribers on two nginx workers: 5-8 ms, docs/nchan-notes.md), and the
+ * wait ends as soon as every lease asked about answered or as many subscribers answered as
+ * nchan counted just before: only a subscriber that is slow (or leaves meanwhile) makes pushd
+ * wait this long. */
+#define PUSHD_VERIFY_WAIT_MS 500
 
 struct pushd_timer {
     const char *key;
@@ -54,8 +66,9 @@ static const struct pushd_timer pushd_timers[] = {
     {"timers:wait", SCRIPT_WAIT, 0},
     {"timers:unmute", SCRIPT_UNMUTE_EXPIRE, 1},
     {"timers:pflush", SCRIPT_PRESENCE_FLUSH, 0},
+    {"timers:verify", SCRIPT_VERIFY, 0}, /* runs pushd_verify, not just the script */
 };
-/* In the order of metrics_timer_kinds, which names them "presence" ... "pflush". */
+/* In the order of metrics_timer_kinds, which names them "presence" ... "verify". */
 _Static_assert(sizeof(pushd_timers) / sizeof(pushd_timers[0]) == METRICS_TIMER_KINDS,
                "one metrics kind per timer set");
 
@@ -65,6 +78,100 @@ static struct {
     uint64_t events_reported[METRICS_EVENT_TYPES]; /* metrics_event_count at the last report */
     long long lag_ms, tick_ms;                     /* the largest since the last report */
 } pushd_metrics;
+
+/* The leases one check asks nchan about ("cid cid ..." from verify.lua's list, split in
+ * place), which of them answered, and how many subscribers answered of how many nchan
+ * counted. */
+struct pushd_verify_ids {
+    char **cid;
+    char *answered;
+    size_t n, left;
+    long long answers, subscribers;
+};
+
+/* nchan_subscriber_ids' callback: marks cid answered; 1 when every lease answered, or every
+ * subscriber nchan counted (a lease that did not is then not among them). */
+static int pushd_verify_seen(const char *cid, void *arg)
+{
+    struct pushd_verify_ids *ids = arg;
+
+    ids->answers++;
+    for (size_t i = 0; i < ids->n; i++)
+        if (!ids->answered[i] && strcmp(ids->cid[i], cid) == 0) {
+            ids->answered[i] = 1;
+            ids->left--;
+            break;
+        }
+    return ids->left == 0 || ids->answers >= ids->subscribers;
+}
+
+/* How many subscribers nchan holds for channel (the publisher location's figures), or -1 when
+ * it cannot say. A subscriber whose close nchan did not report is not among them. */
+static long long pushd_channel_subscribers(const char *channel)
+{
+    struct nchan_status s;
+    const char *n;
+
+    if (nchan_channel_fetch(config.publish_socket, channel, PUSHD_VERIFY_WAIT_MS, &s) != 0)
+        return -1;
+    if (s.status == 404)
+        return 0;
+    n = nchan_status_field(&s, "active_subscribers");
+    return s.status == 200 && n != NULL ? atoll(n) : -1;
+}
+
+/* Checks a room's leases against the subscribers nchan holds for its channel (sql/verify.lua:
+ * nchan 1.3.6 can lose the unsubscribe hook of a stream closed while it opened): lists the
+ * leases, asks nchan which of them answer, and reports the others, which verify.lua closes
+ * when a second check misses them too. When nchan cannot be asked, nothing is closed. */
+static void pushd_verify(struct store *st, struct publisher *pub, const char *room)
+{
+    const char *list_args[] = {"list"};
+    struct exec_result listed, res;
+    struct pushd_verify_ids ids = {0};
+    char error[NCHAN_ERROR_MAX], *channel, *save = NULL;
+    struct buf missing = {0};
+
+    if (exec_room(st, pub, SCRIPT_VERIFY, room, "", 1, list_args, NULL, &listed) != E_OK)
+        return;
+    channel = strtok_r(listed.body, " ", &save);
+    if (channel == NULL) {
+        exec_result_free(&listed);
+        return;
+    }
+    ids.cid = xcalloc(listed.body_len / 2 + 1, sizeof(*ids.cid));
+    for (char *cid; (cid = strtok_r(NULL, " ", &save)) != NULL;)
+        ids.cid[ids.n++] = cid;
+    ids.answered = xcalloc(ids.n + 1, 1);
+    ids.left = ids.n;
+    /* Counted before asking: a subscriber arriving meanwhile can end the wait before a slow
+     * one answered, which then only becomes a suspect (verify.lua closes on a second miss). No
+     * subscriber at all: nobody to ask. */
+    ids.subscribers = ids.n > 0 ? pushd_channel_subscribers(channel) : 0;
+    if (ids.subscribers < 0)
+        ids.subscribers = LLONG_MAX; /* unknown: wait for the leases, or the time */
+    if (ids.n > 0 && ids.subscribers > 0 &&
+        nchan_subscriber_ids(config.publish_socket, channel, PUSHD_VERIFY_WAIT_MS,
+                             pushd_verify_seen, &ids, error) != 0) {
+        log_warn("pushd: cannot ask nchan for the subscribers of %s: %s", channel, error);
+    } else {
+        for (size_t i = 0; i < ids.n; i++)
+            if (!ids.answered[i])
+                buf_printf(&missing, "%s%s", missing.len ? " " : "", ids.cid[i]);
+        const char *close_args[] = {"close", channel, missing.len ? missing.data : ""};
+        if (exec_room(st, pub, SCRIPT_VERIFY, room, "", 3, close_args, NULL, &res) == E_OK) {
+            if (strcmp(res.body, "0") != 0)
+                log_warn("pushd: room %s: closed %s stream(s) nchan no longer held (their "
+                         "unsubscribe hook never came)",
+                         room, res.body);
+            exec_result_free(&res);
+        }
+    }
+    buf_free(&missing);
+    free(ids.answered);
+    free(ids.cid);
+    exec_result_free(&listed);
+}
 
 /* Runs the room script for one claimed entry. */
 static void pushd_fire(struct store *st, struct publisher *pub, const struct pushd_timer *t,
@@ -85,6 +192,11 @@ static void pushd_fire(struct store *st, struct publisher *pub, const struct pus
     if (valid_room_id(id, room) != E_OK ||
         (t->has_user && valid_user_id(entry + ROOM_ID_LEN + 1, user) != E_OK)) {
         log_warn("pushd: ignoring malformed entry in %s", t->key);
+        return;
+    }
+    if (t->script == SCRIPT_VERIFY) {
+        pushd_verify(st, pub, room);
+        pushd_metrics.fired[t - pushd_timers]++;
         return;
     }
     e = exec_room(st, pub, t->script, room, "", t->has_user ? 1 : 0, args, NULL, &r);

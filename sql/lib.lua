@@ -492,7 +492,7 @@ end
 -- Closes lease cid (its stored value): frees its place under the address cap and its owner's
 -- index entry, and counts its member's streams down; the last one starts the grace period.
 -- Returns the member (to be stored by the caller; nil if gone or already at zero streams) and
--- the lease's channel. The unsubscribe hook (presence.lua) and retire_channel share it.
+-- the lease's channel. end_stream and retire_channel share it.
 local function close_lease(cid, lease, followups)
   redis.call('HDEL', K_LEASES, cid)
   local luid, lchan, lip, lowner = string.match(lease, '^(%S+) (%S+) (%S+) (%S+)$')
@@ -506,6 +506,36 @@ local function close_lease(cid, lease, followups)
     followups[#followups + 1] = presence_timer(m.id, NOW + GRACE_MS)
   end
   return m, lchan
+end
+
+-- Closes lease cid as its stream's end: close_lease, and when that was the member's last stream
+-- on the room's current channel, the member goes offline (announced). A close on a retired
+-- channel announces nothing: every member is reconnecting, and one that does not is removed
+-- after the grace period all the same. The unsubscribe hook (presence.lua) and the check of
+-- streams nchan forgot to report (verify.lua) share it.
+local function end_stream(cid, lease, events, followups)
+  local m, lchan = close_lease(cid, lease, followups)
+  if not m then return end
+  if m.conns == 0 and lchan == channel() and m.online then
+    m.online = false
+    redis.call('HINCRBY', K_ROOM, 'online', -1)
+    announce_presence(m, events, followups)
+  end
+  put_member(m)
+  touch()
+end
+
+-- nchan 1.3.6 runs the subscribe hook of a stream closed during that hook but never its
+-- unsubscribe hook (docs/nchan-notes.md), so a lease can outlive its stream. Every open asks
+-- pushd to check the room's leases against nchan's own list of the channel's subscribers
+-- VERIFY_MS later (verify.lua): one timer per room however many streams open meanwhile (the
+-- field verifyAt says when the pending one is due), and each check covers every lease opened
+-- before it.
+local function verify_soon(followups)
+  local at = tonumber(redis.call('HGET', K_ROOM, 'verifyAt'))
+  if at and at > NOW then return end
+  redis.call('HSET', K_ROOM, 'verifyAt', NOW + VERIFY_MS)
+  followups[#followups + 1] = timer('verify', NOW + VERIFY_MS, room_id())
 end
 
 -- Moves the room to a new channel ('close OLD' ends every stream on the old one) and closes the

@@ -10,9 +10,9 @@
 -- poll ('poll') keeps the member online for another grace period instead.
 -- Several tabs are one member online: only the first open and the last close change presence
 -- (user.presence, coalesced per room by lib.lua's announce_presence). The last close starts
--- the grace period (a timer pushd runs). A close on a retired channel (a kick moved the room
--- to a new one and closed the old, so every member is reconnecting) announces nothing: the
--- member is back in a moment, and if not, the grace timer still removes it.
+-- the grace period (a timer pushd runs); lib.lua's end_stream says what a close does. Every
+-- open also asks for a check of the room's leases a moment later (lib.lua's verify_soon):
+-- nchan can lose the unsubscribe hook of a stream closed while it opened.
 -- Returns 204, with the follow-ups that keep the per-address cap and the owner index in step.
 local uid, op, chan, cid, ipkey, owner = ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14]
 local events, followups = {}, {}
@@ -62,6 +62,7 @@ if op == 'open' then
   touch()
   followups[#followups + 1] = 'subs_hold ' .. ipkey .. ' ' .. cid
   followups[#followups + 1] = 'owner_add ' .. owner .. ' ' .. room_id() .. '|' .. cid
+  verify_soon(followups)
   return result(204, '', events, followups)
 end
 
@@ -77,14 +78,5 @@ if not lease or lease == '-' then
   return result(204, '', {}, {'subs_release ' .. ipkey .. ' ' .. cid,
     'owner_del ' .. owner .. ' ' .. room_id() .. '|' .. cid})
 end
-local m, lchan = close_lease(cid, lease, followups)
-if m then
-  if m.conns == 0 and lchan == channel() and m.online then
-    m.online = false
-    redis.call('HINCRBY', K_ROOM, 'online', -1)
-    announce_presence(m, events, followups)
-  end
-  put_member(m)
-  touch()
-end
+end_stream(cid, lease, events, followups)
 return result(204, '', events, followups)

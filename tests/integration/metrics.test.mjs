@@ -213,7 +213,7 @@ test('a WebSocket subscription and the events it sees are counted exactly', asyn
   assert.equal(after.get('wnc_nchan_messages_published_total').type, 'counter');
   assert.equal(val(after, 'wnc_nchan_info', { version: after.get('wnc_nchan_info').samples[0].labels.version }), 1);
   // A presence timer is pending for nobody yet; its lag is a small non-negative number.
-  for (const kind of ['presence', 'typing', 'sync', 'linger', 'wait', 'unmute']) {
+  for (const kind of ['presence', 'typing', 'sync', 'linger', 'wait', 'unmute', 'pflush', 'verify']) {
     const lag = val(after, 'wnc_timer_lag_seconds', { kind });
     assert.ok(lag >= 0 && lag < 5, `${kind} lag ${lag}`);
     assert.ok(val(after, 'wnc_timers_pending', { kind }) >= 0);

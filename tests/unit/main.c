@@ -191,6 +191,7 @@ int main(void)
         test_scripts_access_register,
         test_proc_register,
         test_metrics_register,
+        test_nchan_register,
         test_events_register,
         test_route_register,
     };

@@ -71,6 +71,7 @@ int test_store_register(void);
 int test_exec_register(void);
 int test_proc_register(void);
 int test_metrics_register(void);
+int test_nchan_register(void);
 int test_events_register(void);
 int test_route_register(void);
 int test_cluster_register(void);

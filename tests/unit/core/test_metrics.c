@@ -312,7 +312,8 @@ static void test_registry_render(void)
                 "wnc_timers_pending{kind=\"linger\"} 0\n"
                 "wnc_timers_pending{kind=\"wait\"} 0\n"
                 "wnc_timers_pending{kind=\"unmute\"} 0\n"
-                "wnc_timers_pending{kind=\"pflush\"} 0\n");
+                "wnc_timers_pending{kind=\"pflush\"} 0\n"
+                "wnc_timers_pending{kind=\"verify\"} 0\n");
     CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "wnc_timer_lag_seconds{kind=\"presence\"} 0.25\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "wnc_pushd_timers_fired_total{kind=\"sync\"} 9\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\nwnc_pushd_loop_lag_seconds 0.003\n"));

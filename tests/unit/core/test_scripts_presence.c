@@ -35,7 +35,8 @@ static void test_presence_transitions(void)
         long long conns;
         size_t nfu;
     } steps[] = {
-        {"open", CID1, 1, 1, 1, 2},   {"open", CID2, -1, 1, 2, 2}, {"open", CID1, -1, 1, 2, 0},
+        /* The first open also asks for a check of the leases (test_lease_verify). */
+        {"open", CID1, 1, 1, 1, 3},   {"open", CID2, -1, 1, 2, 2}, {"open", CID1, -1, 1, 2, 0},
         {"close", CID1, -1, 1, 1, 2}, {"close", CID2, 0, 0, 0, 3}, {"open", CID3, 1, 1, 1, 2},
         {"open", CID3, -1, 1, 1, 0},  {"close", CID3, 0, 0, 0, 3},
     };
@@ -107,9 +108,12 @@ static void test_lease_open(void)
     snprintf(want, sizeof(want), "%s %s-1 %s %s", b.id, ROOM, IP2, OWNER2);
     UNIT_CHECK(lease_of(CID1, buf, sizeof(buf)) && strcmp(buf, want) == 0, "lease %s want %s",
                lease_of(CID1, buf, sizeof(buf)) ? buf : "(none)", want);
-    CU_ASSERT_EQUAL(c.nfu, 2);
+    CU_ASSERT_EQUAL(c.nfu, 3);
     check_followup(&c, 0, "subs_hold " IP2 " " CID1);
     check_followup(&c, 1, "owner_add " OWNER2 " " ROOM "|" CID1);
+    char verify[64];
+    snprintf(verify, sizeof(verify), "timer verify %lld %s", t + 1 + SCRIPT_VERIFY_MS, ROOM);
+    check_followup(&c, 2, verify); /* the check of the lease (verify.lua) */
     CU_ASSERT_TRUE(redis_is(ARGS("ZSCORE", "subs:{" IP2 "}", CID1), "inf"));
     CU_ASSERT_EQUAL(redis_num(ARGS("SISMEMBER", "owner:{" OWNER2 "}", ROOM "|" CID1)), 1);
     CU_ASSERT_EQUAL(redis_num(ARGS("SISMEMBER", "owners:{wnc}", OWNER2)), 1);
@@ -715,6 +719,100 @@ static void test_presence_batch(void)
     call_free(&c);
 }
 
+/* nchan 1.3.6 can drop the unsubscribe hook of a stream closed while it opened: every open asks
+ * pushd for a check (one timer per room), which lists the leases of the current channel and
+ * reports those nchan did not answer for; a lease missing from two checks in a row is closed as
+ * its hook would have, one missing once (a slow answer) is kept. */
+static void test_lease_verify(void)
+{
+    long long t = 1700000000000LL, v = t + 1 + SCRIPT_VERIFY_MS;
+    struct member a, b;
+    struct call c = {0};
+    char want[128], buf[256];
+
+    CU_ASSERT_EQUAL_FATAL(create(&a, ROOM, "Alice", t), E_OK);
+    CU_ASSERT_EQUAL_FATAL(join(&b, ROOM, "Bob", t), E_OK);
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 1, b.id, "open", ROOM "-1", CID1), E_OK);
+    CU_ASSERT_EQUAL(c.nfu, 3);
+    /* A second open while the check is pending asks for no other. */
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 2, a.id, "open", ROOM "-1", CID2), E_OK);
+    for (size_t i = 0; i < c.nfu; i++)
+        UNIT_CHECK(strncmp(c.fu[i], "timer verify", 12) != 0, "follow-up %s", c.fu[i]);
+    CU_ASSERT_EQUAL(redis_num(ARGS("ZCARD", "timers:verify")), 1);
+    CU_ASSERT_EQUAL(redis_num(ARGS("ZSCORE", "timers:verify", ROOM)), v);
+
+    /* The list: the channel, then every lease on it (a tombstone is not a lease). */
+    CU_ASSERT_EQUAL_FATAL(presence(&c, t + 3, b.id, "close", ROOM "-1", CID3), E_OK);
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_VERIFY, ROOM, "", v, ARGS("list")), E_OK);
+    CU_ASSERT_EQUAL(c.status, 200);
+    UNIT_CHECK(strcmp(c.body, ROOM "-1 " CID1 " " CID2) == 0 ||
+                   strcmp(c.body, ROOM "-1 " CID2 " " CID1) == 0,
+               "list: %s", c.body);
+
+    /* First miss: a suspect, checked again later; nothing closed. */
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_VERIFY, ROOM, "", v, ARGS("close", ROOM "-1", CID1)),
+                          E_OK);
+    CU_ASSERT_STRING_EQUAL(c.body, "0");
+    CU_ASSERT_EQUAL(c.nev, 0);
+    CU_ASSERT_EQUAL(c.nfu, 1);
+    snprintf(want, sizeof(want), "timer verify %lld %s", v + SCRIPT_VERIFY_MS, ROOM);
+    check_followup(&c, 0, want);
+    CU_ASSERT_TRUE(redis_is(ARGS("HGET", "room:{" ROOM "}", "verifySuspects"), CID1));
+    CU_ASSERT_PTR_NOT_NULL(lease_of(CID1, buf, sizeof(buf)));
+    CU_ASSERT_EQUAL(member_num(b.id, "conns"), 1);
+
+    /* Second miss: closed as the unsubscribe hook closes it (place, owner, count, grace, Bob
+     * offline); CID2 missing for the first time only becomes a suspect. */
+    long long seq = room_seq(ROOM);
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_VERIFY, ROOM, "", v + SCRIPT_VERIFY_MS,
+                               ARGS("close", ROOM "-1", CID1 " " CID2)),
+                          E_OK);
+    CU_ASSERT_STRING_EQUAL(c.body, "1");
+    CU_ASSERT_PTR_NULL(lease_of(CID1, buf, sizeof(buf)));
+    CU_ASSERT_FALSE(lease_indexed(CID1));
+    CU_ASSERT_EQUAL(member_num(b.id, "conns"), 0);
+    CU_ASSERT_EQUAL(member_num(b.id, "offlineSince"), v + SCRIPT_VERIFY_MS);
+    CU_ASSERT_EQUAL(online(&a, &b), 0);
+    snprintf(want, sizeof(want), "%s|%s", ROOM, b.id);
+    CU_ASSERT_EQUAL(redis_num(ARGS("ZSCORE", "timers:presence", want)),
+                    v + SCRIPT_VERIFY_MS + config.grace_ms);
+    CU_ASSERT_TRUE(room_seq(ROOM) > seq); /* Bob's presence, announced */
+    CU_ASSERT_TRUE(redis_is(ARGS("HGET", "room:{" ROOM "}", "verifySuspects"), CID2));
+    CU_ASSERT_TRUE(lease_indexed(CID2));
+
+    /* CID2 answers this time (it was only slow): no longer a suspect, and never closed. */
+    CU_ASSERT_EQUAL_FATAL(
+        call(&c, SCRIPT_VERIFY, ROOM, "", v + 2 * SCRIPT_VERIFY_MS, ARGS("close", ROOM "-1", "")),
+        E_OK);
+    CU_ASSERT_STRING_EQUAL(c.body, "0");
+    CU_ASSERT_EQUAL(c.nfu, 0);
+    CU_ASSERT_EQUAL(redis_num(ARGS("HEXISTS", "room:{" ROOM "}", "verifySuspects")), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        call(&c, SCRIPT_VERIFY, ROOM, "", v + 3 * SCRIPT_VERIFY_MS, ARGS("close", ROOM "-1", CID2)),
+        E_OK);
+    CU_ASSERT_STRING_EQUAL(c.body, "0");
+    CU_ASSERT_TRUE(lease_indexed(CID2));
+    CU_ASSERT_EQUAL(online(&a, &a), 1);
+
+    /* A report about another channel (the room moved on meanwhile) closes nothing, and a
+     * tombstone is not a lease. */
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_VERIFY, ROOM, "", v + 4 * SCRIPT_VERIFY_MS,
+                               ARGS("close", ROOM "-0", CID2 " " CID3)),
+                          E_OK);
+    CU_ASSERT_STRING_EQUAL(c.body, "0");
+    CU_ASSERT_TRUE(lease_indexed(CID2));
+    CU_ASSERT_TRUE(lease_of(CID3, buf, sizeof(buf)) && strcmp(buf, "-") == 0);
+
+    /* A room that is gone: an empty list, nothing closed, no key made. */
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_VERIFY, "NOROOM", "", v, ARGS("list")), E_OK);
+    CU_ASSERT_STRING_EQUAL(c.body, "");
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_VERIFY, "NOROOM", "", v, ARGS("close", "NOROOM-1", CID1)),
+                          E_OK);
+    CU_ASSERT_STRING_EQUAL(c.body, "0");
+    CU_ASSERT_EQUAL(room_key_count("NOROOM"), 0);
+    call_free(&c);
+}
+
 static const struct unit_test scripts_presence_tests[] = {
     {"leave keeps the channel; linger retires it if a stream stays", test_leave_then_linger},
     {"presence: leases open/close, tabs, announcements", test_presence_transitions},
@@ -722,6 +820,7 @@ static const struct unit_test scripts_presence_tests[] = {
     {"lease: close before open leaves a tombstone", test_lease_close_before_open},
     {"lease: pushd closes a lost lease, or only forgets it", test_lease_pushd_close},
     {"lease: closes on a retired channel announce nothing", test_lease_retired_channel},
+    {"lease: pushd's check closes a lease missing twice, keeps a slow one", test_lease_verify},
     {"presence: long-poll keeps a member online", test_presence_poll},
     {"presence: changes within a window are announced in one batch", test_presence_batch},
     {"presence: joins wait in the same window and go first", test_join_batch_order},
