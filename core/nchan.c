@@ -140,12 +140,8 @@ int nchan_status_fetch(const char *socket_path, int timeout_ms, struct nchan_sta
 int nchan_channel_fetch(const char *socket_path, const char *channel, int timeout_ms,
                         struct nchan_status *out)
 {
-    char path[sizeof(NCHAN_PUB_PATH) + NCHAN_CHANNEL_MAX];
+    char path[sizeof(NCHAN_PUB_PATH) + NCHAN_CHANNEL_MAX + 1]; /* one more: too long, refused */
 
-    if (strlen(channel) > NCHAN_CHANNEL_MAX) {
-        memset(out, 0, sizeof(*out));
-        return nchan_fail(out->error, -1, "channel name too long", 0);
-    }
     snprintf(path, sizeof(path), NCHAN_PUB_PATH "%s", channel);
     return nchan_fields_fetch(socket_path, path, timeout_ms, out);
 }
@@ -206,7 +202,7 @@ int nchan_subscriber_ids(const char *socket_path, const char *channel, int timeo
     char buf[NCHAN_INFO_LINE_MAX * 4];
     long long deadline = timeout_mono_ms() + timeout_ms;
     size_t len = 0;
-    int fd, status = 0, done = 0;
+    int fd, status = 0, done = 0, overlong = 0;
 
     if (strlen(channel) > NCHAN_CHANNEL_MAX)
         return nchan_fail(error, -1, "channel name too long", 0);
@@ -256,14 +252,15 @@ int nchan_subscriber_ids(const char *socket_path, const char *channel, int timeo
             *eol = '\0';
             if (eol > line && eol[-1] == '\r')
                 eol[-1] = '\0';
-            if (*line != '\0' && strlen(line) < NCHAN_INFO_LINE_MAX)
+            if (*line != '\0' && strlen(line) < NCHAN_INFO_LINE_MAX && !overlong)
                 done = seen(line, arg);
+            overlong = 0;
             line = eol + 1;
         }
         len -= (size_t)(line - buf);
         memmove(buf, line, len);
         if (len == sizeof(buf) - 1)
-            len = 0; /* a line longer than the buffer: not an id, dropped */
+            len = 0, overlong = 1; /* not an id: dropped up to its end */
     }
     close(fd);
     if (status != 200) {

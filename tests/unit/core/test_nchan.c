@@ -95,17 +95,23 @@ static int ask_fake(const char *const *chunks, int close_after, int timeout_ms,
 
 static void test_subscriber_ids_lines(void)
 {
-    char long_line[NCHAN_INFO_LINE_MAX + 40], error[NCHAN_ERROR_MAX], request[256];
+    char long_line[NCHAN_INFO_LINE_MAX + 40], huge_line[NCHAN_INFO_LINE_MAX * 5];
+    char error[NCHAN_ERROR_MAX], request[256];
     struct seen_log log = {.want = 3};
 
     memset(long_line, 'x', sizeof(long_line) - 2);
     long_line[sizeof(long_line) - 2] = '\n';
     long_line[sizeof(long_line) - 1] = '\0';
-    /* A head in two pieces, a line split across reads, a line too long for an id, CRLF. */
+    memset(huge_line, 'y', sizeof(huge_line) - 2); /* longer than the client's buffer */
+    huge_line[sizeof(huge_line) - 2] = '\n';
+    huge_line[sizeof(huge_line) - 1] = '\0';
+    /* A head in two pieces, a line split across reads, lines too long for an id (one longer
+     * than the client's buffer), CRLF. */
     const char *const chunks[] = {"HTTP/1.1 200 OK\r\nConnection: close\r\n",
                                   "\r\n0000000000000000000000000000aaaa\n00000000000000bb",
                                   "bb\n",
                                   long_line,
+                                  huge_line,
                                   "00000000000000cc\r\n",
                                   "00000000000000dd\n",
                                   NULL};
