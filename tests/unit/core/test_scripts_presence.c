@@ -600,7 +600,8 @@ static void test_join_batch_order(void)
     o = event(&c, 0, "user.presence", s0 + 2);
     CHECK_STR(o, "data.userId", b.id);
     json_object_put(o);
-    CU_ASSERT_EQUAL(c.nfu, 2); /* the place and the owner, no timer */
+    CU_ASSERT_EQUAL(c.nfu, 3); /* the place, the owner and the check of the leases; no flush */
+    CU_ASSERT_PTR_NOT_NULL(c.nfu == 3 ? strstr(c.fu[2], "timer verify ") : NULL);
     CU_ASSERT_EQUAL_FATAL(identity(&cm, ROOM, "Carol"), 0);
     CU_ASSERT_EQUAL_FATAL(
         call(&c, SCRIPT_JOIN, ROOM, cm.digest, t + 10, ARGS(cm.id, cm.name, cm.key, "1000")), E_OK);
