@@ -153,7 +153,8 @@ test-faults: deps build
 	node --test --test-concurrency=1 tests/faults/
 
 # The scale-out tests (tests/cluster/), then integration suites against the balancer of 2
-# instances (WNC_TEST_CLUSTER=1: tests/lib/stack.mjs starts the cluster); in .ci/run.
+# instances (WNC_TEST_CLUSTER=1: tests/lib/stack.mjs starts the cluster). Not in .ci/run: it
+# still fails now and then on an event nchan's Redis storage never delivered (docs/scaling.md).
 # rooms, watch and access pass there too, but many of their tests wait for an event right
 # after subscribing, which nchan's Redis storage may miss in the first milliseconds of a
 # subscription (a rooms run did; docs/scaling.md, known limits). The other suites look at one
