@@ -469,8 +469,10 @@ local JOIN_BATCH_MIN_MEMBERS = 20
 
 -- Announces member m's join (join true) or presence change.
 local function announce(join, m, events, followups)
-  local joins, presence = pending_announcements()
-  local last = tonumber(redis.call('HGET', K_ROOM, join and 'joinAt' or 'presenceAt')) or 0
+  local joins, presence, join_at, presence_at = unpack(redis.call('HMGET', K_ROOM, 'joinPending',
+    'presencePending', 'joinAt', 'presenceAt'))
+  joins, presence = joins or nil, presence or nil
+  local last = tonumber(join and join_at or presence_at) or 0
   if NOW - last >= PRESENCE_BATCH_MS or
       (join and redis.call('HLEN', K_MEMBERS) < JOIN_BATCH_MIN_MEMBERS) then
     if join then joins = (joins or '') .. ' ' .. m.id else presence = (presence or '') .. ' ' .. m.id end
@@ -487,6 +489,11 @@ end
 
 local function announce_presence(m, events, followups)
   announce(false, m, events, followups)
+end
+
+-- The channel a lease's value ('uid channel ip owner') names.
+local function lease_channel(lease)
+  return string.match(lease, '^%S+ (%S+)')
 end
 
 -- Closes lease cid (its stored value): frees its place under the address cap and its owner's
@@ -551,7 +558,7 @@ local function retire_channel(followups)
   followups[#followups + 1] = 'close ' .. old
   local leases = redis.call('HGETALL', K_LEASES)
   for i = 1, #leases, 2 do
-    if string.match(leases[i + 1], '^%S+ (%S+)') == old then
+    if lease_channel(leases[i + 1]) == old then
       local m = close_lease(leases[i], leases[i + 1], followups)
       if m then put_member(m) end
     end

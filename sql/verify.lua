@@ -20,7 +20,7 @@ if op == 'list' then
   local ids = {chan}
   local leases = redis.call('HGETALL', K_LEASES)
   for i = 1, #leases, 2 do
-    if string.match(leases[i + 1], '^%S+ (%S+)') == chan then ids[#ids + 1] = leases[i] end
+    if lease_channel(leases[i + 1]) == chan then ids[#ids + 1] = leases[i] end
   end
   return result(200, table.concat(ids, ' '))
 end
@@ -34,7 +34,7 @@ end
 if ARGV[10] == chan then
   for cid in string.gmatch(ARGV[11] or '', '%S+') do
     local lease = redis.call('HGET', K_LEASES, cid)
-    if lease and string.match(lease, '^%S+ (%S+)') == chan then
+    if lease and lease_channel(lease) == chan then
       if before[cid] then
         end_stream(cid, lease, events, followups)
         closed = closed + 1
