@@ -123,7 +123,8 @@ static long long pushd_channel_subscribers(const char *channel)
 /* Checks a room's leases against the subscribers nchan holds for its channel (sql/verify.lua:
  * nchan 1.3.6 can lose the unsubscribe hook of a stream closed while it opened): lists the
  * leases, asks nchan which of them answer, and reports the others, which verify.lua closes
- * when a second check misses them too. When nchan cannot be asked, nothing is closed. */
+ * when they stay missing for 6 s. When nchan cannot be asked, or counts subscribers of
+ * which none answers, nothing is closed. */
 static void pushd_verify(struct store *st, struct publisher *pub, const char *room)
 {
     const char *list_args[] = {"list"};
@@ -145,7 +146,7 @@ static void pushd_verify(struct store *st, struct publisher *pub, const char *ro
     ids.answered = xcalloc(ids.n + 1, 1);
     ids.left = ids.n;
     /* Counted before asking: a subscriber arriving meanwhile can end the wait before a slow
-     * one answered, which then only becomes a suspect (verify.lua closes on a second miss). No
+     * one answered, which then only becomes a suspect (verify.lua closes after 6 s of misses). No
      * subscriber at all: nobody to ask. */
     ids.subscribers = ids.n > 0 ? pushd_channel_subscribers(channel) : 0;
     if (ids.subscribers < 0)
@@ -154,6 +155,10 @@ static void pushd_verify(struct store *st, struct publisher *pub, const char *ro
         nchan_subscriber_ids(config.publish_socket, channel, PUSHD_VERIFY_WAIT_MS,
                              pushd_verify_seen, &ids, error) != 0) {
         log_warn("pushd: cannot ask nchan for the subscribers of %s: %s", channel, error);
+    } else if (ids.n > 0 && ids.subscribers > 0 && ids.answers == 0) {
+        /* nchan counts subscribers but none answered: its answers are not getting through
+         * (seen on the Redis storage after a failover), which says nothing about the leases. */
+        log_info("pushd: room %s: no subscriber of %s answered; leases left alone", room, channel);
     } else {
         for (size_t i = 0; i < ids.n; i++)
             if (!ids.answered[i])

@@ -78,7 +78,7 @@ for p in $(printf '%s' "${WNC_TRUSTED_PROXIES:-}" | tr ',' ' '); do
 done
 # WNC_NCHAN_REDIS ("10.0.0.1:7000,10.0.0.2:7000"): nchan's Redis storage on those cluster
 # nodes (it finds the others itself), shared by every instance. One line: sed inserts it.
-NCHAN_REDIS="" NCHAN_REDIS_PASS=""
+NCHAN_REDIS="" NCHAN_REDIS_PASS="" PUB_BUFFER=1
 if [ -n "${WNC_NCHAN_REDIS:-}" ]; then
   NCHAN_REDIS="upstream wnc_nchan_redis {"
   for n in $(printf '%s' "$WNC_NCHAN_REDIS" | tr ',' ' '); do
@@ -88,6 +88,7 @@ if [ -n "${WNC_NCHAN_REDIS:-}" ]; then
   NCHAN_REDIS="$NCHAN_REDIS nchan_redis_connect_timeout 1s; nchan_redis_cluster_max_failing_time 30s; }"
   NCHAN_REDIS="$NCHAN_REDIS nchan_redis_storage_mode distributed;"
   NCHAN_REDIS_PASS="nchan_redis_pass wnc_nchan_redis;"
+  PUB_BUFFER=16
 fi
 # WNC_NCHAN_MODULE: the nchan module a prefix instance loads (nginx.conf.in), Debian's by
 # default; scripts/nchan-build.sh builds another one (make test-cluster uses nchan 1.3.7).
@@ -99,6 +100,7 @@ sed -e "s|@FCGI_QUEUE@|$FCGI_QUEUE|g" \
     -e "s|@NCHAN_MODULE@|$NCHAN_MODULE|g" \
     -e "s|@NCHAN_REDIS@|$NCHAN_REDIS|g" \
     -e "s|@NCHAN_REDIS_PASS@|$NCHAN_REDIS_PASS|g" \
+    -e "s|@PUB_BUFFER@|$PUB_BUFFER|g" \
     -e "s|@TRUSTED_GEO@|$TRUSTED_GEO|g" \
     -e "s|@API_RATE@|${WNC_NGINX_RATE:-20}|g" \
     -e "s|@API_BURST@|${WNC_NGINX_BURST:-100}|g" \

@@ -7,10 +7,13 @@
 --   lease opened after the list is not judged by that answer.
 -- ARGV 9 'close'  10 CHANNEL  11 the listed ids that nchan did not return, space-separated:
 --   a lease missing for the first time becomes a suspect (the room hash's field
---   verifySuspects) and is checked again VERIFY_MS later; one missing from two checks in a row
---   is closed as its unsubscribe hook would have closed it (end_stream: its place, its
---   member's count, the grace period). A live stream answers within milliseconds, so one
---   slow answer never closes it. Leases closed or moved meanwhile are left alone.
+--   verifySuspects, 'cid=ms' with when it was first missed) and is checked again VERIFY_MS
+--   later; one missing from every check for VERIFY_CONFIRM_MS is closed as its unsubscribe
+--   hook would have closed it (end_stream: its place, its member's count, the grace period).
+--   A live stream answers within milliseconds, so slow answers never close it, nor a few
+--   seconds in which nchan's answers do not get through (its Redis storage during a failover
+--   answered for some streams and not others). Leases closed or moved meanwhile are left
+--   alone.
 -- Returns 200 with the number of leases closed as body.
 local op = ARGV[9]
 if not room_exists() then return result(200, op == 'list' and '' or '0') end
@@ -27,19 +30,20 @@ end
 
 -- op == 'close'
 local events, followups, closed, suspects = {}, {}, 0, {}
-local before = {}
-for cid in string.gmatch(redis.call('HGET', K_ROOM, 'verifySuspects') or '', '%S+') do
-  before[cid] = true
+local VERIFY_CONFIRM_MS = 3 * VERIFY_MS
+local since = {}
+for cid, ms in string.gmatch(redis.call('HGET', K_ROOM, 'verifySuspects') or '', '(%S+)=(%d+)') do
+  since[cid] = tonumber(ms)
 end
 if ARGV[10] == chan then
   for cid in string.gmatch(ARGV[11] or '', '%S+') do
     local lease = redis.call('HGET', K_LEASES, cid)
     if lease and lease_channel(lease) == chan then
-      if before[cid] then
+      if since[cid] and NOW - since[cid] >= VERIFY_CONFIRM_MS then
         end_stream(cid, lease, events, followups)
         closed = closed + 1
       else
-        suspects[#suspects + 1] = cid
+        suspects[#suspects + 1] = cid .. '=' .. (since[cid] or NOW)
       end
     end
   end
