@@ -9,8 +9,9 @@
  * - GET /api/rooms/{id}/events/{channel}?user= (WebSocket, EventSource): nchan asks first,
  *   through nginx's authorizer server, GET /_wnc/auth/{id} (events_authorize), and subscribes
  *   only after a 2xx. The worker checks the channel is the room's and the user the
- *   credential's, and takes the place under the cap for the connection nginx names
- *   ($request_id, in the hook URLs too). Nothing of this exchange stays with the viewer.
+ *   credential's, takes the place under the cap for the connection nginx names ($request_id,
+ *   in the unsubscribe hook's URL too) and opens the stream's lease (no subscribe hook: each
+ *   nchan subrequest leaves holes in nginx's heap, docs/nchan-notes.md).
  * - GET /api/rooms/{id}/events (any transport, long-poll included) checks the member, takes the
  *   place, and hands the request to nchan with X-Accel-Redirect: a genuine WebSocket handshake
  *   to the WebSocket location, an event-stream Accept to the EventSource one, anything else to
@@ -19,12 +20,12 @@
  * No client resume id may reach nchan (an id on an empty or expired channel crashes an nginx
  * worker), so they are refused here (and for the X-Accel-Redirect path in nginx too).
  *
- * nchan then calls the hooks when a WebSocket or EventSource stream opens and closes: each
- * stream is a lease (sql/presence.lua) owned by the nginx worker process holding it, so pushd
- * can close the leases of a worker that died without firing hooks. The hooks derive the
- * address's cap key from the client address in their URL and X-Forwarded-For, as the request
- * that took the place did. nchan fires no hooks for long-poll, so each poll itself counts as a
- * sign of life. */
+ * nchan then calls the hooks when a WebSocket or EventSource stream opens (/events only) and
+ * closes: each stream is a lease (sql/presence.lua) owned by the nginx worker process holding
+ * it, so pushd can close the leases of a worker that died without firing hooks. The hooks
+ * derive the address's cap key from the client address in their URL and X-Forwarded-For, as
+ * the request that took the place did. nchan fires no hooks for long-poll, so each poll itself
+ * counts as a sign of life. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@
 #include "valid.h"
 
 #define EVENTS_TICKET_TTL_MS 30000
-#define EVENTS_STREAM_RESERVE_MS 10000 /* a stream's place until its subscribe hook holds it */
+#define EVENTS_STREAM_RESERVE_MS 10000 /* a stream's place until its lease holds it */
 #define EVENTS_POLL_SLACK_MS 5000      /* a long-poll's place outlives its timeout by this */
 #define EVENTS_CAP_RETRY_AFTER "5"
 #define EVENTS_REDIRECT_MAX 320
@@ -273,20 +274,66 @@ void events_subscribe(struct api_ctx *c)
     metrics_subscription(transport);
 }
 
+/* The lease owner for nginx worker pid: "instance/pid/start". The start time is read once per
+ * pid per thread (nginx has a handful of workers). A pid /proc cannot show gets start 0,
+ * which pushd reads as "judge by the pid alone". */
+static void events_owner(const char *pid_text, char out[EXEC_OWNER_MAX + 1])
+{
+    static __thread long cached_pid;
+    static __thread unsigned long long cached_start;
+    long pid = atol(pid_text);
+    unsigned long long start = 0;
+
+    if (pid == cached_pid && pid != 0) {
+        start = cached_start;
+    } else if (proc_start_time(pid, &start) == 0) {
+        cached_pid = pid, cached_start = start;
+    } else {
+        start = 0;
+    }
+    snprintf(out, EXEC_OWNER_MAX + 1, "%s/%ld/%llu", config.instance, pid, start);
+}
+
+/* Opens or closes (op) the lease of stream cid of the member on channel, held by nginx worker
+ * pid (digits). Returns what the room's call returned. */
+static enum wnc_err events_lease(struct api_ctx *c, const char *user, const char *op,
+                                 const char *channel, const char *cid, const char *pid)
+{
+    char owner[EXEC_OWNER_MAX + 1];
+    struct exec_result r;
+    enum wnc_err e;
+
+    events_owner(pid, owner);
+    const char *args[] = {user, op, channel, cid, events_limit_key(c), owner};
+    e = exec_room(c->w->store, c->w->pub, SCRIPT_PRESENCE, c->room_id, "", 6, args, NULL, &r);
+    if (e == E_OK)
+        exec_result_free(&r);
+    return e;
+}
+
+/* Whether text is an nginx worker's pid as the hooks and the authorizer pass it. */
+static int events_is_pid(const char *text)
+{
+    size_t n = strspn(text, "0123456789");
+    return n > 0 && n <= EVENTS_PID_MAX_DIGITS && text[n] == '\0';
+}
+
 void events_authorize(struct api_ctx *c)
 {
     const char *channel = http_header(c->req, "WNC_SUB_CHANNEL");
     const char *user = http_header(c->req, "WNC_SUB_USER");
     const char *cid = http_header(c->req, "WNC_SUB_CID");
     const char *kind = http_header(c->req, "WNC_SUB_TRANSPORT");
+    const char *pid = http_header(c->req, "WNC_SUB_PID");
     const char *limit_key = events_limit_key(c);
+    enum wnc_err e;
     enum events_transport transport =
         strcmp(kind, "eventsource") == 0 ? EVENTS_EVENTSOURCE : EVENTS_WEBSOCKET;
     struct exec_result res;
 
     /* nginx's authorizer server sets these from the subscriber's path (nginx/wnc-site.conf.in):
      * a request without them did not come that way. */
-    if (strlen(cid) != EVENTS_REQUEST_ID_LEN || !exec_is_conn_id(cid) ||
+    if (strlen(cid) != EVENTS_REQUEST_ID_LEN || !exec_is_conn_id(cid) || !events_is_pid(pid) ||
         !exec_is_limit_key(limit_key) || strncmp(channel, c->room_id, ROOM_ID_LEN) != 0 ||
         (strcmp(kind, "websocket") != 0 && strcmp(kind, "eventsource") != 0)) {
         http_reply_error(c->req, E_INVALID_FIELD, NULL, NULL);
@@ -310,6 +357,15 @@ void events_authorize(struct api_ctx *c)
     exec_result_free(&res);
     if (events_reserve_or_reply(c, limit_key, cid, exec_now_ms() + EVENTS_STREAM_RESERVE_MS) != 0)
         return;
+    /* The stream's lease, opened here rather than by a subscribe hook (nginx/wnc-site.conf.in):
+     * nchan subscribes right after this answer. A stream that never gets there (its client
+     * left during the exchange) gets no unsubscribe hook either; the check of the leases that
+     * this open asks for closes its lease (sql/verify.lua). Without a lease the member would
+     * be connected but offline, so a failed open refuses the stream (the client retries). */
+    if ((e = events_lease(c, user, "open", channel, cid, pid)) != E_OK) {
+        http_reply_error(c->req, e, NULL, NULL);
+        return;
+    }
     http_reply(c->req, 204, "", 0);
     metrics_subscription(transport);
 }
@@ -321,52 +377,24 @@ int events_poll_timeout_s(void)
     return config.grace_ms / 2000 > 0 ? config.grace_ms / 2000 : 1;
 }
 
-/* The lease owner for nginx worker pid: "instance/pid/start". The start time is read once per
- * pid per thread (nginx has a handful of workers). A pid /proc cannot show gets start 0,
- * which pushd reads as "judge by the pid alone". */
-static void events_owner(const char *pid_text, char out[EXEC_OWNER_MAX + 1])
-{
-    static __thread long cached_pid;
-    static __thread unsigned long long cached_start;
-    long pid = atol(pid_text);
-    unsigned long long start = 0;
-
-    if (pid == cached_pid && pid != 0) {
-        start = cached_start;
-    } else if (proc_start_time(pid, &start) == 0) {
-        cached_pid = pid, cached_start = start;
-    } else {
-        start = 0;
-    }
-    snprintf(out, EXEC_OWNER_MAX + 1, "%s/%ld/%llu", config.instance, pid, start);
-}
-
 /* Both hooks: a stream of the member opened or closed. */
 static void events_hook(struct api_ctx *c, const char *op)
 {
     char room[ROOM_ID_LEN + 1], user[USER_ID_LEN + 1], channel[CHANNEL_MAX_LEN + 1];
     char cid[EXEC_CONN_ID_MAX + 2], pid[EVENTS_PID_MAX_DIGITS + 1];
-    const char *ip = events_limit_key(c);
-    char owner[EXEC_OWNER_MAX + 1];
-    struct exec_result r;
 
     if (!http_query_param(c->req, "room", room, sizeof(room)) ||
         valid_room_id(room, c->room_id) != E_OK ||
         !http_query_param(c->req, "user", user, sizeof(user)) ||
         valid_user_id(user, c->user_id) != E_OK ||
         !http_query_param(c->req, "channel", channel, sizeof(channel)) ||
-        strncmp(channel, c->room_id, ROOM_ID_LEN) != 0 || !exec_is_limit_key(ip) ||
+        strncmp(channel, c->room_id, ROOM_ID_LEN) != 0 || !exec_is_limit_key(events_limit_key(c)) ||
         !http_query_param(c->req, "cid", cid, sizeof(cid)) || !exec_is_conn_id(cid) ||
-        !http_query_param(c->req, "pid", pid, sizeof(pid)) ||
-        strspn(pid, "0123456789") != strlen(pid) || *pid == '\0') {
+        !http_query_param(c->req, "pid", pid, sizeof(pid)) || !events_is_pid(pid)) {
         http_reply_error(c->req, E_INVALID_FIELD, NULL, NULL);
         return;
     }
-    events_owner(pid, owner);
-    const char *args[] = {c->user_id, op, channel, cid, ip, owner};
-    if (exec_room(c->w->store, c->w->pub, SCRIPT_PRESENCE, c->room_id, "", 6, args, NULL, &r) ==
-        E_OK)
-        exec_result_free(&r);
+    events_lease(c, c->user_id, op, channel, cid, pid);
     http_reply(c->req, 204, "", 0);
 }
 

@@ -2,8 +2,9 @@
 -- ARGV 9 user id ('' when unknown: a lost connection found by pushd)  10 op: 'open', 'close'
 -- or 'poll'  11 the subscription's channel  12 connection id  13 the client address's limit
 -- key  14 owner (the nginx worker process holding the connection, 'instance/pid/start')
--- Every WebSocket or EventSource subscription is a lease (see lib.lua): nchan's subscribe hook
--- opens it, its unsubscribe hook closes it, and pushd closes the leases of an nginx worker
+-- Every WebSocket or EventSource subscription is a lease (see lib.lua): the authorizer (for
+-- /events/{channel}) or nchan's subscribe hook (for /events) opens it, its unsubscribe hook
+-- closes it, and pushd closes the leases of an nginx worker
 -- that died (no hook fires then). Opening or closing the same lease twice changes nothing,
 -- and a close that overtakes its open leaves a tombstone so the late open is ignored: counts
 -- cannot drift whatever the order or the faults. nchan fires no hooks for long-poll, so each

@@ -87,7 +87,7 @@ test('internal locations cannot be reached from outside', async () => {
     ['GET', '/_wnc/poll/ABC123-1', {}],
     ['POST', '/_wnc/hook/sub/ABC123/00000000-0000-4000-8000-000000000000/ABC123-1/127.0.0.1/0123456789abcdef/1', {}],
     ['POST', '/_wnc/hook/unsub/ABC123/00000000-0000-4000-8000-000000000000/ABC123-1/127.0.0.1/0123456789abcdef/1', {}],
-    ['GET', '/_wnc/auth/ABC123/ABC123-1/eventsource/127.0.0.1/0123456789abcdef0123456789abcdef/00000000-0000-4000-8000-000000000000', { authorization: 'Bearer x' }],
+    ['GET', '/_wnc/auth/ABC123/ABC123-1/eventsource/127.0.0.1/0123456789abcdef0123456789abcdef/1/00000000-0000-4000-8000-000000000000', { authorization: 'Bearer x' }],
   ];
   for (const [method, p, headers] of paths) {
     const res = await fetch(stack.url + p, { method, headers, signal: AbortSignal.timeout(3000) });
