@@ -2,8 +2,9 @@
 // with ?ticket= or a Bearer header and ?user=. The same guarantees as the X-Accel-Redirect path
 // (realtime-hostile.test.mjs): single-use tickets, the credential's own member only, resume ids
 // and tokens in URLs refused, the per-address cap atomic, a kick closes the member's streams
-// and keeps it out, presence through the hooks; and a worker pool that is gone or stopped costs
-// a 503, never an nginx worker (nchan 1.3.6 crashes on a synchronous authorize failure).
+// and keeps it out, presence (the authorizer opens the lease, the unsubscribe hook closes it);
+// and a worker pool that is gone or stopped costs a 503, never an nginx worker (nchan 1.3.6
+// crashes on a synchronous authorize failure).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -93,8 +94,8 @@ test('refusals: used ticket, another member, no user, old channel, resume ids, t
   const first = await sse(roomId, channel, `ticket=${t.ticket}&user=${bob.userId}`);
   assert.equal(first.status, 200);
   // Close only once the stream is counted, so that the state compared below is settled (a
-  // stream closed during its subscribe hook gets no unsubscribe hook from nchan 1.3.6; pushd's
-  // check of the leases closes it, but only seconds later: presence-heal.test.mjs).
+  // stream closed before nchan subscribed it gets no unsubscribe hook from nchan 1.3.6; pushd's
+  // check of the leases closes its lease, but only seconds later: presence-heal.test.mjs).
   await waitFor(async () => (await online(roomId, host.token)).Bob, 3000, 'Bob online');
   first.close();
   // Bob offline, and announced (presence changes can wait for their batch: lib.lua).
