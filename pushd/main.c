@@ -44,6 +44,12 @@
 #define PUSHD_GC_BATCH "100"
 #define PUSHD_OWNER_SWEEP_MS 2000
 #define PUSHD_METRICS_MS 2000
+/* The shortest time between two ticks that claim timers. With timers due all the time (a sync
+ * beacon every 2 s per playing room), waking for each entry costs a claim call and a wake-up of
+ * pushd and Redis per entry; waiting up to this long claims what fell due together. Every
+ * timer tolerates it: the shortest is the 100 ms presence window (lib.lua announce), and a
+ * beacon's lateness does not move playback (it carries updatedAt). */
+#define PUSHD_COALESCE_MS 50
 #define PUSHD_OWNER_KEY_MAX (sizeof("owners:{}") + EXEC_OWNER_MAX) /* and "owner:{...}" */
 /* How long a check of a room's leases waits for nchan's subscribers to answer. They answer in
  * milliseconds (500 subscribers on two nginx workers: 5-8 ms, docs/nchan-notes.md), and the
@@ -216,25 +222,48 @@ static void pushd_fire(struct store *st, struct publisher *pub, const struct pus
     exec_result_free(&r);
 }
 
-/* Claims and fires the due entries of one timer set, and lowers *wake to the time the next
- * entry left is due. Returns -1 when Redis is unavailable. */
-static int pushd_run_timer(struct store *st, struct publisher *pub, const struct pushd_timer *t,
-                           long long *wake)
+/* Claims the due entries of the timer sets t[0..n) in one call (sql/claim.lua), fires them, and
+ * lowers *wake to the time the next entry left is due. Returns -1 when Redis is unavailable. */
+static int pushd_run_timers(struct store *st, struct publisher *pub, const struct pushd_timer *t,
+                            size_t n, long long *wake)
 {
     char now[STORE_NUMBER_LEN], batch[STORE_NUMBER_LEN];
-    const char *keys[] = {t->key}, *args[] = {now, batch};
+    const char *keys[sizeof(pushd_timers) / sizeof(pushd_timers[0])], *args[] = {now, batch};
     struct store_reply due;
+    size_t at = 0;
 
+    for (size_t k = 0; k < n; k++)
+        keys[k] = t[k].key;
     snprintf(now, sizeof(now), "%lld", exec_now_ms());
     snprintf(batch, sizeof(batch), "%d", PUSHD_CLAIM_BATCH);
-    if (store_eval(st, SCRIPT_CLAIM, 1, keys, 2, args, NULL, &due) != E_OK)
+    if (store_eval(st, SCRIPT_CLAIM, (int)n, keys, 2, args, NULL, &due) != E_OK)
         return -1;
-    if (due.n >= 1 && due.items[0] != NULL && atoll(due.items[0]) < *wake)
-        *wake = atoll(due.items[0]);
-    for (size_t i = 1; i < due.n; i++)
-        if (due.items[i] != NULL)
-            pushd_fire(st, pub, t, due.items[i]);
+    /* Per set: the earliest score left (or nil), the count claimed, the claimed members. */
+    for (size_t k = 0; k < n && at + 2 <= due.n; k++) {
+        size_t count = due.items[at + 1] != NULL ? strtoul(due.items[at + 1], NULL, 10) : 0;
+        if (due.items[at] != NULL && atoll(due.items[at]) < *wake)
+            *wake = atoll(due.items[at]);
+        at += 2;
+        for (size_t i = 0; i < count && at < due.n; i++, at++)
+            if (due.items[at] != NULL)
+                pushd_fire(st, pub, &t[k], due.items[at]);
+    }
     store_reply_free(&due);
+    return 0;
+}
+
+/* Claims and fires the due entries of every timer set: in one Redis call on a single Redis
+ * (one wake-up of Redis per tick, not one per set), one call per set on a Cluster, where the
+ * sets live in different slots. Returns -1 when Redis is unavailable. */
+static int pushd_run_all_timers(struct store *st, struct publisher *pub, long long *wake)
+{
+    const size_t n = sizeof(pushd_timers) / sizeof(pushd_timers[0]);
+
+    if (*config.redis_cluster == '\0')
+        return pushd_run_timers(st, pub, pushd_timers, n, wake);
+    for (size_t k = 0; k < n; k++)
+        if (pushd_run_timers(st, pub, &pushd_timers[k], 1, wake) != 0)
+            return -1;
     return 0;
 }
 
@@ -544,8 +573,7 @@ int main(int argc, char **argv)
         if (now - planned > pushd_metrics.lag_ms)
             pushd_metrics.lag_ms = now - planned;
 
-        for (size_t i = 0; i < sizeof(pushd_timers) / sizeof(pushd_timers[0]) && ok; i++)
-            ok = pushd_run_timer(st, pub, &pushd_timers[i], &wake) == 0;
+        ok = pushd_run_all_timers(st, pub, &wake) == 0;
         if (ok && exec_now_ms() >= next_heartbeat) {
             pushd_heartbeat(st, pub);
             next_heartbeat = exec_now_ms() + config.heartbeat_ms;
@@ -579,6 +607,8 @@ int main(int argc, char **argv)
             wake = next_gc;
         if (next_report < wake)
             wake = next_report;
+        if (wake < now + PUSHD_COALESCE_MS)
+            wake = now + PUSHD_COALESCE_MS;
         if (exec_now_ms() - now > pushd_metrics.tick_ms)
             pushd_metrics.tick_ms = exec_now_ms() - now;
         now = exec_now_ms();

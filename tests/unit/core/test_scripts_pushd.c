@@ -26,9 +26,10 @@ static size_t claim_next(struct store *s, const char *key, const char *now, cons
         CU_FAIL("claim failed");
         return 0;
     }
-    CU_ASSERT_FATAL(r.n >= 1);
+    CU_ASSERT_FATAL(r.n >= 2);
     *next = r.items[0] != NULL ? atoll(r.items[0]) : -1;
-    for (size_t i = 1; i < r.n; i++, count++)
+    CU_ASSERT_EQUAL(atoll(r.items[1]), (long long)r.n - 2);
+    for (size_t i = 2; i < r.n; i++, count++)
         if (*n < 32 && r.items[i] != NULL)
             snprintf(got[(*n)++], 16, "%s", r.items[i]);
     store_reply_free(&r);
@@ -80,6 +81,29 @@ static void test_claim_never_twice(void)
     CU_ASSERT_EQUAL(claim_next(unit_store(), "timers:t", "1000", "1", got, &n, &next), 0);
     CU_ASSERT_EQUAL(next, -1); /* an empty set: nothing to wait for */
     store_close(other);
+}
+
+/* One call claims several sets (pushd's tick on a single Redis): per set, in KEYS order, the
+ * earliest score left, the count, the members; a set with nothing due still says when. */
+static void test_claim_several_sets(void)
+{
+    const char *keys[] = {"timers:a", "timers:b", "timers:c"}, *args[] = {"50", "10"};
+    struct store_reply r;
+
+    CU_ASSERT_EQUAL(redis_num(ARGS("ZADD", "timers:a", "10", "a1", "20", "a2", "90", "a3")), 3);
+    CU_ASSERT_EQUAL(redis_num(ARGS("ZADD", "timers:c", "70", "c1")), 1);
+    CU_ASSERT_EQUAL_FATAL(store_eval(unit_store(), SCRIPT_CLAIM, 3, keys, 2, args, NULL, &r), E_OK);
+    CU_ASSERT_EQUAL_FATAL(r.n, 8);
+    const char *want[] = {"90", "2", "a1", "a2", NULL, "0", "70", "0"};
+    for (size_t i = 0; i < 8; i++) {
+        int same = want[i] == NULL ? r.items[i] == NULL
+                                   : r.items[i] != NULL && strcmp(r.items[i], want[i]) == 0;
+        UNIT_CHECK(same, "claim reply item %zu: %s, not %s", i, r.items[i] ? r.items[i] : "nil",
+                   want[i] ? want[i] : "nil");
+    }
+    store_reply_free(&r);
+    CU_ASSERT_EQUAL(redis_num(ARGS("ZCARD", "timers:a")), 1);
+    CU_ASSERT_EQUAL(redis_num(ARGS("ZCARD", "timers:c")), 1);
 }
 
 static void test_room_gc(void)
@@ -174,6 +198,7 @@ static const struct unit_test scripts_pushd_tests[] = {
     {"rotate: a new channel after an nginx worker died", test_rotate},
     {"heartbeat: the period, seq unchanged", test_heartbeat},
     {"claim never returns an entry twice", test_claim_never_twice},
+    {"claim takes several sets in one call", test_claim_several_sets},
     {"room_gc removes leftovers and the index entry", test_room_gc},
     {NULL, NULL},
 };

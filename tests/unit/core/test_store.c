@@ -130,10 +130,11 @@ static void test_eval_script(void)
 
     CU_ASSERT_EQUAL_FATAL(cmd(unit_store(), NULL, 8, zadd), E_OK);
     CU_ASSERT_EQUAL_FATAL(store_eval(unit_store(), SCRIPT_CLAIM, 1, keys, 2, args, NULL, &r), E_OK);
-    CU_ASSERT_EQUAL_FATAL(r.n, 3); /* the next due score, then the claimed entries */
+    CU_ASSERT_EQUAL_FATAL(r.n, 4); /* the next due score, the count, the claimed entries */
     CU_ASSERT_STRING_EQUAL(r.items[0], "3");
-    CU_ASSERT_STRING_EQUAL(r.items[1], "a");
-    CU_ASSERT_STRING_EQUAL(r.items[2], "b");
+    CU_ASSERT_STRING_EQUAL(r.items[1], "2");
+    CU_ASSERT_STRING_EQUAL(r.items[2], "a");
+    CU_ASSERT_STRING_EQUAL(r.items[3], "b");
     store_reply_free(&r);
 }
 
@@ -162,9 +163,9 @@ static void test_library_reload(void)
     CU_ASSERT_EQUAL_FATAL(cmd(unit_store(), NULL, 2, flush), E_OK);
     CU_ASSERT_EQUAL_FATAL(cmd(unit_store(), NULL, 4, zadd), E_OK);
     CU_ASSERT_EQUAL_FATAL(store_eval(unit_store(), SCRIPT_CLAIM, 1, keys, 2, args, NULL, &r), E_OK);
-    CU_ASSERT_EQUAL(r.n, 2);
-    if (r.n == 2)
-        CU_ASSERT(r.items[0] == NULL && strcmp(r.items[1], "x") == 0);
+    CU_ASSERT_EQUAL(r.n, 3);
+    if (r.n == 3)
+        CU_ASSERT(r.items[0] == NULL && strcmp(r.items[2], "x") == 0);
     store_reply_free(&r);
 }
 
