@@ -397,6 +397,25 @@ local function buffering_members(before)
   return slow, later
 end
 
+-- The sync beacon's timer (sync_beacon.lua), or nil when the room has one pending. Two fields
+-- of the room hash: syncAt, when the pending beacon's entry is due; syncNext, when the next
+-- beacon should go out: SYNC_INTERVAL_MS after the last change of playback, which reached the
+-- viewers itself. A pending beacon due before syncNext moves itself there instead of sending,
+-- so beacons come an interval after the last change and every interval after that, as when
+-- each action moved the timer, while an action in a room with a beacon pending costs no
+-- follow-up (a Redis round trip of its caller). A syncAt past (pushd late, or the entry lost)
+-- schedules anew: the ZADD only moves the room's one entry.
+local function sync_timer()
+  local next_at = NOW + SYNC_INTERVAL_MS
+  local at = tonumber(redis.call('HGET', K_ROOM, 'syncAt'))
+  if at and at > NOW then
+    redis.call('HSET', K_ROOM, 'syncNext', next_at)
+    return nil
+  end
+  redis.call('HSET', K_ROOM, 'syncAt', next_at, 'syncNext', next_at)
+  return timer('sync', next_at, room_id())
+end
+
 -- Ends a wait: the room plays again from where it paused, START_AHEAD_MS from now, so that
 -- every player starts on the same frame. Members still buffering are left to catch up (their
 -- reports start over). Returns the video.play event and the sync beacon's timer.
@@ -406,8 +425,7 @@ local function wait_resume()
   local json = cjson.encode(video)
   redis.call('HSET', K_ROOM, 'video', json)
   redis.call('HDEL', K_ROOM, 'waiting', 'waitingSince', 'buffering')
-  return envelope('video.play', next_seq(), '{"video":' .. json .. '}'),
-    timer('sync', NOW + SYNC_INTERVAL_MS, room_id())
+  return envelope('video.play', next_seq(), '{"video":' .. json .. '}'), sync_timer()
 end
 
 -- Joins and presence changes, coalesced per room: a member's user.joined (user.presence) goes

@@ -27,7 +27,7 @@ local function play_first(q)
   put_queue(q)
   local qev = queue_event(q)
   local json, vev = video_start(item)
-  return json, {qev, vev}, {timer('sync', NOW + SYNC_INTERVAL_MS, room_id())}
+  return json, {qev, vev}, {sync_timer()}
 end
 
 rate_limit(m.id, 'control', CONTROL_RATE)

@@ -3,7 +3,7 @@
 -- ARGV 9 op: set | play | pause | seek | rate   10 url (set) or number   11 kind (set)
 --      12 YouTube id or '' (set)
 -- The server's clock stamps updatedAt. Returns 200 {video} and video.<op>; while playing,
--- schedules the next video.sync beacon.
+-- schedules the next video.sync beacon unless one is pending (lib.lua sync_timer).
 local m = authenticate()
 local op = ARGV[9]
 require_permission(m, op == 'set' and 'video' or 'control')
@@ -43,8 +43,4 @@ local json = cjson.encode(video)
 redis.call('HSET', K_ROOM, 'video', json)
 local event = envelope('video.' .. op, next_seq(), '{"video":' .. json .. '}')
 touch()
-local followups = {}
-if video.playing then
-  followups[1] = timer('sync', NOW + SYNC_INTERVAL_MS, room_id())
-end
-return result(200, '{"video":' .. json .. '}', {event}, followups)
+return result(200, '{"video":' .. json .. '}', {event}, {video.playing and sync_timer() or nil})

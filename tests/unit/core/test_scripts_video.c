@@ -95,7 +95,9 @@ static void test_video_state_maths(void)
     CHECK_NUM(v, "position", 20.25);
     CHECK_BOOL(v, "playing", 1);
     CHECK_NUM(v, "rate", 0.5);
-    CU_ASSERT_EQUAL(c.nfu, 1);
+    /* The beacon the rate change at 6.5 s scheduled is pending: no follow-up. */
+    CU_ASSERT_EQUAL(c.nfu, 0);
+    CU_ASSERT_TRUE(redis_num(ARGS("HGET", "room:{" ROOM "}", "syncAt")) > t + 7000);
     json_object_put(root);
     v = video_op(&c, &a, t + 8000, "pause", "30.500000", &root);
     CHECK_BOOL(v, "playing", 0);
@@ -157,8 +159,22 @@ static void test_sync_beacon(void)
     CU_ASSERT_EQUAL(c.nev + c.nfu, 0); /* paused */
 
     CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_VIDEO, ROOM, a.digest, t + 10, ARGS("play", "3")), E_OK);
+    snprintf(want, sizeof(want), "timer sync %lld %s", t + 10 + config.sync_interval_ms, ROOM);
+    check_followup(&c, 0, want);
     long long seq = room_seq(ROOM);
-    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_SYNC_BEACON, ROOM, "", t + 2000, NULL), E_OK);
+    /* A beacon is pending: an action schedules none, the beacon moves after it instead. */
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_VIDEO, ROOM, a.digest, t + 1000, ARGS("seek", "5")),
+                          E_OK);
+    CU_ASSERT_EQUAL(c.nfu, 0);
+    seq = room_seq(ROOM);
+    CU_ASSERT_EQUAL_FATAL(
+        call(&c, SCRIPT_SYNC_BEACON, ROOM, "", t + 10 + config.sync_interval_ms, NULL), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 0); /* the seek told everyone less than an interval ago */
+    snprintf(want, sizeof(want), "timer sync %lld %s", t + 1000 + config.sync_interval_ms, ROOM);
+    check_followup(&c, 0, want);
+
+    long long due = t + 1000 + config.sync_interval_ms;
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_SYNC_BEACON, ROOM, "", due, NULL), E_OK);
     CU_ASSERT_EQUAL(c.status, 200);
     CU_ASSERT_EQUAL(c.nev, 1);
     o = event(&c, 0, "video.sync", seq); /* sync does not advance seq */
@@ -166,25 +182,34 @@ static void test_sync_beacon(void)
     CU_ASSERT_TRUE(o != NULL && s != NULL &&
                    json_object_equal(jget(o, "data.video"), jget(s, "room.video")));
     CHECK_BOOL(o, "data.video.playing", 1);
-    CHECK_INT(o, "at", t + 2000);
+    CHECK_INT(o, "at", due);
     json_object_put(o);
     json_object_put(s);
-    snprintf(want, sizeof(want), "timer sync %lld %s", t + 2000 + config.sync_interval_ms, ROOM);
+    snprintf(want, sizeof(want), "timer sync %lld %s", due + config.sync_interval_ms, ROOM);
     check_followup(&c, 0, want);
     CU_ASSERT_EQUAL(room_seq(ROOM), seq);
-    CU_ASSERT_EQUAL(redis_num(ARGS("ZSCORE", "timers:sync", ROOM)),
-                    t + 2000 + config.sync_interval_ms);
-
-    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_VIDEO, ROOM, a.digest, t + 3000, ARGS("pause", "4")),
-                          E_OK);
-    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_SYNC_BEACON, ROOM, "", t + 4000, NULL), E_OK);
+    CU_ASSERT_EQUAL(redis_num(ARGS("ZSCORE", "timers:sync", ROOM)), due + config.sync_interval_ms);
+    /* A stale entry (a newer one is pending) sends nothing. */
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_SYNC_BEACON, ROOM, "", due + 1, NULL), E_OK);
     CU_ASSERT_EQUAL(c.nev + c.nfu, 0);
+
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_VIDEO, ROOM, a.digest, due + 100, ARGS("pause", "4")),
+                          E_OK);
+    CU_ASSERT_EQUAL(c.nfu, 0);
+    CU_ASSERT_EQUAL_FATAL(
+        call(&c, SCRIPT_SYNC_BEACON, ROOM, "", due + config.sync_interval_ms, NULL), E_OK);
+    CU_ASSERT_EQUAL(c.nev + c.nfu, 0);
+    /* Paused, the room dropped out: the next play schedules a beacon again at once. */
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_VIDEO, ROOM, a.digest, due + config.sync_interval_ms + 1,
+                               ARGS("play", "4")),
+                          E_OK);
+    CU_ASSERT_EQUAL(c.nfu, 1);
     call_free(&c);
 }
 
 static const struct unit_test scripts_video_tests[] = {
     {"video set/play/pause/seek/rate maths", test_video_state_maths},
-    {"sync_beacon only for playing rooms", test_sync_beacon},
+    {"sync_beacon: one pending per playing room, after the last change", test_sync_beacon},
     {NULL, NULL},
 };
 
