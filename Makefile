@@ -154,12 +154,10 @@ test-faults: deps build
 
 # The scale-out tests (tests/cluster/), then integration suites against the balancer of 2
 # instances (WNC_TEST_CLUSTER=1: tests/lib/stack.mjs starts the cluster, and subscribeWs
-# returns a stream once it is live). In .ci/run. rooms and presence are not among them: a few
-# of their tests wait for the subscriber's own user.presence, which nchan's Redis storage may
-# miss in the first milliseconds of a subscription, or look at one Redis' keys (docs/scaling.md,
-# known limits); the others look at one instance's logs or one nginx's workers.
+# returns a stream once it is live). In .ci/run. The others look at one Redis' keys (presence),
+# one instance's logs or one nginx's workers: they assume the single machine.
 CLUSTER_SUITES := tests/integration/video.test.mjs tests/integration/hostile.test.mjs \
-	tests/integration/watch.test.mjs tests/integration/access.test.mjs
+	tests/integration/watch.test.mjs tests/integration/access.test.mjs tests/integration/rooms.test.mjs
 # nchan 1.3.7 is built (once, cached) before a test starts a cluster: scripts/cluster.sh loads
 # it, and a first build (about 30 s) would eat into a test's start-up time.
 test-cluster: deps build
