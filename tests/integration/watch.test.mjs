@@ -4,8 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { startStack } from '../lib/stack.mjs';
-import { api, subscribeWs, sleep } from '../lib/client.mjs';
-import { makeRoom, settled, snapshot } from '../lib/room.mjs';
+import { api, subscribeWs, sleep, waitFor } from '../lib/client.mjs';
+import { makeRoom, onlineIn, settled, snapshot } from '../lib/room.mjs';
 
 let stack, req;
 before(async () => {
@@ -77,7 +77,9 @@ test('queue: add, remove, move with their rules, events and limits', async () =>
   assert.equal((await req('DELETE', q(`/${yt.id}`), null, host.token)).status, 204);
   const state = await snapshot(req, roomId, carol.token);
   assert.deepEqual(state.room.queue, [added.json.item]);
-  assert.equal(ws.events.filter((e) => e.type === 'queue.updated').length, 7, 'one event per change after the first');
+  const updates = () => ws.events.filter((e) => e.type === 'queue.updated').length;
+  await waitFor(() => updates() >= 7, 3000, 'every queue.updated').catch(() => {});
+  assert.equal(updates(), 7, 'one event per change after the first');
   ws.terminate();
 });
 
@@ -250,7 +252,7 @@ test('reactions: the fixed set, an event for everyone, 5 per 2 s per member', as
   const ws = await subscribeWs(stack.port, roomId, host.token);
   // The host's coming online is announced (at once or in the room's next presence batch) and
   // advances seq: wait for it, so that the seq read below is the one reactions must keep.
-  await ws.next((e) => e.type === 'user.presence' && e.data.userId === host.userId && e.data.online);
+  await onlineIn(req, roomId, host.token, host.userId);
   const path = `/api/rooms/${roomId}/reactions`;
   const seq = (await snapshot(req, roomId, host.token)).room.seq;
   for (const emoji of ['👍', '❤️', '😂', '😮', '😢']) {

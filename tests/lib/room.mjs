@@ -40,15 +40,17 @@ export async function settled(req, roomId, token, quietMs = 250, timeoutMs = 500
   }
 }
 
-// Resolves once the room's state shows the member online (its stream's presence counted). On
-// the scale-out shape a stream may miss its own user.presence, published in its first
-// milliseconds (docs/scaling.md, known limits); the state is what the page reads.
+// Resolves once the room's state shows the member online (its stream's presence counted) and
+// the room has settled (its announcement, which may wait for the room's next presence batch,
+// is out). On the scale-out shape a stream may miss its own user.presence, published in its
+// first milliseconds (docs/scaling.md, known limits); the state is what the page reads.
 export async function onlineIn(req, roomId, token, userId, timeoutMs = 5000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const users = (await snapshot(req, roomId, token)).room.users;
-    if (users.some((u) => u.id === userId && u.online)) return;
+    if (users.some((u) => u.id === userId && u.online)) break;
     if (Date.now() > deadline) throw new Error(`${userId} not online in ${roomId} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+  await settled(req, roomId, token);
 }
