@@ -2,7 +2,8 @@
 # Builds nchan 1.3.7 with the patches in scripts/nchan-patches/ as a dynamic module for Debian
 # 12's nginx and prints the module's path. Debian 12 ships nchan 1.3.6, which lacks 1.3.7's
 # Redis cluster fixes, and both mistake a renamed SPUBLISH for a working one after a cluster
-# recovery (docs/nchan-notes.md). `make test-cluster` and `make run-cluster` load this build
+# recovery, abort workers and keep stale slot maps around a failover (docs/nchan-notes.md;
+# one patch file per fault family). `make test-cluster` and `make run-cluster` load this build
 # (WNC_NCHAN_MODULE, nginx/nginx.conf.in); the single-machine stack keeps Debian's module.
 #
 #   scripts/nchan-build.sh            build once (about 30 s), then print the cached path
