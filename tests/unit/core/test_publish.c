@@ -1035,9 +1035,11 @@ static void test_queue_retries_503(void)
     fake_set(&fake.status, 202);
     CU_ASSERT_EQUAL(publisher_drain(pub, 5000), E_OK);
     n = fake_count(&fake.nreq);
-    CU_ASSERT_FATAL(n >= 40 && n < FAKE_MAX_REQ);
+    /* Not fatal: the publisher must be closed whatever happened, or its thread goes on
+     * talking to the fake server and every later test miscounts (seen on a starved box). */
+    UNIT_CHECK(n >= 40 && n < FAKE_MAX_REQ, "%d requests", n);
     /* The last ten answered 202: the events in order. */
-    for (int i = 0; i < 10; i++) {
+    for (int i = 0; n >= 10 && n <= FAKE_MAX_REQ && i < 10; i++) {
         snprintf(body, sizeof(body), "{\"n\":%d}", i);
         const char *got = fake.req[n - 10 + i].body;
         UNIT_CHECK(got != NULL && strcmp(got, body) == 0, "request %d: %s", n - 10 + i,
