@@ -1,5 +1,6 @@
 // Room fixtures for the integration tests.
 import assert from 'node:assert/strict';
+import { waitFor } from './client.mjs';
 
 // Creates a room with a host and the given guests; returns { roomId, host, guests: [...] } where
 // each member is { userId, token, name }.
@@ -45,12 +46,7 @@ export async function settled(req, roomId, token, quietMs = 250, timeoutMs = 500
 // is out). On the scale-out shape a stream may miss its own user.presence, published in its
 // first milliseconds (docs/scaling.md, known limits); the state is what the page reads.
 export async function onlineIn(req, roomId, token, userId, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const users = (await snapshot(req, roomId, token)).room.users;
-    if (users.some((u) => u.id === userId && u.online)) break;
-    if (Date.now() > deadline) throw new Error(`${userId} not online in ${roomId} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(async () => (await snapshot(req, roomId, token)).room.users
+    .some((u) => u.id === userId && u.online), timeoutMs, `${userId} online in ${roomId}`);
   await settled(req, roomId, token);
 }
