@@ -30,6 +30,7 @@ class EventQueue {
   // so that a test waits for a member's change whatever the batching (q.raw keeps the frames
   // as sent).
   push(event) {
+    if (this.ignore?.(event)) return;
     if ((event?.type === 'user.presence' || event?.type === 'user.joined') && Array.isArray(event.data?.users)) {
       for (const u of event.data.users) this.events.push({ ...event, data: u, batch: event.data.users.length });
     } else {
@@ -95,8 +96,10 @@ export async function subscribeWs(port, roomId, token, opts = {}) {
 // (docs/scaling.md, known limits). A page fetches the state after subscribing, which covers
 // that; a test waiting for the next event would wait in vain. So there a new stream is
 // returned once live: its member toggles its typing flag (no seq, its own rate limit) until
-// its own typing event arrives, turns it off again, and the probe's events leave the queue.
-// A member that may not type (muted) gets a pause instead.
+// its own typing event arrives, turns it off again, and the probe's events leave the queue,
+// as do its own typing events for 2 s more (a toggle sent before the stream was live may
+// still come through the other instance). A member that may not type (muted) gets a pause
+// instead.
 export async function untilLive(baseUrl, roomId, token, q) {
   const type = (typing) => fetch(`${baseUrl}/api/rooms/${roomId}/typing`, {
     method: 'POST', body: JSON.stringify({ typing }),
@@ -109,7 +112,10 @@ export async function untilLive(baseUrl, roomId, token, q) {
     if (!on) continue;
     await q.next((e) => e.type === 'typing' && !e.data.typing && e.data.userId === on.data.userId, 2000)
       .catch(() => {});
-    q.events = q.events.filter((e) => !(e.type === 'typing' && e.data.userId === on.data.userId));
+    const probe = (e) => e?.type === 'typing' && e.data?.userId === on.data.userId;
+    q.events = q.events.filter((e) => !probe(e));
+    const until = Date.now() + 2000;
+    q.ignore = (e) => Date.now() < until && probe(e);
     return;
   }
   throw new Error('the subscription never became live');
