@@ -3,9 +3,9 @@
 // member online and the stream's lease and place under the per-address cap held until the
 // nginx worker exited. pushd now checks a room's leases against the subscribers nchan answers
 // for (sql/verify.lua, the /info/ location) after every open, and closes a lease missing from
-// every check for three periods (6 s). Here: many streams opened and aborted at once, over both transports
-// and both subscription paths, leave nothing held within the bound, and their members are
-// removed after the grace period, while live streams keep their leases through every check.
+// every check for 6 s. Here: many streams opened and aborted at once, over both transports and
+// both subscription paths, leave nothing held within the bound, and their members are removed
+// after the grace period, while live streams keep their leases through every check.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
