@@ -448,6 +448,27 @@ static void publisher_drop_queue(struct publisher *pub, const char *why)
     pub->count = 0;
 }
 
+/* Whether a request nchan answered 503 goes back to the queue: until PUBLISH_RETRY_MS after it
+ * was queued and, once a drain began, until the drain's deadline (a drain that gave up on a
+ * refused request would lose an event the worker acknowledged). */
+static int publisher_may_retry(struct publisher *pub, const struct publish_item *it)
+{
+    long long now = timeout_mono_ms();
+
+    pthread_mutex_lock(&pub->lock);
+    int may = now - it->queued_ms < PUBLISH_RETRY_MS && (!pub->stopping || now < pub->deadline_ms);
+    pthread_mutex_unlock(&pub->lock);
+    return may;
+}
+
+/* A 503 not sent again any more: lost, as far as a drain is concerned. */
+static void publisher_count_refused_late(struct publisher *pub)
+{
+    pthread_mutex_lock(&pub->lock);
+    pub->lost += pub->stopping;
+    pthread_mutex_unlock(&pub->lock);
+}
+
 /* The queue thread: takes everything queued, writes it as one pipelined batch, then reads the
  * answers. While it waits for nchan, the workers go on queueing. Once stopping it flushes what
  * is queued, within the drain's deadline, and returns. */
@@ -496,8 +517,7 @@ static void *publisher_thread(void *arg)
                 ok = 0;
                 break; /* it and the rest: lost */
             }
-            if (status == 503 && !pub->stopping &&
-                timeout_mono_ms() - it->queued_ms < PUBLISH_RETRY_MS) {
+            if (status == 503 && publisher_may_retry(pub, it)) {
                 *at = it->next; /* out of the batch, into the retry list, in order */
                 it->next = NULL;
                 *(again_last != NULL ? &again_last->next : &again) = it;
@@ -505,6 +525,8 @@ static void *publisher_thread(void *arg)
                 continue;
             }
             at = &it->next;
+            if (status == 503)
+                publisher_count_refused_late(pub);
             publisher_count(it->is_delete, status, it->body, it->len);
             if (!publisher_accepted(it->is_delete, status))
                 log_warn("publish: %s for channel %s answered %d",

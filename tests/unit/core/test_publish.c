@@ -1064,6 +1064,54 @@ static void test_queue_retries_503(void)
     publisher_close(pub);
 }
 
+static void *queue_accept_later(void *arg)
+{
+    (void)arg;
+    fake_sleep_ms(300);
+    fake_set(&fake.status, 202);
+    return NULL;
+}
+
+/* A drain (a worker stopping) begun while nchan refuses: the refused requests are sent again
+ * until nchan takes them, within the drain's deadline; the worker had acknowledged them. */
+static void test_drain_retries_503(void)
+{
+    struct publisher *pub = publisher_open(fake.path);
+    pthread_t accepter;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+    CU_ASSERT_EQUAL_FATAL(publisher_start_queue(pub), E_OK);
+    fake_set(&fake.status, 503);
+    queue_events(pub, 0, 10);
+    CU_ASSERT(fake_await(&fake.nreq, 10, 5000) >= 10);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&accepter, NULL, queue_accept_later, NULL), 0);
+    CU_ASSERT_EQUAL(publisher_drain(pub, 5000), E_OK);
+    pthread_join(accepter, NULL);
+    int n = fake_count(&fake.nreq), taken = 0;
+    for (int i = 0; i < n && i < FAKE_MAX_REQ; i++)
+        taken += fake.req[i].status == 202;
+    CU_ASSERT_EQUAL(taken, 10);
+    publisher_close(pub);
+}
+
+/* The same drain with nchan refusing past its deadline: it returns by then, reporting the loss. */
+static void test_drain_503_deadline(void)
+{
+    struct publisher *pub = publisher_open(fake.path);
+    long long t0, took;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
+    CU_ASSERT_EQUAL_FATAL(publisher_start_queue(pub), E_OK);
+    fake_set(&fake.status, 503);
+    queue_events(pub, 0, 10);
+    t0 = unit_mono_ms();
+    CU_ASSERT_EQUAL(publisher_drain(pub, 400), E_INTERNAL);
+    took = unit_mono_ms() - t0;
+    UNIT_CHECK(took >= 300 && took < 2000, "drain took %lld ms", took);
+    CU_ASSERT(fake_count(&fake.nreq) >= 20); /* it kept trying meanwhile */
+    publisher_close(pub);
+}
+
 /* Without a queue: a 503 is tried again a few times (0.1 s apart), then the call fails. */
 static void test_direct_retries_503(void)
 {
@@ -1087,6 +1135,8 @@ static const struct unit_test publish_tests[] = {
     {"reconnects after the server closed it", test_reconnect_after_close},
     {"statuses: 2xx ok, 404 ok on DELETE, others fail", test_statuses},
     {"queue: 503 sent again, in order", test_queue_retries_503},
+    {"drain: 503 sent again until taken", test_drain_retries_503},
+    {"drain: 503 past the deadline is a loss", test_drain_503_deadline},
     {"direct: 503 tried 5 times", test_direct_retries_503},
     {"split response, 200 KiB body", test_split_response_and_large_body},
     {"no server: fails fast", test_no_server},
