@@ -59,14 +59,18 @@ WS_PING_S=${WS_PING_S:-${WNC_WS_PING_S:-15}}
 # A long-poll ends after half the presence grace period (see wnc-site.conf.in).
 GRACE_MS=${WNC_GRACE_MS:-30000}
 POLL_TIMEOUT_S=${POLL_TIMEOUT_S:-$(( GRACE_MS / 2000 > 0 ? GRACE_MS / 2000 : 1 ))}
-NGINX_WORKERS=${NGINX_WORKERS:-auto}
+CORES=$(nproc 2>/dev/null || echo 2)
+# nginx workers (nginx.conf.in only): half the cores, at least one. On one machine nginx
+# shares the cores with wnc-fcgi, Redis and pushd, and with nchan's memory store every worker
+# past the first adds a hop between workers to publishes (a pipe write and the channel owner's
+# wake-up). On 2 cores one worker costs less everywhere than two (docs/performance.md).
+NGINX_WORKERS=${NGINX_WORKERS:-$(( CORES / 2 > 1 ? CORES / 2 : 1 ))}
 
 # The FastCGI pool's size as wnc-fcgi computes it (WNC_WORKERS, 0 = twice the cores, at least
 # 4), and the requests each nginx worker may have at it (WNC_FCGI_QUEUE, default 32 per
 # thread: at a few hundred µs a request, a full queue is some 30 ms of waiting).
 WORKERS=${WNC_WORKERS:-0}
 if [ "$WORKERS" = 0 ]; then
-  CORES=$(nproc 2>/dev/null || echo 2)
   WORKERS=$(( CORES * 2 > 4 ? CORES * 2 : 4 ))
 fi
 FCGI_QUEUE=${WNC_FCGI_QUEUE:-$(( WORKERS * 32 ))}

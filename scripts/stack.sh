@@ -27,7 +27,7 @@ export WNC_FCGI_SOCKET=$RUN_DIR/fcgi.sock
 export WNC_PUBLISH_SOCKET=$RUN_DIR/publish.sock
 export WNC_NGINX_PID=${WNC_NGINX_PID:-$RUN_DIR/nginx.pid}
 export WNC_REDIS_APPENDONLY=${WNC_REDIS_APPENDONLY:-yes}
-export NGINX_WORKERS=${WNC_NGINX_WORKERS:-auto}
+export NGINX_WORKERS=${WNC_NGINX_WORKERS:-} # empty: render-nginx.sh decides
 export WS_PING_S=${WNC_WS_PING_S:-15}
 # A long-poll ends after half the presence grace period (see wnc-site.conf.in).
 export POLL_TIMEOUT_S=$(( ${WNC_GRACE_MS:-30000} / 2000 > 0 ? ${WNC_GRACE_MS:-30000} / 2000 : 1 ))

@@ -11,7 +11,7 @@ mkdir -p "$WNC_RUN_DIR"
 export RUN_DIR=$(cd "$WNC_RUN_DIR" && pwd)
 export WNC_HOST=${WNC_HOST:-127.0.0.1}
 export LISTEN=$WNC_HOST:$PORT
-export NGINX_WORKERS=${WNC_NGINX_WORKERS:-auto}
+export NGINX_WORKERS=${WNC_NGINX_WORKERS:-} # empty: render-nginx.sh decides
 export WS_PING_S=${WNC_WS_PING_S:-15} WEB_ROOT=$RUN_DIR CONF_DIR=$RUN_DIR
 export ACCESS_LOG=$RUN_DIR/logs/access.log ERROR_LOG=$RUN_DIR/logs/nginx-error.log
 BIN_DIR=${WNC_BIN_DIR:-$ROOT/build}

@@ -39,6 +39,9 @@ const TEST_DEFAULTS = {
   WNC_FCGI_QUEUE: '100000',
   WNC_WORKERS: '4',
   WNC_LOG_LEVEL: 'info',
+  // Two nginx workers whatever the box: the shape of a bigger machine, where nchan hands
+  // publishes and subscriber checks between workers (a 2-core box defaults to one).
+  WNC_NGINX_WORKERS: '2',
 };
 
 // Starts one of the scripts (its path under ROOT) with the test defaults and env, in the
