@@ -180,15 +180,24 @@ static int events_reserve_or_reply(struct api_ctx *c, const char *limit_key, con
     return 0;
 }
 
-/* The checks every subscription passes, whichever path it takes: no resume id, no token in the
- * URL, a ticket (?ticket=) or the Bearer token of a member of the room. Fills *res (the
- * member's id as body, the room's current channel) and returns 0, or -1 after answering. */
-static int events_member_or_reply(struct api_ctx *c, struct exec_result *res)
+/* Gives back the place events_reserve_or_reply took for cid (a refused stream). */
+static void events_release(struct api_ctx *c, const char *limit_key, const char *cid)
 {
-    char ticket[TOKEN_LEN + 2], ticket_digest[SHA256_HEX_LEN + 1] = "";
-    const char *args[] = {ticket_digest};
+    char command[sizeof("subs_release  ") + EXEC_LIMIT_KEY_MAX + EXEC_CONN_ID_MAX];
+
+    snprintf(command, sizeof(command), "subs_release %s %s", limit_key, cid);
+    exec_followup(c->w->store, NULL, c->room_id, command);
+}
+
+/* The checks every subscription passes before Redis, whichever path it takes: no resume id,
+ * no token in the URL, a well-formed ticket (?ticket=, its SHA-256 into ticket_digest, else
+ * left empty) or a Bearer token. Returns 0, or -1 after answering. */
+static int events_credential_or_reply(struct api_ctx *c, char ticket_digest[SHA256_HEX_LEN + 1])
+{
+    char ticket[TOKEN_LEN + 2];
     enum wnc_err e;
 
+    *ticket_digest = '\0';
     if (events_has_resume_id(c->req)) {
         http_reply_error(c->req, E_RESUME_ID, NULL, NULL);
         return -1;
@@ -208,10 +217,30 @@ static int events_member_or_reply(struct api_ctx *c, struct exec_result *res)
                          "a ticket (?ticket=) or an Authorization: Bearer header is required");
         return -1;
     }
-    /* A ticket is the credential when there is one; the token is not looked at then. */
-    e = exec_room(c->w->store, c->w->pub, SCRIPT_SUBSCRIBE, c->room_id,
-                  *ticket_digest ? "" : c->token_digest, 1, args, NULL, res);
-    if (e != E_OK) {
+    return 0;
+}
+
+/* The room's check of the credential (sql/subscribe.lua; a ticket is the credential when there
+ * is one, the token is not looked at then), with nargs of its arguments: the ticket's digest,
+ * then, from the authorizer, the stream whose lease it opens. Fills *res (the member's id as
+ * body, the room's current channel). */
+static enum wnc_err events_check_member(struct api_ctx *c, int nargs, const char **args,
+                                        struct exec_result *res)
+{
+    return exec_room(c->w->store, c->w->pub, SCRIPT_SUBSCRIBE, c->room_id,
+                     *args[0] ? "" : c->token_digest, nargs, args, NULL, res);
+}
+
+/* Both checks for the X-Accel-Redirect path: fills *res and returns 0, or -1 after answering. */
+static int events_member_or_reply(struct api_ctx *c, struct exec_result *res)
+{
+    char ticket_digest[SHA256_HEX_LEN + 1];
+    const char *args[] = {ticket_digest};
+    enum wnc_err e;
+
+    if (events_credential_or_reply(c, ticket_digest) != 0)
+        return -1;
+    if ((e = events_check_member(c, 1, args, res)) != E_OK) {
         http_reply_error(c->req, e, NULL, NULL);
         return -1;
     }
@@ -329,6 +358,7 @@ void events_authorize(struct api_ctx *c)
     enum wnc_err e;
     enum events_transport transport =
         strcmp(kind, "eventsource") == 0 ? EVENTS_EVENTSOURCE : EVENTS_WEBSOCKET;
+    char ticket_digest[SHA256_HEX_LEN + 1], owner[EXEC_OWNER_MAX + 1];
     struct exec_result res;
 
     /* nginx's authorizer server sets these from the subscriber's path (nginx/wnc-site.conf.in):
@@ -339,31 +369,34 @@ void events_authorize(struct api_ctx *c)
         http_reply_error(c->req, E_INVALID_FIELD, NULL, NULL);
         return;
     }
-    if (events_member_or_reply(c, &res) != 0)
+    /* The place under the per-address cap first, then one call of the room that checks the
+     * credential and opens the stream's lease (rather than by a subscribe hook:
+     * nginx/wnc-site.conf.in): nchan subscribes right after this answer. A stream that never
+     * gets there (its client left during the exchange) gets no unsubscribe hook either; the
+     * check of the leases that the open asks for closes its lease (sql/verify.lua). Without a
+     * lease the member would be connected but offline, so a failed call refuses the stream
+     * (the client retries). A refusal gives the place back. */
+    if (events_credential_or_reply(c, ticket_digest) != 0 ||
+        events_reserve_or_reply(c, limit_key, cid, exec_now_ms() + EVENTS_STREAM_RESERVE_MS) != 0)
         return;
-    /* The hooks take the user id from the same URL: it must be the credential's. */
-    if (strcmp(res.body, user) != 0) {
-        exec_result_free(&res);
-        http_reply_error(c->req, E_FORBIDDEN, "user", "the credential is another member's");
-        return;
-    }
-    /* A kick moved the room to a new channel (and closed the old one): the client asks for a
-     * new ticket, which names it. A kicked member gets none. */
-    if (strcmp(res.channel, channel) != 0) {
-        exec_result_free(&res);
-        http_reply_error(c->req, E_CHANNEL_MOVED, NULL, NULL);
-        return;
-    }
-    exec_result_free(&res);
-    if (events_reserve_or_reply(c, limit_key, cid, exec_now_ms() + EVENTS_STREAM_RESERVE_MS) != 0)
-        return;
-    /* The stream's lease, opened here rather than by a subscribe hook (nginx/wnc-site.conf.in):
-     * nchan subscribes right after this answer. A stream that never gets there (its client
-     * left during the exchange) gets no unsubscribe hook either; the check of the leases that
-     * this open asks for closes its lease (sql/verify.lua). Without a lease the member would
-     * be connected but offline, so a failed open refuses the stream (the client retries). */
-    if ((e = events_lease(c, user, "open", channel, cid, pid)) != E_OK) {
+    events_owner(pid, owner);
+    const char *args[] = {ticket_digest, user, channel, cid, limit_key, owner};
+    if ((e = events_check_member(c, 6, args, &res)) != E_OK) {
+        events_release(c, limit_key, cid);
         http_reply_error(c->req, e, NULL, NULL);
+        return;
+    }
+    /* The hooks take the user id from the same URL: it must be the credential's. A kick moved
+     * the room to a new channel (and closed the old one): the client asks for a new ticket,
+     * which names it; a kicked member gets none. Either way the call opened nothing. */
+    e = strcmp(res.body, user) != 0         ? E_FORBIDDEN
+        : strcmp(res.channel, channel) != 0 ? E_CHANNEL_MOVED
+                                            : E_OK;
+    exec_result_free(&res);
+    if (e != E_OK) {
+        events_release(c, limit_key, cid);
+        http_reply_error(c->req, e, e == E_FORBIDDEN ? "user" : NULL,
+                         e == E_FORBIDDEN ? "the credential is another member's" : NULL);
         return;
     }
     http_reply(c->req, 204, "", 0);

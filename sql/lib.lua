@@ -583,3 +583,44 @@ local function retire_channel(followups)
   end
   return old
 end
+
+-- Marks member m online (its first stream or long-poll) and announces it, coalesced per room.
+local function set_online(m, events, followups)
+  if not m.online then
+    m.online = true
+    redis.call('HINCRBY', K_ROOM, 'online', 1)
+    announce_presence(m, events, followups)
+  end
+end
+
+-- Opens the lease of stream cid (uid, channel chan, address limit key ipkey, owner: see the
+-- lease above), adding its events and follow-ups: presence.lua's 'open', and subscribe.lua's
+-- when the authorizer opens the stream in the same call as its check. An open whose close came
+-- first, or of a member removed or a channel retired meanwhile, only gives the place back.
+local function lease_open(uid, chan, cid, ipkey, owner, events, followups)
+  local exists = room_exists()
+  local lease = exists and redis.call('HGET', K_LEASES, cid)
+  if lease then
+    if lease == '-' then -- its close came first: the connection is already gone
+      redis.call('HDEL', K_LEASES, cid)
+      followups[#followups + 1] = 'subs_release ' .. ipkey .. ' ' .. cid
+    end
+    return
+  end
+  local m = exists and get_member(uid)
+  if not m or chan ~= channel() then
+    followups[#followups + 1] = 'subs_release ' .. ipkey .. ' ' .. cid
+    return
+  end
+  redis.call('HSET', K_LEASES, cid, uid .. ' ' .. chan .. ' ' .. ipkey .. ' ' .. owner)
+  m.conns = (m.conns or 0) + 1
+  if m.conns == 1 then
+    m.offlineSince = nil
+    set_online(m, events, followups)
+  end
+  put_member(m)
+  touch()
+  followups[#followups + 1] = 'subs_hold ' .. ipkey .. ' ' .. cid
+  followups[#followups + 1] = 'owner_add ' .. owner .. ' ' .. room_id() .. '|' .. cid
+  verify_soon(followups)
+end

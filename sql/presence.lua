@@ -19,55 +19,24 @@ local uid, op, chan, cid, ipkey, owner = ARGV[9], ARGV[10], ARGV[11], ARGV[12], 
 local events, followups = {}, {}
 local exists = room_exists()
 
-local function online(m)
-  if not m.online then
-    m.online = true
-    redis.call('HINCRBY', K_ROOM, 'online', 1)
-    announce_presence(m, events, followups)
-  end
-end
-
 if op == 'poll' then
   local m = exists and get_member(uid)
   if not m then return result(204, '') end
   m.pollSeen = NOW
-  online(m)
+  set_online(m, events, followups)
   put_member(m)
   touch()
   followups[#followups + 1] = presence_timer(m.id, NOW + GRACE_MS)
   return result(204, '', events, followups)
 end
 
-local lease = exists and redis.call('HGET', K_LEASES, cid)
 if op == 'open' then
-  if lease then
-    if lease == '-' then -- its close came first: the connection is already gone
-      redis.call('HDEL', K_LEASES, cid)
-      return result(204, '', {}, {'subs_release ' .. ipkey .. ' ' .. cid})
-    end
-    return result(204, '')
-  end
-  local m = exists and get_member(uid)
-  -- Removed meanwhile, or on a channel retired meanwhile (its leases were closed then, and the
-  -- stream is closed or about to be): nothing to count, and nothing to hold.
-  if not m or chan ~= channel() then
-    return result(204, '', {}, {'subs_release ' .. ipkey .. ' ' .. cid})
-  end
-  redis.call('HSET', K_LEASES, cid, uid .. ' ' .. chan .. ' ' .. ipkey .. ' ' .. owner)
-  m.conns = (m.conns or 0) + 1
-  if m.conns == 1 then
-    m.offlineSince = nil
-    online(m)
-  end
-  put_member(m)
-  touch()
-  followups[#followups + 1] = 'subs_hold ' .. ipkey .. ' ' .. cid
-  followups[#followups + 1] = 'owner_add ' .. owner .. ' ' .. room_id() .. '|' .. cid
-  verify_soon(followups)
+  lease_open(uid, chan, cid, ipkey, owner, events, followups)
   return result(204, '', events, followups)
 end
 
 -- op == 'close'
+local lease = exists and redis.call('HGET', K_LEASES, cid)
 if not lease or lease == '-' then
   if uid == '' then -- pushd sweeping a lease that is already closed
     return result(204, '', {}, {'owner_del ' .. owner .. ' ' .. room_id() .. '|' .. cid})
