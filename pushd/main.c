@@ -559,7 +559,12 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     st = store_open_config();
+    /* Queued, as in wnc-fcgi: a sweep's publishes (a heartbeat per room) go to nchan in
+     * pipelined batches while the sweep goes on, not one round trip each. The thread starts
+     * with the stop signals blocked; publisher_close drains it. */
     pub = publisher_open(config.publish_socket);
+    if (publisher_start_queue(pub) != E_OK)
+        return 1;
     log_info("started: sleeps at most %lld ms, grace %d ms, typing %d ms, sync every %d ms",
              pushd_longest_sleep_ms(), config.grace_ms, config.typing_ttl_ms,
              config.sync_interval_ms);
