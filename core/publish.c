@@ -450,23 +450,18 @@ static void publisher_drop_queue(struct publisher *pub, const char *why)
 
 /* Whether a request nchan answered 503 goes back to the queue: until PUBLISH_RETRY_MS after it
  * was queued and, once a drain began, until the drain's deadline (a drain that gave up on a
- * refused request would lose an event the worker acknowledged). */
-static int publisher_may_retry(struct publisher *pub, const struct publish_item *it)
+ * refused request would lose an event the worker acknowledged). One not sent again during a
+ * drain counts as lost. */
+static int publisher_retry_503(struct publisher *pub, const struct publish_item *it)
 {
     long long now = timeout_mono_ms();
 
     pthread_mutex_lock(&pub->lock);
     int may = now - it->queued_ms < PUBLISH_RETRY_MS && (!pub->stopping || now < pub->deadline_ms);
+    if (!may)
+        pub->lost += pub->stopping;
     pthread_mutex_unlock(&pub->lock);
     return may;
-}
-
-/* A 503 not sent again any more: lost, as far as a drain is concerned. */
-static void publisher_count_refused_late(struct publisher *pub)
-{
-    pthread_mutex_lock(&pub->lock);
-    pub->lost += pub->stopping;
-    pthread_mutex_unlock(&pub->lock);
 }
 
 /* The queue thread: takes everything queued, writes it as one pipelined batch, then reads the
@@ -517,7 +512,7 @@ static void *publisher_thread(void *arg)
                 ok = 0;
                 break; /* it and the rest: lost */
             }
-            if (status == 503 && publisher_may_retry(pub, it)) {
+            if (status == 503 && publisher_retry_503(pub, it)) {
                 *at = it->next; /* out of the batch, into the retry list, in order */
                 it->next = NULL;
                 *(again_last != NULL ? &again_last->next : &again) = it;
@@ -525,8 +520,6 @@ static void *publisher_thread(void *arg)
                 continue;
             }
             at = &it->next;
-            if (status == 503)
-                publisher_count_refused_late(pub);
             publisher_count(it->is_delete, status, it->body, it->len);
             if (!publisher_accepted(it->is_delete, status))
                 log_warn("publish: %s for channel %s answered %d",

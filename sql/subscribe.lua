@@ -21,7 +21,7 @@ end
 
 local uid = member_id()
 local events, followups = {}, {}
-if (ARGV[10] or '') ~= '' and uid == ARGV[10] and ARGV[11] == channel() then
+if uid == ARGV[10] and ARGV[11] == channel() then
   lease_open(uid, ARGV[11], ARGV[12], ARGV[13], ARGV[14], events, followups)
 end
 return result(200, uid, events, followups)

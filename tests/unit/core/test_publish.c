@@ -1022,17 +1022,29 @@ static void test_close_drains_batches(void)
     UNIT_CHECK(took >= 90 && took < PUBLISH_DRAIN_MS, "close took %lld ms", took);
 }
 
+/* A queued publisher whose ten events (0 to 9) the fake refuses (503) until a test sets
+ * another status. */
+static struct publisher *queue_open_refused(void)
+{
+    struct publisher *pub = publisher_open(fake.path);
+
+    if (publisher_start_queue(pub) != E_OK) {
+        publisher_close(pub);
+        return NULL;
+    }
+    fake_set(&fake.status, 503);
+    queue_events(pub, 0, 10);
+    return pub;
+}
+
 /* nchan answering 503 (its Redis storage failing over): the queue sends the same requests
  * again, in their order, until nchan takes them; none is lost, none is reordered. */
 static void test_queue_retries_503(void)
 {
-    struct publisher *pub = publisher_open(fake.path);
+    struct publisher *pub = queue_open_refused();
     int n;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
-    CU_ASSERT_EQUAL_FATAL(publisher_start_queue(pub), E_OK);
-    fake_set(&fake.status, 503);
-    queue_events(pub, 0, 10);
     CU_ASSERT(fake_await(&fake.nreq, 30, 5000) >= 30); /* tried again and again */
     fake_set(&fake.status, 202);
     CU_ASSERT_EQUAL(publisher_drain(pub, 5000), E_OK);
@@ -1076,13 +1088,10 @@ static void *queue_accept_later(void *arg)
  * until nchan takes them, within the drain's deadline; the worker had acknowledged them. */
 static void test_drain_retries_503(void)
 {
-    struct publisher *pub = publisher_open(fake.path);
+    struct publisher *pub = queue_open_refused();
     pthread_t accepter;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
-    CU_ASSERT_EQUAL_FATAL(publisher_start_queue(pub), E_OK);
-    fake_set(&fake.status, 503);
-    queue_events(pub, 0, 10);
     CU_ASSERT(fake_await(&fake.nreq, 10, 5000) >= 10);
     CU_ASSERT_EQUAL_FATAL(pthread_create(&accepter, NULL, queue_accept_later, NULL), 0);
     CU_ASSERT_EQUAL(publisher_drain(pub, 5000), E_OK);
@@ -1097,13 +1106,10 @@ static void test_drain_retries_503(void)
 /* The same drain with nchan refusing past its deadline: it returns by then, reporting the loss. */
 static void test_drain_503_deadline(void)
 {
-    struct publisher *pub = publisher_open(fake.path);
+    struct publisher *pub = queue_open_refused();
     long long t0, took;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(pub);
-    CU_ASSERT_EQUAL_FATAL(publisher_start_queue(pub), E_OK);
-    fake_set(&fake.status, 503);
-    queue_events(pub, 0, 10);
     t0 = unit_mono_ms();
     CU_ASSERT_EQUAL(publisher_drain(pub, 400), E_INTERNAL);
     took = unit_mono_ms() - t0;
