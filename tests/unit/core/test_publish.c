@@ -1139,7 +1139,7 @@ static const struct unit_test publish_tests[] = {
     {"one persistent connection", test_persistent_connection},
     {"reconnects after the server closed it", test_reconnect_after_close},
     {"statuses: 2xx ok, 404 ok on DELETE, others fail", test_statuses},
-    {"queue: 503 sent again, in order", test_queue_retries_503},
+    {"queue: 503 sent again until taken, once each", test_queue_retries_503},
     {"drain: 503 sent again until taken", test_drain_retries_503},
     {"drain: 503 past the deadline is a loss", test_drain_503_deadline},
     {"direct: 503 tried 5 times", test_direct_retries_503},
