@@ -36,7 +36,6 @@ static const char *const script_names[SCRIPT__MAX] = {
     [SCRIPT_TIMEOUT] = "timeout",
     [SCRIPT_TYPING_EXPIRE] = "typing_expire",
     [SCRIPT_SYNC_BEACON] = "sync_beacon",
-    [SCRIPT_ROOM_GC] = "room_gc",
     [SCRIPT_SETTINGS] = "settings",
     [SCRIPT_PASSWORD_GATE] = "password_gate",
     [SCRIPT_DEMOTE] = "demote",

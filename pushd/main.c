@@ -2,8 +2,9 @@
  * sets (presence grace, typing expiry, sync beacons, lingering leavers, waits for buffering
  * members) and runs the room script
  * for each, publishing what they return, then sleeps until the next entry is due (or, at most,
- * half the shortest delay a new entry can have); every few seconds it also checks a slice of
- * active-rooms for rooms that expired. Claims are atomic (sql/claim.lua), so several pushd
+ * half the shortest delay a new entry can have); every heartbeat period it passes over every
+ * room of active-rooms, sending its heartbeat or, when its state expired, deleting its
+ * leftovers (sql/heartbeat.lua). Claims are atomic (sql/claim.lua), so several pushd
  * instances can run side by side without firing anything twice. Every couple of seconds it also
  * closes the event-stream leases of this instance's nginx workers that died (proc.h), so presence
  * and the per-address caps heal after a crash, a reload or a restart; and a couple of seconds
@@ -40,8 +41,7 @@
 #include "xmalloc.h"
 
 #define PUSHD_CLAIM_BATCH 200
-#define PUSHD_GC_INTERVAL_MS 5000
-#define PUSHD_GC_BATCH "100"
+#define PUSHD_SCAN_BATCH "100" /* active-rooms ids per SSCAN of a sweep */
 #define PUSHD_OWNER_SWEEP_MS 2000
 #define PUSHD_METRICS_MS 2000
 /* The shortest time between two ticks that claim timers. With timers due all the time (a sync
@@ -267,27 +267,6 @@ static int pushd_run_all_timers(struct store *st, struct publisher *pub, long lo
     return 0;
 }
 
-/* Checks the next slice of active-rooms (an SSCAN cursor kept across calls). */
-static void pushd_gc(struct store *st, struct publisher *pub, char cursor[STORE_NUMBER_LEN])
-{
-    const char *argv[] = {"SSCAN", "active-rooms", cursor, "COUNT", PUSHD_GC_BATCH};
-    struct store_reply r;
-
-    if (store_command(st, 5, argv, NULL, &r) != E_OK)
-        return;
-    if (r.n >= 1 && r.items[0] != NULL)
-        snprintf(cursor, STORE_NUMBER_LEN, "%s", r.items[0]);
-    for (size_t i = 1; i < r.n; i++) {
-        char room[ROOM_ID_LEN + 1];
-        struct exec_result res;
-        if (r.items[i] == NULL || valid_room_id(r.items[i], room) != E_OK)
-            continue;
-        if (exec_room(st, pub, SCRIPT_ROOM_GC, room, "", 0, NULL, NULL, &res) == E_OK)
-            exec_result_free(&res);
-    }
-    store_reply_free(&r);
-}
-
 /* Closes the leases of one dead owner (an nginx worker that crashed or stopped without
  * firing unsubscribe hooks), one room script each, then forgets the owner. The scripts'
  * follow-ups remove each lease from the owner's set, so a sweep cut short resumes next time. */
@@ -335,7 +314,7 @@ static size_t pushd_each_room(struct store *st, struct publisher *pub, enum scri
     size_t rooms = 0;
 
     do {
-        const char *argv[] = {"SSCAN", "active-rooms", cursor, "COUNT", PUSHD_GC_BATCH};
+        const char *argv[] = {"SSCAN", "active-rooms", cursor, "COUNT", PUSHD_SCAN_BATCH};
         struct store_reply r;
         if (store_command(st, 5, argv, NULL, &r) != E_OK)
             return rooms;
@@ -365,7 +344,8 @@ static void pushd_rotate_all(struct store *st, struct publisher *pub)
     log_warn("pushd: an nginx worker died: moved %zu room(s) to new channels (nchan #477)", rooms);
 }
 
-/* A heartbeat on every room's channel (sql/heartbeat.lua). */
+/* A heartbeat on every room's channel, and the leftovers of every room whose state expired
+ * deleted (sql/heartbeat.lua). */
 static void pushd_heartbeat(struct store *st, struct publisher *pub)
 {
     char every[STORE_NUMBER_LEN];
@@ -528,8 +508,7 @@ int main(int argc, char **argv)
     sigset_t stop_signals;
     struct store *st;
     struct publisher *pub;
-    char gc_cursor[STORE_NUMBER_LEN] = "0";
-    long long next_gc = 0, next_sweep = 0, next_heartbeat = 0, next_report = 0, planned;
+    long long next_sweep = 0, next_heartbeat = 0, next_report = 0, planned;
     int redis_ok = 1, sig = -1;
 
     if (argc > 2 || (argc == 2 && strcmp(argv[1], "--check-config") != 0)) {
@@ -587,10 +566,6 @@ int main(int argc, char **argv)
             pushd_sweep_owners(st, pub);
             next_sweep = exec_now_ms() + PUSHD_OWNER_SWEEP_MS;
         }
-        if (ok && exec_now_ms() >= next_gc) {
-            pushd_gc(st, pub, gc_cursor);
-            next_gc = exec_now_ms() + PUSHD_GC_INTERVAL_MS;
-        }
         if (ok != redis_ok) {
             if (ok)
                 log_info("pushd: redis is back; timers resume");
@@ -608,8 +583,6 @@ int main(int argc, char **argv)
             pushd_report(st);
             next_report = exec_now_ms() + PUSHD_METRICS_MS;
         }
-        if (next_gc < wake)
-            wake = next_gc;
         if (next_report < wake)
             wake = next_report;
         if (wake < now + PUSHD_COALESCE_MS)

@@ -233,7 +233,7 @@ end
 -- The room's keys live TTL seconds past its last activity, refreshed lazily: at most once per
 -- TOUCH_EVERY_MS (or half the TTL when shorter), so that most calls pay one HGET rather than
 -- nine EXPIREs (and their AOF lines). A key created between refreshes has no TTL until the
--- next one; if the room goes quiet first, room_gc.lua deletes it with the expired room.
+-- next one; if the room goes quiet first, heartbeat.lua deletes it with the expired room.
 local TOUCH_EVERY_MS = 60000
 local function touch()
   local at = tonumber(redis.call('HGET', K_ROOM, 'touched') or '0')

@@ -207,7 +207,7 @@ static void test_exec_room_every_script(void)
     CU_ASSERT_EQUAL(run(&r, SCRIPT_SYNC_BEACON, "", NULL), E_OK);
     CU_ASSERT_EQUAL(r.status, 200);
     CU_ASSERT_EQUAL(run(&r, SCRIPT_TIMEOUT, "", ARGS(b.id)), E_OK);
-    CU_ASSERT_EQUAL(run(&r, SCRIPT_ROOM_GC, "", NULL), E_OK);
+    CU_ASSERT_EQUAL(run(&r, SCRIPT_HEARTBEAT, "", ARGS("15000")), E_OK);
     CU_ASSERT_EQUAL(run(&r, SCRIPT_PROMOTE, a.digest, ARGS(b.id)), E_OK);
     CU_ASSERT_EQUAL(r.status, 204);
     /* kick returns a "close <channel>" follow-up: harmless without a publisher. */

@@ -1,6 +1,7 @@
 /* The scripts only pushd runs that belong to no one operation, against the private Redis
- * (flushed before each test): claim.lua (timers claimed once, across several pushd), room_gc.lua,
- * rotate.lua (a new channel after an nginx worker died) and heartbeat.lua. */
+ * (flushed before each test): claim.lua (timers claimed once, across several pushd),
+ * rotate.lua (a new channel after an nginx worker died) and heartbeat.lua (with the collection
+ * of expired rooms). */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,7 +107,8 @@ static void test_claim_several_sets(void)
     CU_ASSERT_EQUAL(redis_num(ARGS("ZCARD", "timers:c")), 1);
 }
 
-static void test_room_gc(void)
+/* heartbeat.lua over a room whose state expired: its leftovers and its index entry go. */
+static void test_heartbeat_collects(void)
 {
     long long t = 1700000000000LL;
     struct member a;
@@ -120,23 +122,24 @@ static void test_room_gc(void)
     long long keys = room_key_count(ROOM);
     CU_ASSERT_EQUAL(keys, EXEC_ROOM_KEYS);
 
-    /* A live room is left alone. */
-    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_ROOM_GC, ROOM, "", t, NULL), E_OK);
+    /* A live room only hears its heartbeat. */
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_HEARTBEAT, ROOM, "", t, ARGS("15000")), E_OK);
     CU_ASSERT_EQUAL(c.status, 200);
-    CU_ASSERT_EQUAL(c.nev + c.nfu, 0);
+    CU_ASSERT_EQUAL(c.nev, 1);
+    CU_ASSERT_EQUAL(c.nfu, 0);
     CU_ASSERT_EQUAL(room_key_count(ROOM), keys);
     CU_ASSERT_EQUAL(redis_num(ARGS("SISMEMBER", "active-rooms", ROOM)), 1);
 
     /* The state expired (as its TTL would make it): the leftovers and the index entry go. */
     CU_ASSERT_EQUAL(redis_num(ARGS("DEL", "room:{" ROOM "}")), 1);
-    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_ROOM_GC, ROOM, "", t, NULL), E_OK);
+    CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_HEARTBEAT, ROOM, "", t + 15000, ARGS("15000")), E_OK);
     CU_ASSERT_EQUAL(c.nev, 0);
     CU_ASSERT_EQUAL(c.nfu, 1);
     check_followup(&c, 0, "unindex " ROOM);
     CU_ASSERT_EQUAL(room_key_count(ROOM), 0);
     CU_ASSERT_EQUAL(redis_num(ARGS("SISMEMBER", "active-rooms", ROOM)), 0);
     /* Another room is untouched. */
-    CU_ASSERT_EQUAL(call(&c, SCRIPT_ROOM_GC, "OTHER1", "", t, NULL), E_OK);
+    CU_ASSERT_EQUAL(call(&c, SCRIPT_HEARTBEAT, "OTHER1", "", t, ARGS("15000")), E_OK);
     call_free(&c);
 }
 
@@ -166,8 +169,8 @@ static void test_rotate(void)
     call_free(&c);
 }
 
-/* pushd's heartbeat: one non-advancing event carrying the period; nothing for a gone room;
- * a second pushd (another instance) within half a period publishes nothing. */
+/* pushd's heartbeat: one non-advancing event carrying the period; a gone room only leaves the
+ * index; a second pushd (another instance) within half a period publishes nothing. */
 static void test_heartbeat(void)
 {
     long long t = 1700000000000LL;
@@ -190,7 +193,9 @@ static void test_heartbeat(void)
     CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_HEARTBEAT, ROOM, "", t + 7502, ARGS("15000")), E_OK);
     CU_ASSERT_EQUAL(c.nev, 1);
     CU_ASSERT_EQUAL_FATAL(call(&c, SCRIPT_HEARTBEAT, "NOROOM", "", t + 2, ARGS("15000")), E_OK);
-    CU_ASSERT_EQUAL(c.nev + c.nfu, 0);
+    CU_ASSERT_EQUAL(c.nev, 0);
+    CU_ASSERT_EQUAL_FATAL(c.nfu, 1);
+    check_followup(&c, 0, "unindex NOROOM");
     call_free(&c);
 }
 
@@ -199,7 +204,7 @@ static const struct unit_test scripts_pushd_tests[] = {
     {"heartbeat: the period, seq unchanged", test_heartbeat},
     {"claim never returns an entry twice", test_claim_never_twice},
     {"claim takes several sets in one call", test_claim_several_sets},
-    {"room_gc removes leftovers and the index entry", test_room_gc},
+    {"heartbeat of an expired room removes leftovers and the index entry", test_heartbeat_collects},
     {NULL, NULL},
 };
 
