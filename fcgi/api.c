@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "log.h"
 #include "store.h"
 
@@ -30,6 +31,24 @@ const char *api_error_field(enum wnc_err e)
     default:
         return NULL;
     }
+}
+
+int api_ratelimit_or_reply(struct api_ctx *c, long count, long ttl)
+{
+    char value[STORE_NUMBER_LEN];
+
+    snprintf(value, sizeof(value), "%d", config.rate_limit);
+    http_add_header(c->req, "X-RateLimit-Limit", value);
+    snprintf(value, sizeof(value), "%ld",
+             count >= config.rate_limit ? 0 : config.rate_limit - count);
+    http_add_header(c->req, "X-RateLimit-Remaining", value);
+    if (count > config.rate_limit) {
+        snprintf(value, sizeof(value), "%ld", ttl > 0 ? ttl : 1);
+        http_add_header(c->req, "Retry-After", value);
+        http_reply_error(c->req, E_RATE_LIMITED, NULL, NULL);
+        return -1;
+    }
+    return 0;
 }
 
 int api_run_or_reply(struct api_ctx *c, enum script_id script, int nargs, const char **args,

@@ -150,29 +150,40 @@ void events_ticket(struct api_ctx *c)
     http_reply(c->req, 201, body, (size_t)n);
 }
 
-/* Takes a place for connection cid under the cap of the client's address. Returns 0, or -1
- * after answering 429 (or 503). */
+/* Takes a place for connection cid under the cap of the client's address; with count_request,
+ * counts the request in the address's rate-limit window in the same call first (the
+ * authorizer's route leaves it to this step). Returns 0, or -1 after answering 429 (or 503). */
 static int events_reserve_or_reply(struct api_ctx *c, const char *limit_key, const char *cid,
-                                   long long until)
+                                   long long until, int count_request)
 {
-    char key[sizeof("subs:{}") + EXEC_LIMIT_KEY_MAX], now[STORE_NUMBER_LEN];
-    char cap[STORE_NUMBER_LEN], until_s[STORE_NUMBER_LEN];
-    const char *keys[] = {key}, *args[] = {now, cap, cid, until_s};
+    char key[sizeof("subs:{}") + EXEC_LIMIT_KEY_MAX], rl[sizeof("rl:{}") + EXEC_LIMIT_KEY_MAX];
+    char now[STORE_NUMBER_LEN], cap[STORE_NUMBER_LEN], until_s[STORE_NUMBER_LEN];
+    char window[STORE_NUMBER_LEN], limit[STORE_NUMBER_LEN];
+    const char *keys[] = {key, rl}, *args[] = {now, cap, cid, until_s, window, limit};
     struct store_reply r;
     enum wnc_err e;
-    int taken;
+    long verdict, count, ttl;
 
     snprintf(key, sizeof(key), "subs:{%s}", limit_key);
+    snprintf(rl, sizeof(rl), "rl:{%s}", limit_key); /* the same slot */
     snprintf(now, sizeof(now), "%lld", exec_now_ms());
     snprintf(cap, sizeof(cap), "%d", config.max_subs_per_ip);
     snprintf(until_s, sizeof(until_s), "%lld", until);
-    if ((e = store_eval(c->w->store, SCRIPT_SUBS_RESERVE, 1, keys, 4, args, NULL, &r)) != E_OK) {
+    snprintf(window, sizeof(window), "%d", config.rate_window_s);
+    snprintf(limit, sizeof(limit), "%d", config.rate_limit);
+    e = store_eval(c->w->store, SCRIPT_SUBS_RESERVE, count_request ? 2 : 1, keys,
+                   count_request ? 6 : 4, args, NULL, &r);
+    if (e != E_OK) {
         http_reply_error(c->req, e, NULL, NULL);
         return -1;
     }
-    taken = r.n == 1 && r.items[0] != NULL && strcmp(r.items[0], "1") == 0;
+    verdict = r.n == 3 && r.items[0] ? atol(r.items[0]) : 0;
+    count = r.n == 3 && r.items[1] ? atol(r.items[1]) : 0;
+    ttl = r.n == 3 && r.items[2] ? atol(r.items[2]) : config.rate_window_s;
     store_reply_free(&r);
-    if (!taken) {
+    if (count_request && api_ratelimit_or_reply(c, count, ttl) != 0)
+        return -1;
+    if (verdict != 1) {
         http_add_header(c->req, "Retry-After", EVENTS_CAP_RETRY_AFTER);
         http_reply_error(c->req, E_TOO_MANY_SUBSCRIPTIONS, NULL, NULL);
         return -1;
@@ -279,7 +290,7 @@ void events_subscribe(struct api_ctx *c)
         http_reply_error(c->req, E_INTERNAL, NULL, NULL);
         return;
     }
-    if (events_reserve_or_reply(c, limit_key, cid, until) != 0) {
+    if (events_reserve_or_reply(c, limit_key, cid, until, 0) != 0) {
         exec_result_free(&res);
         return;
     }
@@ -369,7 +380,8 @@ void events_authorize(struct api_ctx *c)
         http_reply_error(c->req, E_INVALID_FIELD, NULL, NULL);
         return;
     }
-    /* The place under the per-address cap first, then one call of the room that checks the
+    /* The rate limit and the place under the per-address cap first (one call: both are the
+     * address's, in one slot), then one call of the room that checks the
      * credential and opens the stream's lease (rather than by a subscribe hook:
      * nginx/wnc-site.conf.in): nchan subscribes right after this answer. A stream that never
      * gets there (its client left during the exchange) gets no unsubscribe hook either; the
@@ -377,7 +389,8 @@ void events_authorize(struct api_ctx *c)
      * lease the member would be connected but offline, so a failed call refuses the stream
      * (the client retries). A refusal gives the place back. */
     if (events_credential_or_reply(c, ticket_digest) != 0 ||
-        events_reserve_or_reply(c, limit_key, cid, exec_now_ms() + EVENTS_STREAM_RESERVE_MS) != 0)
+        events_reserve_or_reply(c, limit_key, cid, exec_now_ms() + EVENTS_STREAM_RESERVE_MS, 1) !=
+            0)
         return;
     events_owner(pid, owner);
     const char *args[] = {ticket_digest, user, channel, cid, limit_key, owner};

@@ -119,8 +119,9 @@ static const struct route routes[] = {
     /* A ticket (?ticket=) or a Bearer header: the handler decides (never ?token=). */
     {"GET", "/api/rooms/{room}/events", events_subscribe, ROUTE_TOKEN_OPTIONAL, NO_FIELDS},
     /* nchan's authorize request for GET /api/rooms/{room}/events/{channel}, through nginx's
-     * authorizer server (its path values are FastCGI parameters only nginx sets). */
-    {"GET", "/_wnc/auth/{room}", events_authorize, ROUTE_TOKEN_OPTIONAL, NO_FIELDS},
+     * authorizer server (its path values are FastCGI parameters only nginx sets). The
+     * per-address limit is counted by the handler, in the call that takes the stream's place. */
+    {"GET", "/_wnc/auth/{room}", events_authorize, ROUTE_TOKEN_OPTIONAL | ROUTE_NO_RATELIMIT, NO_FIELDS},
     /* nchan's subscribe/unsubscribe hooks: nginx only reaches these from `internal`
      * locations, never from a client. */
     {"POST", "/_wnc/hook/sub", events_hook_sub, ROUTE_NO_RATELIMIT, NO_FIELDS},
@@ -200,14 +201,13 @@ enum wnc_err route_check_path(struct api_ctx *c, const struct route *route,
 /* Per-IP fixed window. Returns 0 to go on, or -1 after answering 429 (or 503). */
 static int route_ratelimit_or_reply(struct api_ctx *c)
 {
-    const struct http_request *req = c->req;
-    char key[sizeof("rl:{}") + ADDR_TEXT_LEN], window[STORE_NUMBER_LEN], value[STORE_NUMBER_LEN];
+    char key[sizeof("rl:{}") + ADDR_TEXT_LEN], window[STORE_NUMBER_LEN];
     const char *keys[] = {key}, *args[] = {"0", window};
     struct store_reply r;
     enum wnc_err e;
     long count, ttl;
 
-    snprintf(key, sizeof(key), "rl:{%s}", req->limit_key);
+    snprintf(key, sizeof(key), "rl:{%s}", c->req->limit_key);
     snprintf(window, sizeof(window), "%d", config.rate_window_s);
     e = store_eval(c->w->store, SCRIPT_RATELIMIT, 1, keys, 2, args, NULL, &r);
     if (e != E_OK) {
@@ -217,18 +217,7 @@ static int route_ratelimit_or_reply(struct api_ctx *c)
     count = r.n == 2 && r.items[0] ? atol(r.items[0]) : 0;
     ttl = r.n == 2 && r.items[1] ? atol(r.items[1]) : config.rate_window_s;
     store_reply_free(&r);
-    snprintf(value, sizeof(value), "%d", config.rate_limit);
-    http_add_header(c->req, "X-RateLimit-Limit", value);
-    snprintf(value, sizeof(value), "%ld",
-             count >= config.rate_limit ? 0 : config.rate_limit - count);
-    http_add_header(c->req, "X-RateLimit-Remaining", value);
-    if (count > config.rate_limit) {
-        snprintf(value, sizeof(value), "%ld", ttl > 0 ? ttl : 1);
-        http_add_header(c->req, "Retry-After", value);
-        http_reply_error(c->req, E_RATE_LIMITED, NULL, NULL);
-        return -1;
-    }
-    return 0;
+    return api_ratelimit_or_reply(c, count, ttl);
 }
 
 enum wnc_err route_check_token(struct api_ctx *c, const struct route *route,

@@ -66,6 +66,19 @@ local function room_id()
   return string.sub(K_ROOM, 7, 12) -- 'room:{ABC123}'
 end
 
+-- One request counted in an address's fixed window (rl:{addr}, not a room key; ratelimit.lua
+-- and subs_reserve.lua): returns the count in this window and the seconds until it ends.
+local function count_request(key, window)
+  local count = redis.call('INCR', key)
+  if count == 1 then redis.call('EXPIRE', key, window) end
+  local ttl = redis.call('TTL', key)
+  if ttl < 0 then
+    redis.call('EXPIRE', key, window)
+    ttl = tonumber(window)
+  end
+  return count, ttl
+end
+
 local function room_exists()
   return redis.call('EXISTS', K_ROOM) == 1
 end

@@ -686,6 +686,20 @@ test('limits, long-poll, overload and an unavailable store match the spec', asyn
   assert.equal(second.refused.headers.get('retry-after'), '5');
   first.ws.terminate();
 
+  // A subscription through the authorizer counts in the address's window (WNC_RATE_LIMIT 5),
+  // in the same call that takes its place: past the window, 429 with X-RateLimit-Remaining 0,
+  // and no place taken.
+  const rlXff = '198.51.100.17';
+  const rlRoom = (await call(s, 'POST', '/api/rooms', { body: { hostName: 'Rl' }, xff: rlXff })).json;
+  const rlTicket = await ticketAndChannel(s, rlRoom.roomId, rlRoom.token, rlXff);
+  for (let i = 0; i < 4; i++) assert.equal((await call(s, 'GET', '/api/time', { xff: rlXff })).status, 200);
+  const rlPath = `/api/rooms/${rlRoom.roomId}/events/${rlTicket.channel}?ticket=${rlTicket.ticket}&user=${rlRoom.userId}`;
+  const overWindow = await openWs(s, rlPath, { 'x-forwarded-for': rlXff });
+  expectError(overWindow.refused, 429, 'rate_limited');
+  assert.equal(overWindow.refused.headers.get('x-ratelimit-remaining'), '0');
+  assert.ok(Number(overWindow.refused.headers.get('retry-after')) >= 1);
+  assert.equal(execFileSync('redis-cli', ['-p', String(s.redisPort), 'EXISTS', `subs:{${rlXff}}`], { encoding: 'utf8' }).trim(), '0', 'no place taken');
+
   // Long-poll: the next event as JSON, or 408 and no body when none comes (heartbeats are
   // 15 s apart here; the poll ends after half the 2 s grace).
   const lpXff = '198.51.100.4';

@@ -50,7 +50,7 @@ static int reserve(const char *key, long long now, int cap, const char *cid, lon
     snprintf(until_s, sizeof(until_s), "%lld", until);
     if (store_eval(unit_store(), SCRIPT_SUBS_RESERVE, 1, keys, 4, args, NULL, &r) != E_OK)
         return -1;
-    if (r.n == 1 && r.items[0] != NULL)
+    if (r.n == 3 && r.items[0] != NULL)
         v = atoi(r.items[0]);
     store_reply_free(&r);
     return v;
@@ -94,7 +94,33 @@ static void test_subs_reserve(void)
     CU_ASSERT_EQUAL(redis_num(ARGS("EXISTS", "subs:{10.0.0.1}")), 0);
 }
 
+/* subs_reserve.lua with the address's rate-limit window (the authorizer's one call): the
+ * request is counted first, and past the limit no place is taken; the reply carries the
+ * window's count and seconds left. */
+static void test_subs_reserve_counted(void)
+{
+    const char *keys[] = {"subs:{" IP "}", "rl:{" IP "}"};
+    const char *cids[] = {CID1, CID2, CID3};
+    const char *want[] = {"1", "1", "-1"};
+    struct store_reply r;
+
+    for (int i = 0; i < 3; i++) {
+        const char *args[] = {"1000", "10", cids[i], "2000", "60", "2"};
+        CU_ASSERT_EQUAL_FATAL(store_eval(unit_store(), SCRIPT_SUBS_RESERVE, 2, keys, 6, args, NULL, &r),
+                              E_OK);
+        CU_ASSERT_EQUAL_FATAL(r.n, 3);
+        UNIT_CHECK(strcmp(r.items[0], want[i]) == 0, "request %d: %s, not %s", i + 1, r.items[0],
+                   want[i]);
+        CU_ASSERT_EQUAL(atoi(r.items[1]), i + 1);
+        CU_ASSERT_TRUE(atoi(r.items[2]) > 0 && atoi(r.items[2]) <= 60);
+        store_reply_free(&r);
+    }
+    CU_ASSERT_EQUAL(redis_num(ARGS("ZCARD", keys[0])), 2); /* the third took no place */
+    CU_ASSERT_EQUAL(redis_num(ARGS("GET", keys[1])), 3);
+}
+
 static const struct unit_test scripts_limits_tests[] = {
+    {"subs_reserve with the rate limit: counted first, no place past it", test_subs_reserve_counted},
     {"subs_reserve: cap, same connection, expiry", test_subs_reserve},
     {"ratelimit.lua counter and TTL", test_ratelimit},
     {NULL, NULL},
