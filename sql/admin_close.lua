@@ -10,7 +10,6 @@
 if not room_exists() then fail('room_not_found') end
 local members = redis.call('HLEN', K_MEMBERS)
 local seq = current_seq() + 1
-pinned_channel = channel()
-redis.call('DEL', unpack(KEYS, 1, ROOM_KEYS))
+delete_room()
 local events = {envelope('room.closed', seq, cjson.encode({reason = ARGV[9]}))}
 return result(200, int(members), events, removal_followups(true))

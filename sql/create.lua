@@ -5,6 +5,7 @@
 if room_exists() then fail('room_exists') end
 local uid = ARGV[9]
 redis.call('HSET', K_ROOM, 'createdAt', int(NOW), 'seq', 0, 'order', 1, 'epoch', 1)
+forget_room_head()
 put_member({id = uid, name = ARGV[10], key = ARGV[11], tok = TOKEN, isHost = true,
             joinedAt = NOW, order = 1, online = false, conns = 0, addr = ARGV[12] or ''})
 redis.call('HSET', K_NAMES, ARGV[11], uid)

@@ -9,7 +9,7 @@
 -- notes the time in the room hash (`heartbeatAt`), the others find it recent and publish
 -- nothing, so a room hears one heartbeat per period whatever the number of instances.
 if not room_exists() then
-  redis.call('DEL', unpack(KEYS, 1, ROOM_KEYS))
+  delete_room()
   return result(200, '', {}, {'unindex ' .. room_id()})
 end
 local every = int(tonumber(ARGV[9]))

@@ -79,8 +79,24 @@ local function count_request(key, window)
   return count, ttl
 end
 
+-- The room hash's fields nearly every call reads: its epoch (set from creation on, so it also
+-- says whether the room exists) and when its keys were last touched. One HMGET on first use
+-- rather than an EXISTS and two HGETs, kept for the call (lib_begin forgets them: a library's
+-- locals outlive calls). Whatever changes them keeps them true: create.lua (forget_room_head),
+-- retire_channel, touch and delete_room.
+local head = nil
+local function room_head()
+  if not head then
+    local v = redis.call('HMGET', K_ROOM, 'epoch', 'touched')
+    head = {epoch = v[1], touched = v[2]}
+  end
+  return head
+end
+local function forget_room_head()
+  head = nil
+end
 local function room_exists()
-  return redis.call('EXISTS', K_ROOM) == 1
+  return room_head().epoch ~= false
 end
 
 local function get_member(uid)
@@ -249,9 +265,10 @@ end
 -- next one; if the room goes quiet first, heartbeat.lua deletes it with the expired room.
 local TOUCH_EVERY_MS = 60000
 local function touch()
-  local at = tonumber(redis.call('HGET', K_ROOM, 'touched') or '0')
+  local at = tonumber(room_head().touched or '0')
   if NOW - at < math.min(TOUCH_EVERY_MS, TTL * 500) then return end
   redis.call('HSET', K_ROOM, 'touched', int(NOW))
+  head.touched = int(NOW)
   for i = 1, ROOM_KEYS do redis.call('EXPIRE', KEYS[i], TTL) end
 end
 
@@ -311,10 +328,19 @@ end
 local pinned_channel = nil
 local function lib_begin()
   pinned_channel = nil
+  head = nil
 end
 local function channel()
   if pinned_channel then return pinned_channel end
-  return room_id() .. '-' .. (redis.call('HGET', K_ROOM, 'epoch') or '0')
+  return room_id() .. '-' .. (room_head().epoch or '0')
+end
+
+-- Deletes every key of the room, its channel pinned first so that the call's events still go
+-- to it.
+local function delete_room()
+  pinned_channel = channel()
+  redis.call('DEL', unpack(KEYS, 1, ROOM_KEYS))
+  head = {epoch = false, touched = false}
 end
 
 local function result(status, body, events, followups)
@@ -341,8 +367,7 @@ local function remove_member(m, reason, events)
     m.id .. '|ticket', m.id .. '|reaction', m.id .. '|buffering')
   if redis.call('HLEN', K_MEMBERS) == 0 then
     local seq = current_seq() + 1
-    pinned_channel = channel()
-    redis.call('DEL', unpack(KEYS, 1, ROOM_KEYS))
+    delete_room()
     events[#events + 1] = envelope('user.left', seq,
       cjson.encode({userId = m.id, reason = reason}))
     events[#events + 1] = envelope('room.closed', seq + 1, '{"reason":"empty"}')
@@ -585,7 +610,7 @@ end
 -- channel.
 local function retire_channel(followups)
   local old = channel()
-  redis.call('HINCRBY', K_ROOM, 'epoch', 1)
+  room_head().epoch = tostring(redis.call('HINCRBY', K_ROOM, 'epoch', 1))
   followups[#followups + 1] = 'close ' .. old
   local leases = redis.call('HGETALL', K_LEASES)
   for i = 1, #leases, 2 do
