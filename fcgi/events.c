@@ -388,9 +388,9 @@ void events_authorize(struct api_ctx *c)
      * check of the leases that the open asks for closes its lease (sql/verify.lua). Without a
      * lease the member would be connected but offline, so a failed call refuses the stream
      * (the client retries). A refusal gives the place back. */
+    long long until = exec_now_ms() + EVENTS_STREAM_RESERVE_MS;
     if (events_credential_or_reply(c, ticket_digest) != 0 ||
-        events_reserve_or_reply(c, limit_key, cid, exec_now_ms() + EVENTS_STREAM_RESERVE_MS, 1) !=
-            0)
+        events_reserve_or_reply(c, limit_key, cid, until, 1) != 0)
         return;
     events_owner(pid, owner);
     const char *args[] = {ticket_digest, user, channel, cid, limit_key, owner};

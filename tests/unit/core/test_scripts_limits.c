@@ -1,8 +1,9 @@
 /* The per-client-address limits, scripts of their own keys rather than a room's, against the
  * private Redis (flushed before each test): ratelimit.lua's request counter and
- * subs_reserve.lua's cap on concurrent subscriptions. */
+ * subs_reserve.lua's cap on concurrent subscriptions (with the authorizer's count). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "exec.h"
 #include "scripts_helpers.h"
@@ -106,8 +107,8 @@ static void test_subs_reserve_counted(void)
 
     for (int i = 0; i < 3; i++) {
         const char *args[] = {"1000", "10", cids[i], "2000", "60", "2"};
-        CU_ASSERT_EQUAL_FATAL(store_eval(unit_store(), SCRIPT_SUBS_RESERVE, 2, keys, 6, args, NULL, &r),
-                              E_OK);
+        CU_ASSERT_EQUAL_FATAL(
+            store_eval(unit_store(), SCRIPT_SUBS_RESERVE, 2, keys, 6, args, NULL, &r), E_OK);
         CU_ASSERT_EQUAL_FATAL(r.n, 3);
         UNIT_CHECK(strcmp(r.items[0], want[i]) == 0, "request %d: %s, not %s", i + 1, r.items[0],
                    want[i]);
@@ -120,7 +121,8 @@ static void test_subs_reserve_counted(void)
 }
 
 static const struct unit_test scripts_limits_tests[] = {
-    {"subs_reserve with the rate limit: counted first, no place past it", test_subs_reserve_counted},
+    {"subs_reserve with the rate limit: counted first, no place past it",
+     test_subs_reserve_counted},
     {"subs_reserve: cap, same connection, expiry", test_subs_reserve},
     {"ratelimit.lua counter and TTL", test_ratelimit},
     {NULL, NULL},
