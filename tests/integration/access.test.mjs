@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
 import { api, subscribeWs } from '../lib/client.mjs';
-import { snapshot } from '../lib/room.mjs';
+import { settled, snapshot } from '../lib/room.mjs';
 
 let stack, plain;
 before(async () => {
@@ -252,6 +252,7 @@ test('mute: chat and typing answer 403 muted; minutes end it by themselves; host
   const ws = await subscribeWs(stack.port, r.roomId, carol.token);
   const mute = (body, target = bob, who = r.host) => who.req('POST', `${r.base}/users/${target.userId}/mute`, body, who.token);
   const chat = (who) => who.req('POST', `${r.base}/chat`, { text: 'hello' }, who.token);
+  await settled(plain, r.roomId, r.host.token); // Carol's presence batch is out (seq below)
   const before = await snapshot(plain, r.roomId, r.host.token);
   for (const [body, code, field] of [
     [{}, 'missing_field', 'muted'], [{ muted: 'yes' }, 'invalid_field', 'muted'], [{ muted: true, minutes: 0 }, 'invalid_field', 'minutes'],
@@ -378,6 +379,8 @@ test('rename yourself: user.renamed, the same rules and uniqueness as a join', a
   const [bob] = r.guests;
   const ws = await subscribeWs(stack.port, r.roomId, r.host.token);
   const rename = (userName, who = bob) => who.req('PATCH', `${r.base}/users/me`, { userName }, who.token);
+  // The host's presence batch is out before the state compared below (it moves seq).
+  await settled(plain, r.roomId, r.host.token);
   const before = await snapshot(plain, r.roomId, r.host.token);
   assertError(await rename('alice'), 409, 'name_taken', 'userName');
   for (const bad of ['A', 'x'.repeat(51), 'Bo<b>', 42, null]) {
