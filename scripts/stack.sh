@@ -19,7 +19,15 @@ if [ "$PORT" = 8080 ]; then RUN_DIR=${WNC_RUN_DIR:-$ROOT/var}; else RUN_DIR=${WN
 mkdir -p "$RUN_DIR"
 export RUN_DIR=$(cd "$RUN_DIR" && pwd)
 export REDIS_PORT=${REDIS_PORT:-$((6390 + PORT - 8080))}
-export WNC_REDIS_HOST=${WNC_REDIS_HOST:-127.0.0.1}
+# The daemons reach the private Redis on its unix socket (a host that is a path: cheaper round
+# trips than loopback TCP, which stays open for redis-cli and the tests); an external Redis
+# (WNC_REDIS_EXTERNAL=1) at WNC_REDIS_HOST, 127.0.0.1 unless set.
+REDIS_SOCKET=$RUN_DIR/redis.sock
+if [ "${WNC_REDIS_EXTERNAL:-0}" = 1 ]; then
+  export WNC_REDIS_HOST=${WNC_REDIS_HOST:-127.0.0.1}
+else
+  export WNC_REDIS_HOST=${WNC_REDIS_HOST:-$REDIS_SOCKET}
+fi
 export WNC_REDIS_PORT=$REDIS_PORT
 export WNC_BIN_DIR=${WNC_BIN_DIR:-$ROOT/build}
 export WNC_SQL_DIR=${WNC_SQL_DIR:-$ROOT/sql}
@@ -210,18 +218,24 @@ echo $$ > "$RUN_DIR/stack.pid"
 mkdir -p "$RUN_DIR"/{logs,tmp,redis}
 rm -f "$WNC_FCGI_SOCKET" "$WNC_PUBLISH_SOCKET"
 
-# Redis: private, loopback only, AOF on (unless a test turns it off for speed). With
-# WNC_REDIS_EXTERNAL=1 an already running Redis at WNC_REDIS_HOST:REDIS_PORT is used instead.
+# Redis: private, loopback and its unix socket only, AOF on (unless a test turns it off for
+# speed). With WNC_REDIS_EXTERNAL=1 an already running Redis at WNC_REDIS_HOST:REDIS_PORT is
+# used instead.
 # Children run in their own sessions (setsid) so that a Ctrl-C reaches only this script, which
 # then stops them in order (stop_all).
 if [ "${WNC_REDIS_EXTERNAL:-0}" = 1 ]; then :; else
 setsid redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$RUN_DIR/redis" \
+  --unixsocket "$REDIS_SOCKET" --unixsocketperm 700 \
   --appendonly "$WNC_REDIS_APPENDONLY" --save "" --daemonize no \
   --logfile "$RUN_DIR/logs/redis.log" &
 pid[redis]=$!; echo $! > "$RUN_DIR/redis.pid"
 fi
 for _ in $(seq 100); do
-  redis-cli -h "$WNC_REDIS_HOST" -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.05
+  case "$WNC_REDIS_HOST" in
+    /*) redis-cli -s "$WNC_REDIS_HOST" ping >/dev/null 2>&1 && break ;;
+    *) redis-cli -h "$WNC_REDIS_HOST" -p "$REDIS_PORT" ping >/dev/null 2>&1 && break ;;
+  esac
+  sleep 0.05
 done
 
 for n in $SUPERVISED; do start_daemon "$n"; done
