@@ -50,6 +50,7 @@ for attempt in $(seq 20); do
   PORT=$(( 20000 + RANDOM % 40000 ))
   port_is_free "$PORT" || continue
   redis-server --port "$PORT" --bind 127.0.0.1 --dir "$TMP" --save '' --appendonly no \
+    --unixsocket "$TMP/redis.sock" --unixsocketperm 700 \
     --daemonize no --logfile "$TMP/redis.log" >/dev/null 2>&1 &
   REDIS_PID=$!
   for _ in $(seq 100); do
@@ -130,6 +131,7 @@ else
 fi
 
 export WNC_TEST_REDIS_PORT=$PORT
+export WNC_TEST_REDIS_SOCKET=$TMP/redis.sock
 export WNC_SQL_DIR=${WNC_SQL_DIR:-$ROOT/sql}
 echo "unit.sh: redis-server pid $REDIS_PID on 127.0.0.1:$PORT"
 # A bound, so that a suite stuck on a server (seen twice on a loaded box) fails the run instead

@@ -25,6 +25,29 @@ static void test_ping(void)
     CU_ASSERT_EQUAL(store_ping(unit_store()), E_OK);
 }
 
+/* A host that is a path is Redis's unix socket (scripts/unit.sh gives the private Redis one):
+ * the same server answers there; a socket nobody listens on is unavailable. */
+static void test_unix_socket(void)
+{
+    const char *path = getenv("WNC_TEST_REDIS_SOCKET");
+    const char *set[] = {"SET", "unix:probe", "1"}, *get[] = {"GET", "unix:probe"};
+    struct store_reply r;
+    struct store *st;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+    st = store_open(path, 0);
+    CU_ASSERT_EQUAL(store_ping(st), E_OK);
+    CU_ASSERT_EQUAL(store_command(st, 3, set, NULL, NULL), E_OK);
+    store_close(st);
+    /* Written over the socket, read over TCP: the same server. */
+    CU_ASSERT_EQUAL_FATAL(store_command(unit_store(), 2, get, NULL, &r), E_OK);
+    CU_ASSERT_TRUE(r.n == 1 && r.items[0] != NULL && strcmp(r.items[0], "1") == 0);
+    store_reply_free(&r);
+    st = store_open("/nonexistent/redis.sock", 0);
+    CU_ASSERT_EQUAL(store_ping(st), E_REDIS_UNAVAILABLE);
+    store_close(st);
+}
+
 static void test_command_replies(void)
 {
     struct store_reply r;
@@ -371,6 +394,7 @@ static void test_timeouts(void)
 
 static const struct unit_test store_tests[] = {
     {"ping", test_ping},
+    {"a host that is a path: Redis's unix socket", test_unix_socket},
     {"command replies: binary, nil, integer, arrays", test_command_replies},
     {"command errors map to internal", test_command_errors},
     {"script 'WNC <code>' errors map to their enum", test_script_error_mapping},
