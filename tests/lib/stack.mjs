@@ -14,16 +14,29 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
+// A free loopback port below the kernel's ephemeral range (as scripts/bench.sh picks them): a
+// port from that range can be taken as the local port of some outgoing connection between this
+// check and the server's bind (CI saw nginx fail with "Address already in use" that way).
+const EPHEMERAL_LOW = (() => {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch { return 32768; }
+})();
+function portIsFree(port) {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
+    srv.on('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+}
+export async function freePort() {
+  const low = 20000, high = Math.max(low + 1000, EPHEMERAL_LOW);
+  for (let i = 0; i < 200; i++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (await portIsFree(port)) return port;
+  }
+  throw new Error('no free port below the ephemeral range');
 }
 
 // Defaults suited to tests: no AOF fsync cost, limits high enough that a test's own traffic
