@@ -9,6 +9,7 @@
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiError, request } from '../../web/js/api.js';
+import { clearIfUnchanged } from '../../web/js/dom.js';
 import {
   FIELDS,
   createIdentityForm,
@@ -452,5 +453,17 @@ describe('from the HTTP answer to the sentence (api.js + forms.js)', () => {
       ['POST', '/api/rooms', { hostName: 'Ann' }],
       ['POST', '/api/rooms/ABC123/join', { userName: 'Bob' }],
     ]);
+  });
+});
+
+describe('a field sent, then answered', () => {
+  test('is emptied when it still holds what was sent, kept when typed over meanwhile', () => {
+    const field = { value: '  https://example.com/a.webm ' };
+    clearIfUnchanged(field, 'https://example.com/a.webm');
+    assert.equal(field.value, '');
+    // The next URL typed while the first was on its way stays (the room's queue form).
+    field.value = 'https://example.com/b.webm';
+    clearIfUnchanged(field, 'https://example.com/a.webm');
+    assert.equal(field.value, 'https://example.com/b.webm');
   });
 });

@@ -59,3 +59,11 @@ export function setBusy(button, busy) {
   if (busy) button.setAttribute('aria-busy', 'true');
   else button.removeAttribute('aria-busy');
 }
+
+/**
+ * Empties a field once what it sent was accepted, unless the user has typed something else
+ * meanwhile (the next URL while the first was on its way): that stays.
+ */
+export function clearIfUnchanged(input, sent) {
+  if (input.value.trim() === sent) input.value = '';
+}

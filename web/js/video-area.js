@@ -17,6 +17,7 @@
  * for everyone), the waiting overlay and countdown of a scheduled start.
  */
 import { ServerClock } from './sync/clock.js';
+import { clearIfUnchanged } from './dom.js';
 import { SyncEngine } from './sync/engine.js';
 import { sameMedia, stateKey } from './sync/expected.js';
 import { createPlayer } from './player/player.js';
@@ -449,7 +450,7 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
     setBtn.disabled = true;
     try {
       await act('PUT', '/video', { url });
-      urlInput.value = '';
+      clearIfUnchanged(urlInput, url);
     } catch (err) {
       if (err && (err.field === 'url' || err.status === 400)) {
         urlError.textContent = err.message;
@@ -470,7 +471,7 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
     queueBtn.disabled = true;
     try {
       await api('POST', '/queue', { url });
-      urlInput.value = '';
+      clearIfUnchanged(urlInput, url);
       notify('info', 'Added to the queue');
     } catch (err) {
       urlError.textContent = (err && err.message) || 'That did not work.';
@@ -489,7 +490,7 @@ export function createVideoArea(container, { roomId, request, isHost = false, no
     }
     try {
       await api('PUT', '/video/subtitles', { url, label: subsLabel.value.trim() || 'Subtitles', lang: subsLang.value.trim() || 'en' });
-      subsUrl.value = '';
+      clearIfUnchanged(subsUrl, url);
     } catch (err) {
       notify('error', (err && err.message) || 'That did not work.');
     }
