@@ -42,10 +42,10 @@ struct http_conn {
     /* Has part of a request, or is being answered (http_busy counts these). Set by the thread
      * that owns the connection, read by http_stop. */
     atomic_int busy;
-    /* Under http_conns_lock: a thread holds it for an event (taken), or http_stop shut it down
-     * while no thread held it and it had no request (ended). Never both: a request a thread
-     * reads is one http_stop did not cut off, so it is answered. */
-    int taken, ended;
+    /* http_stop shut it down while it was not busy (under http_conns_lock, as is the busy mark
+     * a thread sets before reading): a request a thread reads is one http_stop did not cut
+     * off, so it is answered. */
+    int ended;
     struct wire_in in;
     struct buf out; /* records to write */
     struct http_conn *prev, *next;
@@ -224,7 +224,7 @@ void http_stop(int fd)
      * thread may be taking one at this very moment, and its descriptor must stay valid. */
     pthread_mutex_lock(&http_conns_lock);
     for (struct http_conn *c = http_conns; c != NULL; c = c->next)
-        if (!atomic_load(&c->busy) && !c->taken) {
+        if (!atomic_load(&c->busy)) {
             shutdown(c->fd, SHUT_RDWR);
             c->ended = 1;
         }
@@ -533,13 +533,14 @@ static void http_serve_one(struct http_conn *c, http_handler handle, void *arg)
  * re-arms c, or closes it (nginx closed it, a protocol error, no KEEP_CONN, or stopped). */
 static void http_conn_event(struct http_conn *c, http_handler handle, void *arg)
 {
-    /* Taken before anything is read: a connection http_stop ended is closed unread (nginx
+    /* Busy before anything is read: a connection http_stop ended is closed unread (nginx
      * then retries on a new connection, which the stopped socket refuses: 503), so a request
      * is either never read or answered, never carried out and cut off (seen in CI: a chat
-     * posted whose client got 503). */
+     * posted whose client got 503). The loop below sets the mark back to what is left. */
     pthread_mutex_lock(&http_conns_lock);
     int ended = c->ended;
-    c->taken = !ended;
+    if (!ended)
+        http_conn_set_busy(c, 1);
     pthread_mutex_unlock(&http_conns_lock);
     if (ended) {
         http_conn_close(c);
@@ -583,13 +584,9 @@ static void http_conn_event(struct http_conn *c, http_handler handle, void *arg)
         if (st == WIRE_MORE)
             break;
     }
-    /* Given back. Stopped meanwhile and idle: http_stop passed it over (taken), so it ends
-     * here rather than wait, kept, for a request nginx should send elsewhere. */
-    pthread_mutex_lock(&http_conns_lock);
-    c->taken = 0;
-    int stopped_idle = atomic_load(&http_stopped) && !atomic_load(&c->busy);
-    pthread_mutex_unlock(&http_conns_lock);
-    if (stopped_idle || http_rearm(c->fd, c) != 0)
+    /* Stopped meanwhile and idle: http_stop may have passed it over (busy), so it ends here
+     * rather than wait, kept, for a request nginx should send elsewhere. */
+    if ((atomic_load(&http_stopped) && !atomic_load(&c->busy)) || http_rearm(c->fd, c) != 0)
         http_conn_close(c);
 }
 

@@ -1272,9 +1272,10 @@ static int run_parent(void)
     if (cfg.wl == WL_IDLE) {
         /* The joins' own tail (pushd's lease checks a few seconds after the streams open,
          * presence batches) is not the members' idle cost: it passes before the window. */
-        sleep_sampling(go + (uint64_t)(cfg.warmup * 1e9));
+        uint64_t settled = go + (uint64_t)(cfg.warmup * 1e9);
+        sleep_sampling(settled);
         window_begin(&win);
-        sleep_sampling(go + (uint64_t)(cfg.idle_wait * 1e9));
+        sleep_sampling(settled + (uint64_t)(cfg.idle_wait * 1e9));
         window_end(&win);
         proc_sample(&res.loaded, 1);
         shm->stop = 1;
