@@ -370,8 +370,87 @@ enum wnc_err exec_reply_parse(const struct store_reply *r, struct exec_reply *ou
     out->event_lens = r->lens + start;
     out->nfollowups = exec_reply_list(r, &i, &start, &out->exact);
     out->followups = r->items + start;
+    if (i < r->n) {
+        out->has_users = 1;
+        out->nusers = exec_reply_list(r, &i, &start, &out->exact);
+        out->users = r->items + start;
+        out->user_lens = r->lens + start;
+    }
     out->exact = out->exact && i == r->n;
     return E_OK;
+}
+
+/* One user of a reply, for qsort. */
+struct exec_user {
+    const char *s;
+    size_t len;
+};
+
+/* By sort key (fixed width); two equal keys, which put_member never writes, by the rest. */
+static int exec_user_cmp(const void *a, const void *b)
+{
+    const struct exec_user *x = a, *y = b;
+    int c = memcmp(x->s, y->s, SCRIPT_USER_SORT_KEY_LEN);
+
+    if (c != 0)
+        return c;
+    c = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+    return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Where SCRIPT_USERS_MARK starts in body[0..len), or NULL (memmem is a GNU extension). */
+static const char *exec_find_mark(const char *body, size_t len, const char *mark, size_t n)
+{
+    for (const char *p = body, *end = body + len;
+         (size_t)(end - p) >= n && (p = memchr(p, mark[0], (size_t)(end - p) - n + 1)) != NULL;
+         p++)
+        if (memcmp(p, mark, n) == 0)
+            return p;
+    return NULL;
+}
+
+char *exec_reply_body(const struct exec_reply *rep, size_t *len)
+{
+    static const char mark[] = SCRIPT_USERS_MARK;
+    const char *at = exec_find_mark(rep->body, rep->body_len, mark, sizeof(mark) - 1);
+    struct exec_user *users;
+
+    if (at == NULL) {
+        *len = rep->body_len;
+        return xmemdup0(rep->body, rep->body_len);
+    }
+    if (!rep->has_users)
+        return NULL;
+    users = xcalloc(rep->nusers + 1, sizeof(*users));
+    for (size_t k = 0; k < rep->nusers; k++) {
+        if (rep->users[k] == NULL || rep->user_lens[k] <= SCRIPT_USER_SORT_KEY_LEN) {
+            free(users);
+            return NULL;
+        }
+        users[k] = (struct exec_user){rep->users[k], rep->user_lens[k]};
+    }
+    qsort(users, rep->nusers, sizeof(*users), exec_user_cmp);
+    /* One allocation of the exact size: a big room's answer is tens of KiB. */
+    size_t before = (size_t)(at - rep->body), after = rep->body_len - before - (sizeof(mark) - 1);
+    size_t n = before + 2 + after + (rep->nusers > 0 ? rep->nusers - 1 : 0);
+    for (size_t k = 0; k < rep->nusers; k++)
+        n += users[k].len - SCRIPT_USER_SORT_KEY_LEN;
+    char *body = xmalloc(n + 1), *p = body;
+    memcpy(p, rep->body, before);
+    p += before;
+    *p++ = '[';
+    for (size_t k = 0; k < rep->nusers; k++) {
+        if (k > 0)
+            *p++ = ',';
+        memcpy(p, users[k].s + SCRIPT_USER_SORT_KEY_LEN, users[k].len - SCRIPT_USER_SORT_KEY_LEN);
+        p += users[k].len - SCRIPT_USER_SORT_KEY_LEN;
+    }
+    *p++ = ']';
+    memcpy(p, at + sizeof(mark) - 1, after);
+    p[after] = '\0';
+    free(users);
+    *len = n;
+    return body;
 }
 
 enum wnc_err exec_prepare(struct exec_call *call, const char *room_id, long long now_ms,
@@ -436,10 +515,13 @@ enum wnc_err exec_room(struct store *st, struct publisher *pub, enum script_id s
         pthread_mutex_unlock(lock);
         return E_INTERNAL;
     }
+    if ((out->body = exec_reply_body(&rep, &out->body_len)) == NULL) {
+        log_error("exec: %s returned the room without its users", script_name(script));
+        store_reply_free(&r);
+        pthread_mutex_unlock(lock);
+        return E_INTERNAL;
+    }
     out->status = rep.status;
-    out->body = r.items[1];
-    out->body_len = rep.body_len;
-    r.items[1] = NULL; /* now owned by out */
     memcpy(out->channel, rep.channel, rep.channel_len + 1);
     out->events = (int)rep.nevents;
     for (size_t k = 0; k < rep.nevents; k++)

@@ -110,9 +110,14 @@ static void script_contract(struct buf *b)
         buf_printf(b, "%s%s", a ? ", " : "", script_std_args[a].lua);
     buf_printf(b,
                "\nlocal ROOM_KEYS = %d\nlocal RATE_WINDOW_MS = %d\nlocal LINGER_MS = %d\n"
-               "local PRESENCE_BATCH_MS = %d\nlocal VERIFY_MS = %d\n",
+               "local PRESENCE_BATCH_MS = %d\nlocal VERIFY_MS = %d\nlocal USER_SORT_KEY_LEN = %d\n"
+               "local USERS_MARK = '",
                ROOM_KEY__MAX, SCRIPT_RATE_WINDOW_MS, SCRIPT_LINGER_MS, SCRIPT_PRESENCE_BATCH_MS,
-               SCRIPT_VERIFY_MS);
+               SCRIPT_VERIFY_MS, SCRIPT_USER_SORT_KEY_LEN);
+    /* A Lua string literal: control bytes as decimal escapes. */
+    for (const char *c = SCRIPT_USERS_MARK; *c != '\0'; c++)
+        buf_printf(b, (unsigned char)*c < 0x20 ? "\\%03d" : "%c", *c);
+    buf_puts(b, "'\n");
     buf_puts(b, "local function contract_begin(keys, args)\n  KEYS, ARGV = keys, args\n");
     for (int k = 0; k < ROOM_KEY__MAX; k++) {
         buf_puts(b, "  ");

@@ -93,6 +93,15 @@ enum script_std_arg {
  * verify.lua), in ms: a stream whose close nchan did not report is closed within about
  * twice this. */
 #define SCRIPT_VERIFY_MS 2000
+/* A room's users in an answer (lib.lua's room_json). users:{id} keeps each member's public JSON
+ * after a sort key of SCRIPT_USER_SORT_KEY_LEN bytes (its host flag, then its join order). A
+ * script that returns the room writes SCRIPT_USERS_MARK where the users' array goes and appends
+ * the raw values to its reply; exec_reply_body sorts them, cuts the keys off and writes the
+ * array there. Sorting, cutting and joining n strings in Lua took Redis' one thread 580 us per
+ * answer in a room of 500 (measured), and every join answers with the room. The mark's bytes
+ * 0x01 cannot occur in JSON text, where a control character is always escaped. */
+#define SCRIPT_USER_SORT_KEY_LEN 11
+#define SCRIPT_USERS_MARK "\001users\001"
 
 /* Reads sql/ from dir and assembles the library. Returns 0, or -1 after logging which file is
  * missing (the library loaded before, if any, stays). */

@@ -162,29 +162,52 @@ static enum wnc_err store_connect(struct store_node *node)
     return E_OK;
 }
 
-static void store_flatten(const redisReply *r, struct store_reply *out)
+/* How many items r flattens into. */
+static size_t store_leaves(const redisReply *r)
+{
+    size_t n = 0;
+
+    if (r->type != REDIS_REPLY_ARRAY)
+        return 1;
+    for (size_t i = 0; i < r->elements; i++)
+        n += store_leaves(r->element[i]);
+    return n;
+}
+
+/* Appends r's items to out, whose arrays have room for them. */
+static void store_flatten_into(const redisReply *r, struct store_reply *out)
 {
     if (r->type == REDIS_REPLY_ARRAY) {
         for (size_t i = 0; i < r->elements; i++)
-            store_flatten(r->element[i], out);
+            store_flatten_into(r->element[i], out);
         return;
     }
-    char **items = out->items = xreallocarray(out->items, out->n + 1, sizeof(*items));
-    size_t *lens = out->lens = xreallocarray(out->lens, out->n + 1, sizeof(*lens));
-
     if (r->type == REDIS_REPLY_INTEGER) {
         char num[STORE_NUMBER_LEN];
         int n = snprintf(num, sizeof(num), "%lld", r->integer);
-        items[out->n] = xmemdup0(num, (size_t)n);
-        lens[out->n] = (size_t)n;
+        out->items[out->n] = xmemdup0(num, (size_t)n);
+        out->lens[out->n] = (size_t)n;
     } else if (r->type == REDIS_REPLY_NIL) {
-        items[out->n] = NULL;
-        lens[out->n] = 0;
+        out->items[out->n] = NULL;
+        out->lens[out->n] = 0;
     } else {
-        items[out->n] = xmemdup0(r->str, r->len);
-        lens[out->n] = r->len;
+        out->items[out->n] = xmemdup0(r->str, r->len);
+        out->lens[out->n] = r->len;
     }
     out->n++;
+}
+
+/* Appends r to out, flattened (store_reply). The arrays grow once per reply, not per item: a
+ * room's users come as one item each. */
+static void store_flatten(const redisReply *r, struct store_reply *out)
+{
+    size_t more = store_leaves(r);
+
+    if (more == 0)
+        return;
+    out->items = xreallocarray(out->items, out->n + more, sizeof(*out->items));
+    out->lens = xreallocarray(out->lens, out->n + more, sizeof(*out->lens));
+    store_flatten_into(r, out);
 }
 
 /* What became of a command sent to one node. */

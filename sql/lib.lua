@@ -11,6 +11,7 @@
 --   7 sync interval (ms)  8 token digest ('' when none); their own arguments start at 9.
 -- They return a flat array:
 --   status, body, channel, #events, events..., #follow-ups, follow-ups...
+-- and, from a call that returns the room (room_json), #users, users... after them.
 -- The events go to the nchan channel named `channel`: '<room>-<epoch>'. The epoch changes only
 -- when a host kicks a member: the follow-up 'close <old channel>' makes the caller delete the
 -- old channel, which disconnects every subscriber of it; the others reconnect (authorized
@@ -45,12 +46,11 @@
 -- value '-' is a tombstone: the close of a connection whose open has not arrived yet (the two
 -- nchan hooks run on different worker threads), so that the late open is ignored.
 -- K_ROOM .. K_BANS (the keys above), NOW, TTL, GRACE_MS, CHAT_RATE, CONTROL_RATE,
--- TYPING_TTL_MS, SYNC_INTERVAL_MS, TOKEN (the standard ARGV), ROOM_KEYS, RATE_WINDOW_MS and
+-- TYPING_TTL_MS, SYNC_INTERVAL_MS, TOKEN (the standard ARGV), ROOM_KEYS, RATE_WINDOW_MS,
 -- LINGER_MS (how long a leaver's client has to close its own streams before linger.lua retires
--- the channel; a well-behaved client closes them at once) are
--- declared and set per call by the contract core/script.c generates above this file, from the
--- tables in core/script.h.
-local USER_SORT_KEY_LEN = 11
+-- the channel; a well-behaved client closes them at once), USER_SORT_KEY_LEN and USERS_MARK
+-- (room_json) are declared and set per call by the contract core/script.c generates above this
+-- file, from the tables in core/script.h.
 local TICKETS_SWEEP_AT = 64
 local TICKETS_SWEEP_EVERY_MS = 10000
 
@@ -118,6 +118,7 @@ end
 
 local function put_member(m)
   redis.call('HSET', K_MEMBERS, m.id, cjson.encode(m))
+  -- The sort key: USER_SORT_KEY_LEN bytes.
   redis.call('HSET', K_USERS, m.id, (m.isHost and '0' or '1') .. string.format('%010d', m.order) ..
     cjson.encode(public_user(m)))
 end
@@ -170,14 +171,16 @@ local function sorted_members()
   return list
 end
 
+-- The room's users go out as users:{id} holds them (a sort key, then the public JSON), after
+-- the reply's follow-ups; result() appends them and the worker writes the sorted array where
+-- USERS_MARK stands (core/script.h says why). Per call: lib_begin forgets them.
+local room_users = nil
 local function room_json()
-  local users = redis.call('HVALS', K_USERS)
-  table.sort(users)
-  for i, u in ipairs(users) do users[i] = string.sub(u, USER_SORT_KEY_LEN + 1) end
+  room_users = redis.call('HVALS', K_USERS)
   local meta = redis.call('HMGET', K_ROOM, 'createdAt', 'seq', 'video', 'queue', 'subtitles',
     'waiting')
   return '{"id":"' .. room_id() .. '","createdAt":' .. meta[1] .. ',"seq":' .. meta[2] ..
-         ',"users":[' .. table.concat(users, ',') .. '],"video":' .. (meta[3] or 'null') ..
+         ',"users":' .. USERS_MARK .. ',"video":' .. (meta[3] or 'null') ..
          ',"settings":' .. cjson.encode(room_settings()) ..
          ',"queue":' .. (meta[4] or '[]') .. ',"subtitles":' .. (meta[5] or 'null') ..
          ',"waiting":' .. (meta[6] or 'null') .. '}'
@@ -329,6 +332,7 @@ local pinned_channel = nil
 local function lib_begin()
   pinned_channel = nil
   head = nil
+  room_users = nil
 end
 local function channel()
   if pinned_channel then return pinned_channel end
@@ -350,6 +354,10 @@ local function result(status, body, events, followups)
   for _, e in ipairs(events) do out[#out + 1] = e end
   out[#out + 1] = #followups
   for _, f in ipairs(followups) do out[#out + 1] = f end
+  if room_users then
+    out[#out + 1] = #room_users
+    for _, u in ipairs(room_users) do out[#out + 1] = u end
+  end
   return out
 end
 

@@ -17,6 +17,7 @@
 void call_free(struct call *c)
 {
     store_reply_free(&c->r);
+    free(c->own_body);
     memset(c, 0, sizeof(*c));
 }
 
@@ -50,7 +51,11 @@ enum wnc_err call(struct call *c, enum script_id script, const char *room, const
     UNIT_CHECK(rep.exact, "%s: the counts of a reply of %zu items do not match it",
                script_name(script), c->r.n);
     c->status = rep.status;
-    c->body = rep.body;
+    /* The body as exec_room answers it: the room's users written in. */
+    if ((c->body = c->own_body = exec_reply_body(&rep, &c->body_len)) == NULL) {
+        CU_FAIL("a reply with the users mark but without its users");
+        return c->e = E_INTERNAL;
+    }
     c->channel = rep.channel;
     c->nev = rep.nevents;
     c->ev = rep.events;

@@ -50,8 +50,9 @@
 struct call {
     enum wnc_err e;
     int status;
-    const char *body, *channel;
-    size_t nev, nfu;
+    const char *body, *channel; /* body: the answer as exec_room gives it (own_body) */
+    char *own_body;
+    size_t body_len, nev, nfu;
     char *const *ev, *const *fu;
     struct store_reply r;
 };

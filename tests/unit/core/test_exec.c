@@ -63,6 +63,11 @@ static const struct {
     {"a nil follow-up", 6, {"200", "", "c", "0", "1", NULL}, E_OK, 200, 0, 1, 5, 0},
     /* The status is whatever number the script chose (exec_room does not judge it). */
     {"a status that is no number", 5, {"abc", "", "c", "0", "0"}, E_OK, 0, 0, 0, 5, 1},
+    /* The room's users after the follow-ups (room_json). */
+    {"users", 8, {"200", "{}", "c", "0", "0", "2", "u1", "u2"}, E_OK, 200, 0, 0, 5, 1},
+    {"no users", 6, {"200", "{}", "c", "0", "1", "f", "0"}, E_OK, 200, 0, 1, 5, 1},
+    {"users past the end", 7, {"200", "{}", "c", "0", "0", "3", "u1"}, E_OK, 200, 0, 0, 5, 0},
+    {"an item after the users", 8, {"200", "", "c", "0", "0", "1", "u", "x"}, E_OK, 200, 0, 0, 5, 0},
 };
 
 static void test_exec_reply_parse(void)
@@ -98,6 +103,59 @@ static void test_exec_reply_parse(void)
         UNIT_CHECK(rep.events == items + 4 && rep.event_lens == lens + 4, "%s: events", what);
         UNIT_CHECK(rep.followups == items + reply_rows[i].fu_at, "%s: follow-ups at %td", what,
                    rep.followups - items);
+    }
+}
+
+/* ---- exec_reply_body ------------------------------------------------------------------------ */
+
+#define MARK SCRIPT_USERS_MARK
+#define HOST(order, json) "0" order json /* a users:{id} value: sort key, then public JSON */
+#define GUEST(order, json) "1" order json
+
+static const struct {
+    const char *what;
+    const char *body;
+    int has_users;
+    size_t n;
+    const char *users[4];
+    const char *want; /* NULL: refused */
+} body_rows[] = {
+    {"no mark: as it is", "{\"a\":1}", 0, 0, {NULL}, "{\"a\":1}"},
+    {"no mark, users ignored", "{}", 1, 1, {HOST("0000000001", "{}")}, "{}"},
+    {"hosts first, then join order", "{\"users\":" MARK ",\"seq\":3}", 1, 4,
+     {GUEST("0000000002", "{\"id\":\"b\"}"), HOST("0000000010", "{\"id\":\"c\"}"),
+      GUEST("0000000011", "{\"id\":\"d\"}"), HOST("0000000001", "{\"id\":\"a\"}")},
+     "{\"users\":[{\"id\":\"a\"},{\"id\":\"c\"},{\"id\":\"b\"},{\"id\":\"d\"}],\"seq\":3}"},
+    {"an empty room", "[" MARK "]", 1, 0, {NULL}, "[[]]"},
+    {"the mark at the very end", MARK, 1, 1, {HOST("0000000001", "1")}, "[1]"},
+    {"a mark without users", "{\"users\":" MARK "}", 0, 0, {NULL}, NULL},
+    {"a user without JSON", MARK, 1, 1, {HOST("0000000001", "")}, NULL},
+    {"a user shorter than its key", MARK, 1, 1, {"0001"}, NULL},
+    {"half a mark", "{\"a\":\"\001users\"}", 1, 0, {NULL}, "{\"a\":\"\001users\"}"},
+};
+
+static void test_exec_reply_body(void)
+{
+    for (size_t i = 0; i < sizeof(body_rows) / sizeof(body_rows[0]); i++) {
+        size_t lens[4], len = 0;
+        struct exec_reply rep = {
+            .body = body_rows[i].body,
+            .body_len = strlen(body_rows[i].body),
+            .has_users = body_rows[i].has_users,
+            .users = (char *const *)body_rows[i].users,
+            .user_lens = lens,
+            .nusers = body_rows[i].n,
+        };
+        for (size_t k = 0; k < body_rows[i].n; k++)
+            lens[k] = strlen(body_rows[i].users[k]);
+        char *got = exec_reply_body(&rep, &len);
+        if (body_rows[i].want == NULL) {
+            UNIT_CHECK(got == NULL, "%s: not refused: %s", body_rows[i].what, got);
+        } else {
+            UNIT_CHECK(got != NULL && strcmp(got, body_rows[i].want) == 0 && len == strlen(got),
+                       "%s: %s", body_rows[i].what, got ? got : "(refused)");
+        }
+        free(got);
     }
 }
 
@@ -578,6 +636,7 @@ static void test_exec_room_timeout_real_clock(void)
 /* exec.c's pure parts; the rest runs against Redis. */
 static const struct unit_test exec_tests[] = {
     {"exec_reply_parse: well-formed, refused and lenient replies", test_exec_reply_parse},
+    {"exec_reply_body: the room's users sorted into the mark", test_exec_reply_body},
     {"exec_prepare: nine keys, standard arguments", test_exec_prepare_layout},
     {NULL, NULL},
 };
