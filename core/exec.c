@@ -370,12 +370,6 @@ enum wnc_err exec_reply_parse(const struct store_reply *r, struct exec_reply *ou
     out->event_lens = r->lens + start;
     out->nfollowups = exec_reply_list(r, &i, &start, &out->exact);
     out->followups = r->items + start;
-    if (i < r->n) {
-        out->has_users = 1;
-        out->nusers = exec_reply_list(r, &i, &start, &out->exact);
-        out->users = r->items + start;
-        out->user_lens = r->lens + start;
-    }
     out->exact = out->exact && i == r->n;
     return E_OK;
 }
@@ -402,14 +396,13 @@ static int exec_user_cmp(const void *a, const void *b)
 static const char *exec_find_mark(const char *body, size_t len, const char *mark, size_t n)
 {
     for (const char *p = body, *end = body + len;
-         (size_t)(end - p) >= n && (p = memchr(p, mark[0], (size_t)(end - p) - n + 1)) != NULL;
-         p++)
+         (size_t)(end - p) >= n && (p = memchr(p, mark[0], (size_t)(end - p) - n + 1)) != NULL; p++)
         if (memcmp(p, mark, n) == 0)
             return p;
     return NULL;
 }
 
-char *exec_reply_body(const struct exec_reply *rep, size_t *len)
+char *exec_reply_body(const struct exec_reply *rep, const struct store_reply *read, size_t *len)
 {
     static const char mark[] = SCRIPT_USERS_MARK;
     const char *at = exec_find_mark(rep->body, rep->body_len, mark, sizeof(mark) - 1);
@@ -419,27 +412,27 @@ char *exec_reply_body(const struct exec_reply *rep, size_t *len)
         *len = rep->body_len;
         return xmemdup0(rep->body, rep->body_len);
     }
-    if (!rep->has_users)
+    if (read == NULL)
         return NULL;
-    users = xcalloc(rep->nusers + 1, sizeof(*users));
-    for (size_t k = 0; k < rep->nusers; k++) {
-        if (rep->users[k] == NULL || rep->user_lens[k] <= SCRIPT_USER_SORT_KEY_LEN) {
+    users = xcalloc(read->n + 1, sizeof(*users));
+    for (size_t k = 0; k < read->n; k++) {
+        if (read->items[k] == NULL || read->lens[k] <= SCRIPT_USER_SORT_KEY_LEN) {
             free(users);
             return NULL;
         }
-        users[k] = (struct exec_user){rep->users[k], rep->user_lens[k]};
+        users[k] = (struct exec_user){read->items[k], read->lens[k]};
     }
-    qsort(users, rep->nusers, sizeof(*users), exec_user_cmp);
+    qsort(users, read->n, sizeof(*users), exec_user_cmp);
     /* One allocation of the exact size: a big room's answer is tens of KiB. */
     size_t before = (size_t)(at - rep->body), after = rep->body_len - before - (sizeof(mark) - 1);
-    size_t n = before + 2 + after + (rep->nusers > 0 ? rep->nusers - 1 : 0);
-    for (size_t k = 0; k < rep->nusers; k++)
+    size_t n = before + 2 + after + (read->n > 0 ? read->n - 1 : 0);
+    for (size_t k = 0; k < read->n; k++)
         n += users[k].len - SCRIPT_USER_SORT_KEY_LEN;
     char *body = xmalloc(n + 1), *p = body;
     memcpy(p, rep->body, before);
     p += before;
     *p++ = '[';
-    for (size_t k = 0; k < rep->nusers; k++) {
+    for (size_t k = 0; k < read->n; k++) {
         if (k > 0)
             *p++ = ',';
         memcpy(p, users[k].s + SCRIPT_USER_SORT_KEY_LEN, users[k].len - SCRIPT_USER_SORT_KEY_LEN);
@@ -489,12 +482,25 @@ enum wnc_err exec_prepare(struct exec_call *call, const char *room_id, long long
     return E_OK;
 }
 
+enum wnc_err exec_eval(struct store *st, enum script_id script, struct exec_call *call,
+                       struct store_reply *r, struct store_reply *users)
+{
+    const char *hvals[] = {"HVALS", call->keys[ROOM_KEY_USERS]};
+
+    memset(users, 0, sizeof(*users));
+    if (!script_answers_room(script))
+        return store_eval(st, script, EXEC_ROOM_KEYS, call->keys, call->argc, call->argv,
+                          call->lens, r);
+    return store_eval_read(st, script, EXEC_ROOM_KEYS, call->keys, call->argc, call->argv,
+                           call->lens, 2, hvals, r, users);
+}
+
 enum wnc_err exec_room(struct store *st, struct publisher *pub, enum script_id script,
                        const char *room_id, const char *token_digest, int nargs, const char **args,
                        const size_t *lens, struct exec_result *out)
 {
     struct exec_call call;
-    struct store_reply r;
+    struct store_reply r, users;
     struct exec_reply rep;
     enum wnc_err e;
 
@@ -502,8 +508,7 @@ enum wnc_err exec_room(struct store *st, struct publisher *pub, enum script_id s
         return e;
     pthread_mutex_t *lock = exec_room_lock(room_id);
     pthread_mutex_lock(lock);
-    e = store_eval(st, script, EXEC_ROOM_KEYS, call.keys, call.argc, call.argv, call.lens, &r);
-    if (e != E_OK) {
+    if ((e = exec_eval(st, script, &call, &r, &users)) != E_OK) {
         pthread_mutex_unlock(lock);
         return e;
     }
@@ -515,8 +520,11 @@ enum wnc_err exec_room(struct store *st, struct publisher *pub, enum script_id s
         pthread_mutex_unlock(lock);
         return E_INTERNAL;
     }
-    if ((out->body = exec_reply_body(&rep, &out->body_len)) == NULL) {
-        log_error("exec: %s returned the room without its users", script_name(script));
+    out->body = exec_reply_body(&rep, script_answers_room(script) ? &users : NULL, &out->body_len);
+    store_reply_free(&users);
+    if (out->body == NULL) {
+        log_error("exec: %s answered with a room but its users were not read, or malformed",
+                  script_name(script));
         store_reply_free(&r);
         pthread_mutex_unlock(lock);
         return E_INTERNAL;

@@ -42,10 +42,8 @@ struct exec_result {
 };
 
 /* A room script's reply taken apart. sql/lib.lua's result() returns one flat list: status,
- * body, channel, the number of events, the events, the number of follow-ups, the follow-ups,
- * and from a script that returns the room, the number of users and the users (users:{id}'s
- * values, for exec_reply_body). Every pointer points into the store reply it was parsed from
- * and dies with it. */
+ * body, channel, the number of events, the events, the number of follow-ups, the follow-ups.
+ * Every pointer points into the store reply it was parsed from and dies with it. */
 struct exec_reply {
     int status;
     const char *body;
@@ -57,11 +55,7 @@ struct exec_reply {
     size_t nevents;
     char *const *followups; /* nfollowups items */
     size_t nfollowups;
-    int has_users;      /* the reply goes on after the follow-ups: a users list */
-    char *const *users; /* nusers items, their lengths in user_lens */
-    const size_t *user_lens;
-    size_t nusers;
-    int exact; /* 1 when every count is plain digits and matches the items one for one */
+    int exact; /* 1 when both counts are plain digits and match the items one for one */
 };
 
 /* Parses r, the reply of a room script, into *out (zeroed first). Returns E_INTERNAL for a
@@ -72,12 +66,18 @@ struct exec_reply {
  * item follows the last follow-up, or when a counted item is nil (NULL). */
 enum wnc_err exec_reply_parse(const struct store_reply *r, struct exec_reply *out);
 
+/* Runs script with call's keys and arguments (store_eval): its reply in *r and, when
+ * script_answers_room, users:{room}'s values, read in the same transaction, in *users (else
+ * *users is zeroed). On an error neither holds anything. */
+enum wnc_err exec_eval(struct store *st, enum script_id script, struct exec_call *call,
+                       struct store_reply *r, struct store_reply *users);
+
 /* The answer's body of rep, with the room's users written where the script put
- * SCRIPT_USERS_MARK (script.h): rep's users sorted by their sort key, which is cut off, as one
- * JSON array. Returns a new NUL-terminated string (free it) and its length in *len, or NULL
- * when the body has the mark but the reply no users list, or a user is no longer than its sort
- * key. A body without the mark comes back as it is. */
-char *exec_reply_body(const struct exec_reply *rep, size_t *len);
+ * SCRIPT_USERS_MARK (script.h): the values of users (exec_eval) sorted by their sort key, which
+ * is cut off, as one JSON array. Returns a new NUL-terminated string (free it) and its length
+ * in *len, or NULL when the body has the mark but users is NULL, or a user is no longer than its
+ * sort key. A body without the mark comes back as it is. */
+char *exec_reply_body(const struct exec_reply *rep, const struct store_reply *users, size_t *len);
 
 /* Runs script for room_id with token_digest ("" when none) and nargs script arguments
  * (binary-safe, lens may be NULL). On E_OK *out holds the result; free it with

@@ -201,6 +201,11 @@ const char *script_name(enum script_id id)
     return script_names[id];
 }
 
+int script_answers_room(enum script_id id)
+{
+    return id == SCRIPT_CREATE || id == SCRIPT_JOIN || id == SCRIPT_STATE;
+}
+
 const char *script_function(enum script_id id)
 {
     return script_functions[id];

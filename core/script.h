@@ -94,12 +94,13 @@ enum script_std_arg {
  * twice this. */
 #define SCRIPT_VERIFY_MS 2000
 /* A room's users in an answer (lib.lua's room_json). users:{id} keeps each member's public JSON
- * after a sort key of SCRIPT_USER_SORT_KEY_LEN bytes (its host flag, then its join order). A
- * script that returns the room writes SCRIPT_USERS_MARK where the users' array goes and appends
- * the raw values to its reply; exec_reply_body sorts them, cuts the keys off and writes the
- * array there. Sorting, cutting and joining n strings in Lua took Redis' one thread 580 us per
- * answer in a room of 500 (measured), and every join answers with the room. The mark's bytes
- * 0x01 cannot occur in JSON text, where a control character is always escaped. */
+ * after a sort key of SCRIPT_USER_SORT_KEY_LEN bytes (its host flag, then its join order). An
+ * operation that answers with the room (script_answers_room) writes SCRIPT_USERS_MARK where the
+ * users' array goes; exec_room reads users:{id} in the same transaction as the call, and
+ * exec_reply_body sorts the values, cuts the keys off and writes the array there. Reading,
+ * sorting, cutting and joining n strings in Lua took Redis' one thread 750 us per answer in a
+ * room of 500, a plain HVALS 32 us (measured), and every join answers with the room. The mark's
+ * bytes 0x01 cannot occur in JSON text, where a control character is always escaped. */
 #define SCRIPT_USER_SORT_KEY_LEN 11
 #define SCRIPT_USERS_MARK "\001users\001"
 
@@ -110,6 +111,8 @@ int scripts_load(const char *dir);
 /* The operation's file name without ".lua", and the name to FCALL it by ("<name>_<version>");
  * both live for the life of the process. */
 const char *script_name(enum script_id id);
+/* 1 for an operation whose answer holds the room (SCRIPT_USERS_MARK), else 0. */
+int script_answers_room(enum script_id id);
 const char *script_function(enum script_id id);
 
 /* The whole library, as FUNCTION LOAD takes it ("#!lua name=wnc_<version>", the generated

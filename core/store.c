@@ -232,27 +232,74 @@ static int store_error_is_transient(const char *err)
     return 0;
 }
 
-/* Sends argv to node (after ASKING when asking) and translates the reply; on
- * STORE_SENT_DONE with E_OK the reply is appended to out (when not NULL). */
+/* A second command sent along with a call, in the same transaction (store_eval_read). */
+struct store_read {
+    int argc;
+    const char **argv; /* NUL-terminated words */
+    struct store_reply *out;
+};
+
+/* Sends MULTI, argv, the read and EXEC in one write and reads the four answers into rep.
+ * Returns the call's reply and sets *read_reply to the read's (NULL when it was refused); both
+ * point into rep, which the caller frees. NULL when the connection broke. */
+static redisReply *store_send_transaction(struct store_node *node, int argc, const char **argv,
+                                          const size_t *lens, const struct store_read *read,
+                                          redisReply *rep[4], redisReply **read_reply)
+{
+    redisAppendCommand(node->ctx, "MULTI");
+    redisAppendCommandArgv(node->ctx, argc, argv, lens);
+    redisAppendCommandArgv(node->ctx, read->argc, read->argv, NULL);
+    redisAppendCommand(node->ctx, "EXEC");
+    for (int k = 0; k < 4; k++)
+        if (redisGetReply(node->ctx, (void **)&rep[k]) != REDIS_OK)
+            return NULL;
+    if (rep[0]->type == REDIS_REPLY_ERROR) {
+        /* MULTI refused (BUSY): both commands ran on their own, EXEC failed. */
+        *read_reply = rep[2];
+        return rep[1];
+    }
+    if (rep[3]->type == REDIS_REPLY_ARRAY && rep[3]->elements == 2) {
+        *read_reply = rep[3]->element[1];
+        return rep[3]->element[0];
+    }
+    /* EXECABORT: a command was refused when queued (MOVED, ASK, CLUSTERDOWN...): nothing ran,
+     * and that refusal is the answer. */
+    *read_reply = NULL;
+    return rep[1]->type == REDIS_REPLY_ERROR   ? rep[1]
+           : rep[2]->type == REDIS_REPLY_ERROR ? rep[2]
+                                               : rep[3];
+}
+
+/* Sends argv to node (after ASKING when asking), with read in the same transaction when not
+ * NULL, and translates the reply; on STORE_SENT_DONE with E_OK the reply is appended to out
+ * (when not NULL) and the read's to read->out. */
 static enum store_sent store_send(struct store_node *node, int asking, int argc, const char **argv,
-                                  const size_t *lens, struct store_reply *out, enum wnc_err *e,
+                                  const size_t *lens, const struct store_read *read,
+                                  struct store_reply *out, enum wnc_err *e,
                                   enum cluster_redirect_kind *redirect, unsigned *slot,
                                   struct cluster_addr *to)
 {
     enum store_sent sent = STORE_SENT_DONE;
-    redisReply *r;
+    redisReply *r, *rep[4] = {NULL, NULL, NULL, NULL}, *read_reply = NULL;
 
     *e = E_OK;
     if (asking) {
-        /* The reply of ASKING is read before the command's; a failure breaks both. */
+        /* The reply of ASKING is read before the command's; a failure breaks both. Inside a
+         * transaction the flag lasts until EXEC. */
         r = redisCommand(node->ctx, "ASKING");
         if (r != NULL)
             freeReplyObject(r);
     }
-    r = redisCommandArgv(node->ctx, argc, argv, lens);
+    if (read != NULL)
+        r = store_send_transaction(node, argc, argv, lens, read, rep, &read_reply);
+    else
+        r = rep[0] = redisCommandArgv(node->ctx, argc, argv, lens);
     if (r == NULL) {
         metrics_redis_error(METRICS_REDIS_IO);
         log_warn("store: redis %s:%d: %s", node->host, node->port, node->ctx->errstr);
+        for (int k = 0; k < 4; k++)
+            if (rep[k] != NULL)
+                freeReplyObject(rep[k]);
         store_disconnect(node);
         *e = E_REDIS_UNAVAILABLE;
         return STORE_SENT_BROKEN;
@@ -279,10 +326,21 @@ static enum store_sent store_send(struct store_node *node, int asking, int argc,
             log_error("store: %s: %s", argv[0], r->str);
             *e = E_INTERNAL;
         }
-    } else if (out != NULL) {
-        store_flatten(r, out);
+    } else if (read != NULL && (read_reply == NULL || read_reply->type == REDIS_REPLY_ERROR)) {
+        /* The call ran but its read did not: nothing to answer with. */
+        metrics_redis_error(METRICS_REDIS_REPLY);
+        log_error("store: %s with %s: %s", argv[0], read->argv[0],
+                  read_reply != NULL ? read_reply->str : "refused");
+        *e = E_INTERNAL;
+    } else {
+        if (out != NULL)
+            store_flatten(r, out);
+        if (read != NULL)
+            store_flatten(read_reply, read->out);
     }
-    freeReplyObject(r);
+    for (int k = 0; k < 4; k++)
+        if (rep[k] != NULL)
+            freeReplyObject(rep[k]);
     return sent;
 }
 
@@ -392,7 +450,7 @@ static struct store_node *store_route(struct store *st, int argc, const char **a
  * STORE_CLUSTER_BACKOFF_MS for up to STORE_CLUSTER_RETRY_MS (a failover). Both: for an FCALL,
  * loads the library on a node that lacks it and tries again. */
 static enum wnc_err store_try(struct store *st, int argc, const char **argv, const size_t *lens,
-                              struct store_reply *out, int fcall)
+                              const struct store_read *read, struct store_reply *out, int fcall)
 {
     struct store_node *node = store_route(st, argc, argv, lens);
     int asking = 0, loaded = 0, reconnected = 0, redirects = 0;
@@ -407,7 +465,7 @@ static enum wnc_err store_try(struct store *st, int argc, const char **argv, con
         enum store_sent sent = STORE_SENT_BROKEN;
 
         if (e == E_OK)
-            sent = store_send(node, asking, argc, argv, lens, out, &e, &redirect, &slot, &to);
+            sent = store_send(node, asking, argc, argv, lens, read, out, &e, &redirect, &slot, &to);
         asking = 0;
         switch (sent) {
         case STORE_SENT_DONE:
@@ -457,10 +515,10 @@ static enum wnc_err store_try(struct store *st, int argc, const char **argv, con
 
 /* store_try, timed: one Redis call in the metrics, whatever it took. */
 static enum wnc_err store_run(struct store *st, int argc, const char **argv, const size_t *lens,
-                              struct store_reply *out, int fcall)
+                              const struct store_read *read, struct store_reply *out, int fcall)
 {
     uint64_t start = metrics_now_ns();
-    enum wnc_err e = store_try(st, argc, argv, lens, out, fcall);
+    enum wnc_err e = store_try(st, argc, argv, lens, read, out, fcall);
 
     metrics_redis_call(metrics_now_ns() - start);
     return e;
@@ -470,7 +528,7 @@ enum wnc_err store_ping(struct store *st)
 {
     const char *argv[] = {"PING"};
     struct store_reply r = {0};
-    enum wnc_err e = store_run(st, 1, argv, NULL, &r, 0);
+    enum wnc_err e = store_run(st, 1, argv, NULL, NULL, &r, 0);
 
     store_reply_free(&r);
     return e;
@@ -480,6 +538,15 @@ enum wnc_err store_eval(struct store *st, enum script_id script, int nkeys, cons
                         int nargs, const char **args, const size_t *arg_lens,
                         struct store_reply *out)
 {
+    return store_eval_read(st, script, nkeys, keys, nargs, args, arg_lens, 0, NULL, out, NULL);
+}
+
+enum wnc_err store_eval_read(struct store *st, enum script_id script, int nkeys, const char **keys,
+                             int nargs, const char **args, const size_t *arg_lens, int read_argc,
+                             const char **read_argv, struct store_reply *out,
+                             struct store_reply *read_out)
+{
+    struct store_read read = {read_argc, read_argv, read_out};
     const char *argv[STORE_MAX_ARGS];
     size_t lens[STORE_MAX_ARGS];
     char nkeys_str[STORE_NUMBER_LEN];
@@ -497,9 +564,14 @@ enum wnc_err store_eval(struct store *st, enum script_id script, int nkeys, cons
     for (int i = 0; i < nargs; i++)
         argv[argc] = args[i], lens[argc++] = arg_lens ? arg_lens[i] : strlen(args[i]);
     memset(out, 0, sizeof(*out));
-    e = store_run(st, argc, argv, lens, out, 1);
-    if (e != E_OK)
+    if (read_argv != NULL)
+        memset(read_out, 0, sizeof(*read_out));
+    e = store_run(st, argc, argv, lens, read_argv != NULL ? &read : NULL, out, 1);
+    if (e != E_OK) {
         store_reply_free(out);
+        if (read_argv != NULL)
+            store_reply_free(read_out);
+    }
     return e;
 }
 
@@ -508,7 +580,7 @@ enum wnc_err store_command(struct store *st, int argc, const char **argv, const 
 {
     if (out != NULL)
         memset(out, 0, sizeof(*out));
-    enum wnc_err e = store_run(st, argc, argv, lens, out, 0);
+    enum wnc_err e = store_run(st, argc, argv, lens, NULL, out, 0);
     if (e != E_OK && out != NULL)
         store_reply_free(out);
     return e;
@@ -568,7 +640,8 @@ enum wnc_err store_pipeline(struct store *st, size_t n, int argc, const char **c
     if (st->cluster) {
         /* The commands' keys may live on any node: one call each, in order. */
         for (size_t i = 0; i < n; i++) {
-            enum wnc_err one = store_try(st, store_row_argc(argc, argv[i]), argv[i], NULL, out, 0);
+            enum wnc_err one =
+                store_try(st, store_row_argc(argc, argv[i]), argv[i], NULL, NULL, out, 0);
             if (one == E_REDIS_UNAVAILABLE) {
                 store_reply_free(out);
                 return one;

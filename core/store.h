@@ -56,6 +56,16 @@ enum wnc_err store_eval(struct store *st, enum script_id script, int nkeys, cons
                         int nargs, const char **args, const size_t *arg_lens,
                         struct store_reply *out);
 
+/* store_eval, and one read of the same slot (read_argv: read_argc NUL-terminated words) in the
+ * same transaction (MULTI/EXEC: nothing runs between the two), its reply in *read_out. For an
+ * answer that needs more data than a script should carry through Lua (exec_room: the room's
+ * users). On E_OK both replies are there; otherwise neither (both are freed). Should Redis
+ * refuse MULTI (a busy script), the two run one after the other. */
+enum wnc_err store_eval_read(struct store *st, enum script_id script, int nkeys, const char **keys,
+                             int nargs, const char **args, const size_t *arg_lens, int read_argc,
+                             const char **read_argv, struct store_reply *out,
+                             struct store_reply *read_out);
+
 /* Runs one command given as argv; out may be NULL when the reply is not needed. */
 enum wnc_err store_command(struct store *st, int argc, const char **argv, const size_t *lens,
                            struct store_reply *out);

@@ -11,7 +11,6 @@
 --   7 sync interval (ms)  8 token digest ('' when none); their own arguments start at 9.
 -- They return a flat array:
 --   status, body, channel, #events, events..., #follow-ups, follow-ups...
--- and, from a call that returns the room (room_json), #users, users... after them.
 -- The events go to the nchan channel named `channel`: '<room>-<epoch>'. The epoch changes only
 -- when a host kicks a member: the follow-up 'close <old channel>' makes the caller delete the
 -- old channel, which disconnects every subscriber of it; the others reconnect (authorized
@@ -171,12 +170,10 @@ local function sorted_members()
   return list
 end
 
--- The room's users go out as users:{id} holds them (a sort key, then the public JSON), after
--- the reply's follow-ups; result() appends them and the worker writes the sorted array where
--- USERS_MARK stands (core/script.h says why). Per call: lib_begin forgets them.
-local room_users = nil
+-- The room as JSON, but for its users: USERS_MARK stands where they go. The worker reads
+-- users:{id} in the same transaction as the call and writes them there, sorted (core/script.h
+-- says why; its script_answers_room names the operations that call this).
 local function room_json()
-  room_users = redis.call('HVALS', K_USERS)
   local meta = redis.call('HMGET', K_ROOM, 'createdAt', 'seq', 'video', 'queue', 'subtitles',
     'waiting')
   return '{"id":"' .. room_id() .. '","createdAt":' .. meta[1] .. ',"seq":' .. meta[2] ..
@@ -332,7 +329,6 @@ local pinned_channel = nil
 local function lib_begin()
   pinned_channel = nil
   head = nil
-  room_users = nil
 end
 local function channel()
   if pinned_channel then return pinned_channel end
@@ -354,10 +350,6 @@ local function result(status, body, events, followups)
   for _, e in ipairs(events) do out[#out + 1] = e end
   out[#out + 1] = #followups
   for _, f in ipairs(followups) do out[#out + 1] = f end
-  if room_users then
-    out[#out + 1] = #room_users
-    for _, u in ipairs(room_users) do out[#out + 1] = u end
-  end
   return out
 end
 

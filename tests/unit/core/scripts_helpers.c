@@ -36,15 +36,15 @@ enum wnc_err call(struct call *c, enum script_id script, const char *room, const
     }
     if ((c->e = exec_prepare(&ec, room, now, digest, nown, own, NULL)) != E_OK)
         return c->e;
-    c->e =
-        store_eval(unit_store(), script, EXEC_ROOM_KEYS, ec.keys, ec.argc, ec.argv, ec.lens, &c->r);
-    if (c->e != E_OK) {
+    struct store_reply users;
+    if ((c->e = exec_eval(unit_store(), script, &ec, &c->r, &users)) != E_OK) {
         memset(&c->r, 0, sizeof(c->r));
         return c->e;
     }
     /* exec_room's own parser reads the reply; the tests also want it exact (lib.lua's result()
      * always counts right), where exec_room makes do with less. */
     if (exec_reply_parse(&c->r, &rep) != E_OK) {
+        store_reply_free(&users);
         CU_FAIL("malformed script reply");
         return c->e = E_INTERNAL;
     }
@@ -52,7 +52,10 @@ enum wnc_err call(struct call *c, enum script_id script, const char *room, const
                script_name(script), c->r.n);
     c->status = rep.status;
     /* The body as exec_room answers it: the room's users written in. */
-    if ((c->body = c->own_body = exec_reply_body(&rep, &c->body_len)) == NULL) {
+    c->body = c->own_body =
+        exec_reply_body(&rep, script_answers_room(script) ? &users : NULL, &c->body_len);
+    store_reply_free(&users);
+    if (c->body == NULL) {
         CU_FAIL("a reply with the users mark but without its users");
         return c->e = E_INTERNAL;
     }

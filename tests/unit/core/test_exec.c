@@ -63,11 +63,6 @@ static const struct {
     {"a nil follow-up", 6, {"200", "", "c", "0", "1", NULL}, E_OK, 200, 0, 1, 5, 0},
     /* The status is whatever number the script chose (exec_room does not judge it). */
     {"a status that is no number", 5, {"abc", "", "c", "0", "0"}, E_OK, 0, 0, 0, 5, 1},
-    /* The room's users after the follow-ups (room_json). */
-    {"users", 8, {"200", "{}", "c", "0", "0", "2", "u1", "u2"}, E_OK, 200, 0, 0, 5, 1},
-    {"no users", 6, {"200", "{}", "c", "0", "1", "f", "0"}, E_OK, 200, 0, 1, 5, 1},
-    {"users past the end", 7, {"200", "{}", "c", "0", "0", "3", "u1"}, E_OK, 200, 0, 0, 5, 0},
-    {"an item after the users", 8, {"200", "", "c", "0", "0", "1", "u", "x"}, E_OK, 200, 0, 0, 5, 0},
 };
 
 static void test_exec_reply_parse(void)
@@ -115,14 +110,17 @@ static void test_exec_reply_parse(void)
 static const struct {
     const char *what;
     const char *body;
-    int has_users;
+    int read; /* users:{id} was read (exec_eval) */
     size_t n;
     const char *users[4];
     const char *want; /* NULL: refused */
 } body_rows[] = {
     {"no mark: as it is", "{\"a\":1}", 0, 0, {NULL}, "{\"a\":1}"},
     {"no mark, users ignored", "{}", 1, 1, {HOST("0000000001", "{}")}, "{}"},
-    {"hosts first, then join order", "{\"users\":" MARK ",\"seq\":3}", 1, 4,
+    {"hosts first, then join order",
+     "{\"users\":" MARK ",\"seq\":3}",
+     1,
+     4,
      {GUEST("0000000002", "{\"id\":\"b\"}"), HOST("0000000010", "{\"id\":\"c\"}"),
       GUEST("0000000011", "{\"id\":\"d\"}"), HOST("0000000001", "{\"id\":\"a\"}")},
      "{\"users\":[{\"id\":\"a\"},{\"id\":\"c\"},{\"id\":\"b\"},{\"id\":\"d\"}],\"seq\":3}"},
@@ -138,17 +136,11 @@ static void test_exec_reply_body(void)
 {
     for (size_t i = 0; i < sizeof(body_rows) / sizeof(body_rows[0]); i++) {
         size_t lens[4], len = 0;
-        struct exec_reply rep = {
-            .body = body_rows[i].body,
-            .body_len = strlen(body_rows[i].body),
-            .has_users = body_rows[i].has_users,
-            .users = (char *const *)body_rows[i].users,
-            .user_lens = lens,
-            .nusers = body_rows[i].n,
-        };
+        struct exec_reply rep = {.body = body_rows[i].body, .body_len = strlen(body_rows[i].body)};
+        struct store_reply users = {body_rows[i].n, (char **)body_rows[i].users, lens};
         for (size_t k = 0; k < body_rows[i].n; k++)
             lens[k] = strlen(body_rows[i].users[k]);
-        char *got = exec_reply_body(&rep, &len);
+        char *got = exec_reply_body(&rep, body_rows[i].read ? &users : NULL, &len);
         if (body_rows[i].want == NULL) {
             UNIT_CHECK(got == NULL, "%s: not refused: %s", body_rows[i].what, got);
         } else {

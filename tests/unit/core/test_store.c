@@ -192,6 +192,47 @@ static void test_library_reload(void)
     store_reply_free(&r);
 }
 
+/* A call and a read in one transaction: the read sees what the call left (claim.lua removed
+ * a and b), both replies come back; after FUNCTION FLUSH the library is loaded and both sent
+ * again; a script error or a refused read returns neither. */
+static void test_eval_read(void)
+{
+    const char *zadd[] = {"ZADD", "timers:t", "1", "a", "2", "b", "3", "c"};
+    const char *flush[] = {"FUNCTION", "FLUSH"}, *set[] = {"SET", "str", "v"};
+    const char *keys[] = {"timers:t"}, *args[] = {"2", "10"};
+    const char *zrange[] = {"ZRANGE", "timers:t", "0", "-1"}, *hvals[] = {"HVALS", "str"};
+    const char *nokeys[] = {"room:{NOROOM}", "members:{NOROOM}", "names:{NOROOM}", "auth:{NOROOM}",
+                            "chat:{NOROOM}", "limits:{NOROOM}",  "users:{NOROOM}"};
+    const char *stargs[] = {"1000", "60", "300", "20", "40", "200", "1000", "digest"};
+    const char *users[] = {"HVALS", "users:{NOROOM}"};
+    struct store_reply r, read;
+
+    for (int pass = 0; pass < 2; pass++) {
+        CU_ASSERT_EQUAL_FATAL(cmd(unit_store(), NULL, 8, zadd), E_OK);
+        if (pass == 1)
+            CU_ASSERT_EQUAL_FATAL(cmd(unit_store(), NULL, 2, flush), E_OK);
+        CU_ASSERT_EQUAL_FATAL(store_eval_read(unit_store(), SCRIPT_CLAIM, 1, keys, 2, args, NULL, 4,
+                                              zrange, &r, &read),
+                              E_OK);
+        UNIT_CHECK(r.n == 4 && strcmp(r.items[1], "2") == 0, "pass %d: claim's reply", pass);
+        UNIT_CHECK(read.n == 1 && strcmp(read.items[0], "c") == 0, "pass %d: the read", pass);
+        store_reply_free(&r);
+        store_reply_free(&read);
+    }
+    memset(&read, 0x5a, sizeof(read));
+    CU_ASSERT_EQUAL(store_eval_read(unit_store(), SCRIPT_STATE, 7, nokeys, 8, stargs, NULL, 2,
+                                    users, &r, &read),
+                    E_ROOM_NOT_FOUND);
+    CU_ASSERT(r.n == 0 && read.n == 0);
+    CU_ASSERT_EQUAL_FATAL(cmd(unit_store(), NULL, 3, set), E_OK);
+    CU_ASSERT_EQUAL(
+        store_eval_read(unit_store(), SCRIPT_CLAIM, 1, keys, 2, args, NULL, 2, hvals, &r, &read),
+        E_INTERNAL); /* WRONGTYPE */
+    CU_ASSERT(r.n == 0 && read.n == 0);
+    /* The connection is still in step. */
+    CU_ASSERT_EQUAL(store_ping(unit_store()), E_OK);
+}
+
 /* Several commands in one round trip: replies in order, nil kept as NULL; an error reply fails
  * the call but leaves the connection in step. */
 static void test_pipeline(void)
@@ -401,6 +442,7 @@ static const struct unit_test store_tests[] = {
     {"eval of a script (claim.lua)", test_eval_script},
     {"eval error mapping (state.lua, no room)", test_eval_error_mapping},
     {"function not found: load the library and retry", test_library_reload},
+    {"eval with a read in one transaction; reload, errors", test_eval_read},
     {"pipeline: replies in order, nil kept, an error read through", test_pipeline},
     {"reconnect after CLIENT KILL", test_reconnect_after_client_kill},
     {"unavailable server: E_REDIS_UNAVAILABLE fast", test_unavailable_server},
