@@ -115,11 +115,12 @@ local function public_user(m)
   return u
 end
 
+-- users:{id}'s sort key: the host flag, then the join order in USER_SORT_KEY_LEN - 1 digits.
+local USER_ORDER = '%0' .. (USER_SORT_KEY_LEN - 1) .. 'd'
 local function put_member(m)
   redis.call('HSET', K_MEMBERS, m.id, cjson.encode(m))
-  -- The sort key: USER_SORT_KEY_LEN bytes.
-  redis.call('HSET', K_USERS, m.id, (m.isHost and '0' or '1') .. string.format('%010d', m.order) ..
-    cjson.encode(public_user(m)))
+  redis.call('HSET', K_USERS, m.id, (m.isHost and '0' or '1') ..
+    string.format(USER_ORDER, m.order) .. cjson.encode(public_user(m)))
 end
 
 -- The member the request's token belongs to, or an error.
