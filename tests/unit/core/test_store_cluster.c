@@ -243,6 +243,55 @@ static void test_ask_and_moved(void)
     store_close(st);
 }
 
+/* A call with its read in one transaction (store_eval_read) across a migration: the key is on
+ * B, so A refuses the queued call with ASK and the store sends ASKING, then MULTI (the flag
+ * lasts until EXEC) to B; once the slot has moved, MOVED from A is followed. claim.lua takes
+ * the due entries and the read sees what it left. */
+static void test_eval_read_ask_and_moved(void)
+{
+    const char *key = "{mig}t", *zadd[] = {"ZADD", key, "1", "a", "5", "b"};
+    const char *myid[] = {"CLUSTER", "MYID"}, *del[] = {"DEL", key};
+    const char *keys[] = {key}, *early[] = {"2", "10"}, *late[] = {"10", "10"};
+    const char *zrange[] = {"ZRANGE", key, "0", "-1"};
+    unsigned slot = cluster_key_slot(key, strlen(key));
+    int a = owner_of(slot), b = (a + 1) % nnodes;
+    char id_a[64], id_b[64];
+    struct store *st = store_open_cluster(nodes, 3);
+    struct store_reply r, read;
+
+    CU_ASSERT_FATAL(a >= 0);
+    direct_item(a, 2, myid, id_a, sizeof(id_a));
+    direct_item(b, 2, myid, id_b, sizeof(id_b));
+    CU_ASSERT_EQUAL_FATAL(store_ping(st), E_OK); /* the map now says A */
+    setslot(slot, "IMPORTING", id_a, b);
+    setslot(slot, "MIGRATING", id_b, a);
+    CU_ASSERT_EQUAL(store_command(st, 6, zadd, NULL, NULL), E_OK); /* lands on B, by ASK */
+    CU_ASSERT_EQUAL(dbsize(b), 1);
+
+    reset_stats();
+    CU_ASSERT_EQUAL_FATAL(
+        store_eval_read(st, SCRIPT_CLAIM, 1, keys, 2, early, NULL, 4, zrange, &r, &read), E_OK);
+    UNIT_CHECK(r.n == 3 && strcmp(r.items[2], "a") == 0, "claimed during the migration: %zu", r.n);
+    UNIT_CHECK(read.n == 1 && strcmp(read.items[0], "b") == 0, "read during the migration: %zu",
+               read.n);
+    CU_ASSERT(redirects_given() >= 1);
+    store_reply_free(&r);
+    store_reply_free(&read);
+
+    setslot(slot, "NODE", id_b, -1);
+    CU_ASSERT_EQUAL_FATAL(
+        store_eval_read(st, SCRIPT_CLAIM, 1, keys, 2, late, NULL, 4, zrange, &r, &read), E_OK);
+    UNIT_CHECK(r.n == 3 && strcmp(r.items[2], "b") == 0, "claimed after the move: %zu", r.n);
+    CU_ASSERT_EQUAL(read.n, 0);
+    store_reply_free(&r);
+    store_reply_free(&read);
+
+    CU_ASSERT_EQUAL(store_command(st, 2, del, NULL, NULL), E_OK);
+    setslot(slot, "NODE", id_a, -1);
+    CU_ASSERT_EQUAL(owner_of(slot), a);
+    store_close(st);
+}
+
 /* A dead seed before a live one is skipped; only dead seeds give "unavailable" after the
  * bounded retry, not a hang. */
 static void test_unreachable_seeds(void)
@@ -293,6 +342,7 @@ static const struct unit_test tests[] = {
     {"routes each key to its slot's master", test_routes_by_slot},
     {"library loaded on every master", test_library_on_every_master},
     {"ASK during a migration, MOVED after it", test_ask_and_moved},
+    {"a call and its read in one transaction: ASK, then MOVED", test_eval_read_ask_and_moved},
     {"unreachable seeds", test_unreachable_seeds},
     {"pipeline across slots", test_pipeline_across_slots},
     {NULL, NULL},
