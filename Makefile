@@ -195,7 +195,7 @@ FUZZ_SMOKE_SECONDS ?= 10
 FUZZ_DIR           := build/fuzz
 FUZZ_SAN           := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS        := $(WARN) -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -Icore -Ifcgi -Itests/fuzz
-FUZZ_TARGETS       := jsonx valid http wire publish addr proc events metrics cluster
+FUZZ_TARGETS       := jsonx valid http wire publish addr proc events metrics cluster exec
 FUZZ_SRC_jsonx     := fcgi/jsonx.c core/log.c core/valid.c
 FUZZ_SRC_valid     := core/valid.c
 FUZZ_SRC_wire      := fcgi/wire.c core/buf.c core/log.c core/valid.c
@@ -207,11 +207,13 @@ FUZZ_SRC_metrics   := core/metrics.c core/nchan.c core/publish.c core/buf.c core
 FUZZ_SRC_proc      := core/proc.c
 FUZZ_SRC_cluster   := core/cluster.c
 FUZZ_SRC_events    := $(LIB_SRC)
+FUZZ_SRC_exec      := $(LIB_SRC)
 FUZZ_LIBS_jsonx    := -ljson-c
 FUZZ_LIBS_http     := -lpthread
 FUZZ_LIBS_publish  := -lpthread
 FUZZ_LIBS_metrics  := -lpthread -lm
 FUZZ_LIBS_events   := $(PKG_LIBS) -lpthread
+FUZZ_LIBS_exec     := $(PKG_LIBS) -lpthread
 FUZZ_BINS          := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz-%)
 FUZZ_OBJ           := $(sort $(foreach t,$(FUZZ_TARGETS),$(FUZZ_SRC_$(t)) tests/fuzz/fuzz_$(t).c) \
                         tests/fuzz/fuzz.c)
