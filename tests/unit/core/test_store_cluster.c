@@ -197,49 +197,73 @@ static void setslot(unsigned slot, const char *how, const char *id, int only)
             CU_ASSERT_EQUAL(direct_cmd(i, NULL, 5, argv), E_OK);
 }
 
+/* A migration of a key's slot from its master A to the next master, B. */
+struct migration {
+    unsigned slot;
+    int a, b;
+    char id_a[64], id_b[64];
+};
+
+/* Begins m for key (IMPORTING on B, MIGRATING on A) once st's map says A. */
+static void migration_begin(struct migration *m, struct store *st, const char *key)
+{
+    const char *myid[] = {"CLUSTER", "MYID"};
+
+    m->slot = cluster_key_slot(key, strlen(key));
+    m->a = owner_of(m->slot);
+    CU_ASSERT_FATAL(m->a >= 0);
+    m->b = (m->a + 1) % nnodes;
+    direct_item(m->a, 2, myid, m->id_a, sizeof(m->id_a));
+    direct_item(m->b, 2, myid, m->id_b, sizeof(m->id_b));
+    CU_ASSERT_EQUAL_FATAL(store_ping(st), E_OK); /* the map now says A */
+    setslot(m->slot, "IMPORTING", m->id_a, m->b);
+    setslot(m->slot, "MIGRATING", m->id_b, m->a);
+}
+
+/* Ends the test: key deleted through st, the slot given back to A. */
+static void migration_undo(struct migration *m, struct store *st, const char *key)
+{
+    const char *del[] = {"DEL", key};
+
+    CU_ASSERT_EQUAL(store_command(st, 2, del, NULL, NULL), E_OK);
+    setslot(m->slot, "NODE", m->id_a, -1);
+    CU_ASSERT_EQUAL(owner_of(m->slot), m->a);
+}
+
 /* A slot migrating from A to B: a new key is written to B after ASK (ASKING, once); when the
  * slot has moved, the store's stale map gets MOVED and follows it to B. */
 static void test_ask_and_moved(void)
 {
     const char *key = "{mig}k", *set[] = {"SET", key, "1"}, *get[] = {"GET", key};
-    const char *asking[] = {"ASKING"}, *myid[] = {"CLUSTER", "MYID"}, *del[] = {"DEL", key};
-    unsigned slot = cluster_key_slot(key, strlen(key));
-    int a = owner_of(slot), b = (a + 1) % nnodes;
-    char id_a[64], id_b[64], got[8];
+    const char *asking[] = {"ASKING"};
+    char got[8];
     struct store *st = store_open_cluster(nodes, 3), *on_b;
     struct store_reply r;
+    struct migration m;
 
-    CU_ASSERT_FATAL(a >= 0);
-    direct_item(a, 2, myid, id_a, sizeof(id_a));
-    direct_item(b, 2, myid, id_b, sizeof(id_b));
-    CU_ASSERT_EQUAL_FATAL(store_ping(st), E_OK); /* the map now says A */
-
-    setslot(slot, "IMPORTING", id_a, b);
-    setslot(slot, "MIGRATING", id_b, a);
+    migration_begin(&m, st, key);
     CU_ASSERT_EQUAL(store_command(st, 3, set, NULL, NULL), E_OK);
-    CU_ASSERT_EQUAL(dbsize(a), 0);
-    CU_ASSERT_EQUAL(dbsize(b), 1);
-    on_b = direct(b); /* the key is readable on B only after ASKING */
+    CU_ASSERT_EQUAL(dbsize(m.a), 0);
+    CU_ASSERT_EQUAL(dbsize(m.b), 1);
+    on_b = direct(m.b); /* the key is readable on B only after ASKING */
     CU_ASSERT_EQUAL(store_command(on_b, 1, asking, NULL, NULL), E_OK);
     CU_ASSERT_EQUAL_FATAL(store_command(on_b, 2, get, NULL, &r), E_OK);
     CU_ASSERT(r.n == 1 && r.items[0] != NULL && strcmp(r.items[0], "1") == 0);
     store_reply_free(&r);
     store_close(on_b);
 
-    setslot(slot, "NODE", id_b, -1);
+    setslot(m.slot, "NODE", m.id_b, -1);
     CU_ASSERT_EQUAL_FATAL(store_command(st, 2, get, NULL, &r), E_OK); /* MOVED, followed */
     CU_ASSERT(r.n == 1 && r.items[0] != NULL && strcmp(r.items[0], "1") == 0);
     store_reply_free(&r);
     /* A single-node store on A is told MOVED and does not follow it: set WNC_REDIS_CLUSTER. */
-    struct store *single = direct(a);
+    struct store *single = direct(m.a);
     CU_ASSERT_EQUAL(store_command(single, 2, get, NULL, &r), E_INTERNAL);
     store_close(single);
-    direct_item(a, 2, get, got, sizeof(got));
+    direct_item(m.a, 2, get, got, sizeof(got));
     CU_ASSERT_STRING_EQUAL(got, "");
 
-    CU_ASSERT_EQUAL(store_command(st, 2, del, NULL, NULL), E_OK);
-    setslot(slot, "NODE", id_a, -1);
-    CU_ASSERT_EQUAL(owner_of(slot), a);
+    migration_undo(&m, st, key);
     store_close(st);
 }
 
@@ -250,23 +274,15 @@ static void test_ask_and_moved(void)
 static void test_eval_read_ask_and_moved(void)
 {
     const char *key = "{mig}t", *zadd[] = {"ZADD", key, "1", "a", "5", "b"};
-    const char *myid[] = {"CLUSTER", "MYID"}, *del[] = {"DEL", key};
     const char *keys[] = {key}, *early[] = {"2", "10"}, *late[] = {"10", "10"};
     const char *zrange[] = {"ZRANGE", key, "0", "-1"};
-    unsigned slot = cluster_key_slot(key, strlen(key));
-    int a = owner_of(slot), b = (a + 1) % nnodes;
-    char id_a[64], id_b[64];
     struct store *st = store_open_cluster(nodes, 3);
     struct store_reply r, read;
+    struct migration m;
 
-    CU_ASSERT_FATAL(a >= 0);
-    direct_item(a, 2, myid, id_a, sizeof(id_a));
-    direct_item(b, 2, myid, id_b, sizeof(id_b));
-    CU_ASSERT_EQUAL_FATAL(store_ping(st), E_OK); /* the map now says A */
-    setslot(slot, "IMPORTING", id_a, b);
-    setslot(slot, "MIGRATING", id_b, a);
+    migration_begin(&m, st, key);
     CU_ASSERT_EQUAL(store_command(st, 6, zadd, NULL, NULL), E_OK); /* lands on B, by ASK */
-    CU_ASSERT_EQUAL(dbsize(b), 1);
+    CU_ASSERT_EQUAL(dbsize(m.b), 1);
 
     reset_stats();
     CU_ASSERT_EQUAL_FATAL(
@@ -278,7 +294,7 @@ static void test_eval_read_ask_and_moved(void)
     store_reply_free(&r);
     store_reply_free(&read);
 
-    setslot(slot, "NODE", id_b, -1);
+    setslot(m.slot, "NODE", m.id_b, -1);
     CU_ASSERT_EQUAL_FATAL(
         store_eval_read(st, SCRIPT_CLAIM, 1, keys, 2, late, NULL, 4, zrange, &r, &read), E_OK);
     UNIT_CHECK(r.n == 3 && strcmp(r.items[2], "b") == 0, "claimed after the move: %zu", r.n);
@@ -286,9 +302,7 @@ static void test_eval_read_ask_and_moved(void)
     store_reply_free(&r);
     store_reply_free(&read);
 
-    CU_ASSERT_EQUAL(store_command(st, 2, del, NULL, NULL), E_OK);
-    setslot(slot, "NODE", id_a, -1);
-    CU_ASSERT_EQUAL(owner_of(slot), a);
+    migration_undo(&m, st, key);
     store_close(st);
 }
 
