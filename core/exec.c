@@ -402,46 +402,46 @@ static const char *exec_find_mark(const char *body, size_t len, const char *mark
     return NULL;
 }
 
-char *exec_reply_body(const struct exec_reply *rep, const struct store_reply *read, size_t *len)
+char *exec_reply_body(const struct exec_reply *rep, const struct store_reply *users, size_t *len)
 {
     static const char mark[] = SCRIPT_USERS_MARK;
     const char *at = exec_find_mark(rep->body, rep->body_len, mark, sizeof(mark) - 1);
-    struct exec_user *users;
+    struct exec_user *sorted;
 
     if (at == NULL) {
         *len = rep->body_len;
         return xmemdup0(rep->body, rep->body_len);
     }
-    if (read == NULL)
+    if (users == NULL)
         return NULL;
-    users = xcalloc(read->n + 1, sizeof(*users));
-    for (size_t k = 0; k < read->n; k++) {
-        if (read->items[k] == NULL || read->lens[k] <= SCRIPT_USER_SORT_KEY_LEN) {
-            free(users);
+    sorted = xcalloc(users->n + 1, sizeof(*sorted));
+    for (size_t k = 0; k < users->n; k++) {
+        if (users->items[k] == NULL || users->lens[k] <= SCRIPT_USER_SORT_KEY_LEN) {
+            free(sorted);
             return NULL;
         }
-        users[k] = (struct exec_user){read->items[k], read->lens[k]};
+        sorted[k] = (struct exec_user){users->items[k], users->lens[k]};
     }
-    qsort(users, read->n, sizeof(*users), exec_user_cmp);
+    qsort(sorted, users->n, sizeof(*sorted), exec_user_cmp);
     /* One allocation of the exact size: a big room's answer is tens of KiB. */
     size_t before = (size_t)(at - rep->body), after = rep->body_len - before - (sizeof(mark) - 1);
-    size_t n = before + 2 + after + (read->n > 0 ? read->n - 1 : 0);
-    for (size_t k = 0; k < read->n; k++)
-        n += users[k].len - SCRIPT_USER_SORT_KEY_LEN;
+    size_t n = before + 2 + after + (users->n > 0 ? users->n - 1 : 0);
+    for (size_t k = 0; k < users->n; k++)
+        n += sorted[k].len - SCRIPT_USER_SORT_KEY_LEN;
     char *body = xmalloc(n + 1), *p = body;
     memcpy(p, rep->body, before);
     p += before;
     *p++ = '[';
-    for (size_t k = 0; k < read->n; k++) {
+    for (size_t k = 0; k < users->n; k++) {
         if (k > 0)
             *p++ = ',';
-        memcpy(p, users[k].s + SCRIPT_USER_SORT_KEY_LEN, users[k].len - SCRIPT_USER_SORT_KEY_LEN);
-        p += users[k].len - SCRIPT_USER_SORT_KEY_LEN;
+        memcpy(p, sorted[k].s + SCRIPT_USER_SORT_KEY_LEN, sorted[k].len - SCRIPT_USER_SORT_KEY_LEN);
+        p += sorted[k].len - SCRIPT_USER_SORT_KEY_LEN;
     }
     *p++ = ']';
     memcpy(p, at + sizeof(mark) - 1, after);
     p[after] = '\0';
-    free(users);
+    free(sorted);
     *len = n;
     return body;
 }
