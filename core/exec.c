@@ -516,18 +516,21 @@ enum wnc_err exec_room(struct store *st, struct publisher *pub, enum script_id s
     memset(out, 0, sizeof(*out));
     if (exec_reply_parse(&r, &rep) != E_OK) {
         log_error("exec: %s returned a malformed reply", script_name(script));
-        store_reply_free(&r);
-        pthread_mutex_unlock(lock);
-        return E_INTERNAL;
-    }
-    out->body = exec_reply_body(&rep, script_answers_room(script) ? &users : NULL, &out->body_len);
-    store_reply_free(&users);
-    if (out->body == NULL) {
-        log_error("exec: %s answered with a room but its users were not read, or malformed",
+        e = E_INTERNAL;
+    } else if (!script_answers_room(script)) {
+        out->body = r.items[1]; /* now owned by out */
+        out->body_len = rep.body_len;
+        r.items[1] = NULL;
+    } else if ((out->body = exec_reply_body(&rep, &users, &out->body_len)) == NULL) {
+        log_error("exec: %s answered with the room, but its users were malformed",
                   script_name(script));
+        e = E_INTERNAL;
+    }
+    store_reply_free(&users);
+    if (e != E_OK) {
         store_reply_free(&r);
         pthread_mutex_unlock(lock);
-        return E_INTERNAL;
+        return e;
     }
     out->status = rep.status;
     memcpy(out->channel, rep.channel, rep.channel_len + 1);

@@ -20,5 +20,6 @@ local gone = remove_member(target, 'kicked', events)
 if gone then return result(204, '', events, removal_followups(true)) end
 touch()
 local followups = {}
-pinned_channel = retire_channel(followups) -- the events go out on the channel the kicked member listens to
+-- The events go out on the channel the kicked member listens to.
+pinned_channel = retire_channel(followups)
 return result(204, '', events, followups)

@@ -532,7 +532,11 @@ local function announce(join, m, events, followups)
   local last = tonumber(join and join_at or presence_at) or 0
   if NOW - last >= PRESENCE_BATCH_MS or
       (join and redis.call('HLEN', K_MEMBERS) < JOIN_BATCH_MIN_MEMBERS) then
-    if join then joins = (joins or '') .. ' ' .. m.id else presence = (presence or '') .. ' ' .. m.id end
+    if join then
+      joins = (joins or '') .. ' ' .. m.id
+    else
+      presence = (presence or '') .. ' ' .. m.id
+    end
     send_announcements(events, joins, presence, m)
     return
   end
