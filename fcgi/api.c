@@ -33,8 +33,11 @@ const char *api_error_field(enum wnc_err e)
     }
 }
 
-int api_ratelimit_or_reply(struct api_ctx *c, long count, long ttl)
+int api_ratelimit_or_reply(struct api_ctx *c, const struct store_reply *r, size_t at)
 {
+    int whole = r->n == at + 2;
+    long count = whole && r->items[at] ? atol(r->items[at]) : 0;
+    long ttl = whole && r->items[at + 1] ? atol(r->items[at + 1]) : config.rate_window_s;
     char value[STORE_NUMBER_LEN];
 
     snprintf(value, sizeof(value), "%d", config.rate_limit);

@@ -71,10 +71,11 @@ const struct api_value *api_value(const struct api_ctx *c, const char *name);
  * userName for name_taken, password for password_required and wrong_password. */
 const char *api_error_field(enum wnc_err e);
 
-/* The per-address fixed window's verdict on a request, count being its number in the window
- * and ttl the seconds left (sql/ratelimit.lua): sets X-RateLimit-Limit and -Remaining, and past
- * the limit answers 429 with Retry-After. Returns 0 to go on, or -1 after answering. */
-int api_ratelimit_or_reply(struct api_ctx *c, long count, long ttl);
+/* The per-address fixed window's verdict on a request, from the reply r of the script that
+ * counted it: the request's number in the window and the seconds left are its items at and
+ * at + 1, the last two (sql/lib.lua count_request). Sets X-RateLimit-Limit and -Remaining, and
+ * past the limit answers 429 with Retry-After. Returns 0 to go on, or -1 after answering. */
+int api_ratelimit_or_reply(struct api_ctx *c, const struct store_reply *r, size_t at);
 
 /* Runs a room script for the request's room and token. Returns 0 with *out filled (free it with
  * exec_result_free), or -1 after answering the error (429 with Retry-After, 503, ...). */

@@ -162,7 +162,8 @@ static int events_reserve_or_reply(struct api_ctx *c, const char *limit_key, con
     const char *keys[] = {key, rl}, *args[] = {now, cap, cid, until_s, window, limit};
     struct store_reply r;
     enum wnc_err e;
-    long verdict, count, ttl;
+    long verdict;
+    int limited;
 
     snprintf(key, sizeof(key), "subs:{%s}", limit_key);
     snprintf(rl, sizeof(rl), "rl:{%s}", limit_key); /* the same slot */
@@ -178,10 +179,9 @@ static int events_reserve_or_reply(struct api_ctx *c, const char *limit_key, con
         return -1;
     }
     verdict = r.n == 3 && r.items[0] ? atol(r.items[0]) : 0;
-    count = r.n == 3 && r.items[1] ? atol(r.items[1]) : 0;
-    ttl = r.n == 3 && r.items[2] ? atol(r.items[2]) : config.rate_window_s;
+    limited = count_request && api_ratelimit_or_reply(c, &r, 1) != 0;
     store_reply_free(&r);
-    if (count_request && api_ratelimit_or_reply(c, count, ttl) != 0)
+    if (limited)
         return -1;
     if (verdict != 1) {
         http_add_header(c->req, "Retry-After", EVENTS_CAP_RETRY_AFTER);

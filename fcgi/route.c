@@ -205,7 +205,7 @@ static int route_ratelimit_or_reply(struct api_ctx *c)
     const char *keys[] = {key}, *args[] = {"0", window};
     struct store_reply r;
     enum wnc_err e;
-    long count, ttl;
+    int rc;
 
     snprintf(key, sizeof(key), "rl:{%s}", c->req->limit_key);
     snprintf(window, sizeof(window), "%d", config.rate_window_s);
@@ -214,10 +214,9 @@ static int route_ratelimit_or_reply(struct api_ctx *c)
         http_reply_error(c->req, e, NULL, NULL);
         return -1;
     }
-    count = r.n == 2 && r.items[0] ? atol(r.items[0]) : 0;
-    ttl = r.n == 2 && r.items[1] ? atol(r.items[1]) : config.rate_window_s;
+    rc = api_ratelimit_or_reply(c, &r, 0);
     store_reply_free(&r);
-    return api_ratelimit_or_reply(c, count, ttl);
+    return rc;
 }
 
 enum wnc_err route_check_token(struct api_ctx *c, const struct route *route,

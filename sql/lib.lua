@@ -48,8 +48,9 @@
 -- TYPING_TTL_MS, SYNC_INTERVAL_MS, TOKEN (the standard ARGV), ROOM_KEYS, RATE_WINDOW_MS,
 -- LINGER_MS (how long a leaver's client has to close its own streams before linger.lua retires
 -- the channel; a well-behaved client closes them at once), USER_SORT_KEY_LEN and USERS_MARK
--- (room_json) are declared and set per call by the contract core/script.c generates above this
--- file, from the tables in core/script.h.
+-- (room_json) are declared by the contract core/script.c generates above this file, from the
+-- tables in core/script.h: the constants once, the keys and standard ARGV per call
+-- (contract_begin).
 local TICKETS_SWEEP_AT = 64
 local TICKETS_SWEEP_EVERY_MS = 10000
 
