@@ -138,8 +138,11 @@ static void test_heartbeat_collects(void)
     check_followup(&c, 0, "unindex " ROOM);
     CU_ASSERT_EQUAL(room_key_count(ROOM), 0);
     CU_ASSERT_EQUAL(redis_num(ARGS("SISMEMBER", "active-rooms", ROOM)), 0);
-    /* Another room is untouched. */
+    /* An id of no room at all (an index entry left behind): nothing but the entry goes. */
     CU_ASSERT_EQUAL(call(&c, SCRIPT_HEARTBEAT, "OTHER1", "", t, ARGS("15000")), E_OK);
+    CU_ASSERT_EQUAL(c.nev, 0);
+    CU_ASSERT_EQUAL(c.nfu, 1);
+    check_followup(&c, 0, "unindex OTHER1");
     call_free(&c);
 }
 
